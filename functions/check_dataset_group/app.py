@@ -1,0 +1,47 @@
+"""WaitForDatasetGroup: is the dataset group ACTIVE yet?"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from aws_lambda_powertools import Logger
+from botocore.exceptions import ClientError
+
+from common.clients import client
+from common.errors import DatasetGroupFailed, DatasetGroupNotFound, error_code, named_aws_error
+from common.personalize import ACTIVE, CREATE_FAILED, CREATING, is_being_deleted
+from common.polling import PollRequest, PollResult, keep_waiting
+
+logger = Logger()
+personalize = client("personalize")
+
+
+class CheckDatasetGroupRequest(PollRequest):
+    datasetGroupArn: str
+
+
+def check_dataset_group(personalize: Any, request: CheckDatasetGroupRequest, now: float) -> PollResult:
+    arn = request["datasetGroupArn"]
+    try:
+        group = personalize.describe_dataset_group(datasetGroupArn=arn)["datasetGroup"]
+    except ClientError as error:
+        if error_code(error) == "ResourceNotFoundException":
+            raise DatasetGroupNotFound(f"Dataset group {arn} does not exist") from error
+        raise named_aws_error(error) from error
+
+    status = group.get("status", "")
+    logger.info("Dataset group status", extra={"datasetGroupArn": arn, "status": status})
+    if status == ACTIVE:
+        return {"status": status, "ready": True, "waitSeconds": 0}
+    if status == CREATE_FAILED or is_being_deleted(status):
+        reason = group.get("failureReason") or "Personalize gave no failureReason"
+        raise DatasetGroupFailed(f"Dataset group {arn} is {status}: {reason}")
+    if status not in CREATING:
+        logger.warning("Unknown dataset group status; waiting", extra={"status": status})
+    return keep_waiting(f"Dataset group {arn}", status, request, now)
+
+
+@logger.inject_lambda_context(correlation_id_path="executionId")
+def lambda_handler(event: CheckDatasetGroupRequest, context: Any) -> PollResult:
+    return check_dataset_group(personalize, event, now=time.time())

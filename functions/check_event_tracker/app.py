@@ -1,0 +1,52 @@
+"""WaitForEventTracker: is the event tracker ACTIVE yet? If so, what is its trackingId?"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from aws_lambda_powertools import Logger
+from botocore.exceptions import ClientError
+
+from common.clients import client
+from common.errors import EventTrackerFailed, InvalidTrackingId, error_code, named_aws_error
+from common.personalize import ACTIVE, CREATE_FAILED, CREATING, is_being_deleted
+from common.polling import PollRequest, PollResult, keep_waiting
+
+logger = Logger()
+personalize = client("personalize")
+
+
+class CheckEventTrackerRequest(PollRequest):
+    eventTrackerArn: str
+
+
+def check_event_tracker(personalize: Any, request: CheckEventTrackerRequest, now: float) -> PollResult:
+    arn = request["eventTrackerArn"]
+    try:
+        tracker = personalize.describe_event_tracker(eventTrackerArn=arn)["eventTracker"]
+    except ClientError as error:
+        if error_code(error) == "ResourceNotFoundException":
+            raise EventTrackerFailed(f"Event tracker {arn} disappeared while being created") from error
+        raise named_aws_error(error) from error
+
+    status = tracker.get("status", "")
+    logger.info("Event tracker status", extra={"eventTrackerArn": arn, "status": status})
+    if status == ACTIVE:
+        tracking_id = (tracker.get("trackingId") or "").strip()
+        if not tracking_id:
+            raise InvalidTrackingId(f"Event tracker {arn} is ACTIVE but has no trackingId")
+        return {"status": status, "ready": True, "waitSeconds": 0, "trackingId": tracking_id}
+    if status == CREATE_FAILED:
+        # DescribeEventTracker has no failureReason field.
+        raise EventTrackerFailed(f"Event tracker {arn} is CREATE FAILED")
+    if is_being_deleted(status):
+        raise EventTrackerFailed(f"Event tracker {arn} is being deleted ({status})")
+    if status not in CREATING:
+        logger.warning("Unknown event tracker status; waiting", extra={"status": status})
+    return keep_waiting(f"Event tracker {arn}", status, request, now)
+
+
+@logger.inject_lambda_context(correlation_id_path="executionId")
+def lambda_handler(event: CheckEventTrackerRequest, context: Any) -> PollResult:
+    return check_event_tracker(personalize, event, now=time.time())

@@ -1,0 +1,27 @@
+"""boto3 clients, made once per container with botocore's standard retry mode.
+
+Standard mode retries throttling codes (LimitExceededException and
+ThrottlingException among them) with jittered exponential backoff, a bounded
+number of times. Endpoints follow boto3's AWS_ENDPOINT_URL_<SERVICE> variables,
+which is how the local run reaches its Personalize emulator: no test hooks here.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import boto3
+from botocore.config import Config
+
+MAX_ATTEMPTS = 4
+
+_CONFIG = Config(
+    retries={"mode": "standard", "max_attempts": MAX_ATTEMPTS},
+    connect_timeout=5,
+    read_timeout=20,
+    user_agent_extra="event-tracker-provisioner",
+)
+
+
+def client(service: str) -> Any:
+    return boto3.client(service, config=_CONFIG)

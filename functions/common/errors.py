@@ -1,0 +1,71 @@
+"""Errors the workflow reports by name.
+
+A Python exception raised by a handler reaches Step Functions with its class
+name as the error name, so each class here is named for what happened.
+"""
+
+from __future__ import annotations
+
+from botocore.exceptions import ClientError
+
+
+class ProvisioningError(Exception):
+    """Base class: a reason the provisioning cannot go on."""
+
+
+class InvalidEvent(ProvisioningError):
+    """The input is neither a CreateDatasetGroup event nor {"datasetGroupArn": ...}."""
+
+
+class DatasetGroupFailed(ProvisioningError):
+    """The dataset group ended in CREATE FAILED or is being deleted."""
+
+
+class DatasetGroupNotFound(ProvisioningError):
+    """The dataset group does not exist (any more)."""
+
+
+class EventTrackerFailed(ProvisioningError):
+    """The tracker ended in CREATE FAILED, disappeared or is being deleted."""
+
+
+class ProvisioningTimedOut(ProvisioningError):
+    """ProvisioningTimeoutSeconds passed before the resource became ACTIVE."""
+
+
+class LimitExceeded(ProvisioningError):
+    """Personalize kept answering LimitExceeded or throttling after the client's retries."""
+
+
+class InvalidTrackingId(ProvisioningError):
+    """DescribeEventTracker returned no usable trackingId for an ACTIVE tracker."""
+
+
+# Codes that mean "slow down" from Personalize (it models LimitExceededException
+# only, but an unmodeled throttling code can still arrive).
+_THROTTLING_CODES = frozenset(
+    {"LimitExceededException", "ThrottlingException", "TooManyRequestsException"}
+)
+
+_by_code: dict[str, type[Exception]] = {}
+
+
+def error_code(error: ClientError) -> str:
+    return str(error.response.get("Error", {}).get("Code", "ClientError"))
+
+
+def named_aws_error(error: ClientError, throttling_as_limit: bool = True) -> Exception:
+    """The ClientError as an exception whose class name is the AWS error code.
+
+    Step Functions shows a handler's exception class name as the error name, so
+    an AccessDeniedException reaches the execution as `AccessDeniedException`
+    rather than as the generic `ClientError`.
+    """
+    code = error_code(error)
+    message = error.response.get("Error", {}).get("Message") or str(error)
+    if throttling_as_limit and code in _THROTTLING_CODES:
+        return LimitExceeded(f"{code}: {message}")
+    if not code.isidentifier():
+        code = "ClientError"
+    cls = _by_code.setdefault(code, type(code, (Exception,), {"__module__": __name__}))
+    return cls(message)

@@ -1,0 +1,61 @@
+"""Personalize facts the workflow relies on: ARNs, names and statuses."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from typing import NamedTuple
+
+# Status strings carry spaces; the model types `status` as a free string.
+ACTIVE = "ACTIVE"
+CREATING = frozenset({"CREATE PENDING", "CREATE IN_PROGRESS"})
+CREATE_FAILED = "CREATE FAILED"
+DELETING = frozenset({"DELETE PENDING", "DELETE IN_PROGRESS"})
+
+NAME_MAX = 63
+NAME_PATTERN = r"[a-zA-Z0-9][a-zA-Z0-9\-_]*"
+TRACKER_SUFFIX = "-tracker"
+TAGS_MAX = 200
+
+_ARN = re.compile(
+    r"arn:(?P<partition>aws[a-z-]*):personalize:(?P<region>[a-z]{2}(?:-[a-z]+)+-\d):"
+    r"(?P<account>\d{12}):dataset-group/(?P<name>" + NAME_PATTERN + ")"
+)
+
+
+class DatasetGroupArn(NamedTuple):
+    arn: str
+    partition: str
+    region: str
+    account: str
+    name: str
+
+
+def parse_dataset_group_arn(arn: str) -> DatasetGroupArn | None:
+    """The parts of a dataset group ARN, or None when it is not one."""
+    match = _ARN.fullmatch(arn)
+    if not match or len(match["name"]) > NAME_MAX:
+        return None
+    return DatasetGroupArn(arn, match["partition"], match["region"], match["account"], match["name"])
+
+
+def dataset_group_arn(partition: str, region: str, account: str, name: str) -> str:
+    return f"arn:{partition}:personalize:{region}:{account}:dataset-group/{name}"
+
+
+def tracker_name(dataset_group: DatasetGroupArn) -> str:
+    """The event tracker's name, derived from the dataset group's.
+
+    `<name>-tracker` when it fits in 63 characters; otherwise the name is cut
+    and a short hash of the ARN is appended, so long names that share a prefix
+    still get distinct tracker names.
+    """
+    name = dataset_group.name + TRACKER_SUFFIX
+    if len(name) <= NAME_MAX:
+        return name
+    digest = hashlib.sha256(dataset_group.arn.encode()).hexdigest()[:10]
+    return f"{dataset_group.name[: NAME_MAX - len(digest) - 1]}-{digest}"
+
+
+def is_being_deleted(status: str) -> bool:
+    return status in DELETING

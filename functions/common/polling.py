@@ -1,0 +1,67 @@
+"""How long to wait before the next status check, and when to give up."""
+
+from __future__ import annotations
+
+import math
+from datetime import datetime
+from typing import TypedDict
+
+
+class Polling(TypedDict):
+    """Settings the state machine passes to each status check (from DefinitionSubstitutions)."""
+
+    initialWaitSeconds: int | str
+    maxWaitSeconds: int | str
+    timeoutSeconds: int | str
+
+
+def seconds_left(execution_start: str, timeout_seconds: float, now: float) -> float:
+    """Seconds until the execution's provisioning deadline (negative once past it)."""
+    started = datetime.fromisoformat(execution_start.replace("Z", "+00:00")).timestamp()
+    return started + timeout_seconds - now
+
+
+def next_wait_seconds(previous: int, initial: int, maximum: int, left: float) -> int:
+    """Exponential backoff from `initial`, capped at `maximum` and at the deadline.
+
+    The last wait is cut to end at the deadline, so a timeout is reported
+    within one poll of ProvisioningTimeoutSeconds.
+    """
+    wait = initial if previous <= 0 else min(previous * 2, maximum)
+    return max(1, min(wait, math.ceil(left)))
+
+
+class PollRequest(TypedDict):
+    """What the state machine sends to a status check."""
+
+    executionId: str
+    executionStartTime: str
+    previousWaitSeconds: int
+    polling: Polling
+
+
+class PollResult(TypedDict, total=False):
+    status: str
+    ready: bool
+    waitSeconds: int
+    trackingId: str
+
+
+def keep_waiting(what: str, status: str, request: PollRequest, now: float) -> PollResult:
+    """The answer for a resource that is not ready yet: wait, or time out."""
+    from common.errors import ProvisioningTimedOut
+
+    polling = request["polling"]
+    timeout = int(polling["timeoutSeconds"])
+    left = seconds_left(request["executionStartTime"], timeout, now)
+    if left <= 0:
+        raise ProvisioningTimedOut(
+            f"{what} was still {status} after ProvisioningTimeoutSeconds ({timeout} s)"
+        )
+    wait = next_wait_seconds(
+        int(request.get("previousWaitSeconds") or 0),
+        int(polling["initialWaitSeconds"]),
+        int(polling["maxWaitSeconds"]),
+        left,
+    )
+    return {"status": status, "ready": False, "waitSeconds": wait}
