@@ -1,0 +1,513 @@
+"""A local Amazon Personalize for the operations this project uses.
+
+It speaks the service's wire protocol (JSON 1.1, `X-Amz-Target:
+AmazonPersonalize.<Operation>`), so the real boto3 client talks to it through
+`AWS_ENDPOINT_URL_PERSONALIZE` with no change. Requests are validated against
+botocore's own service model; statuses move with the clock, and timing and
+faults can be programmed per resource or globally.
+
+Run it standalone with `python -m local.personalize_emulator --port 4599`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import json
+import threading
+import time
+import uuid
+from collections import deque
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any, Callable
+
+import botocore.session
+import regex
+from botocore.model import Shape
+
+ACCOUNT = "123456789012"
+REGION = "us-east-1"
+TAGS_MAX = 200
+
+
+class ServiceError(Exception):
+    """An error answer: the code goes in `__type`, as the service does."""
+
+    def __init__(self, code: str, message: str, status: int = 400) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+        self.status = status
+
+
+@dataclass
+class Timing:
+    """How a resource moves through its creation statuses, in seconds."""
+
+    pending: float = 0.0
+    in_progress: float = 0.0
+    fails_with: str | None = None  # a failureReason: end in CREATE FAILED instead of ACTIVE
+    deleted_after: float | None = None  # seconds after creation at which it is deleted (trackers)
+    deleting: float = 0.0  # seconds spent in DELETE PENDING before it is gone
+
+
+@dataclass
+class _Resource:
+    arn: str
+    name: str
+    timing: Timing
+    created: float  # wall clock, for creationDateTime
+    started: float  # monotonic, for the status clock
+    deleted_at: float | None = None  # monotonic time DeleteX was called (or programmed)
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def status(self, now: float) -> str:
+        deleted_at = self.deleted_at
+        if deleted_at is None and self.timing.deleted_after is not None:
+            deleted_at = self.started + self.timing.deleted_after
+        if deleted_at is not None and now >= deleted_at:
+            return "DELETE PENDING"
+        age = now - self.started
+        if age < self.timing.pending:
+            return "CREATE PENDING"
+        if age < self.timing.pending + self.timing.in_progress:
+            return "CREATE IN_PROGRESS"
+        return "CREATE FAILED" if self.timing.fails_with else "ACTIVE"
+
+    def gone(self, now: float) -> bool:
+        deleted_at = self.deleted_at
+        if deleted_at is None and self.timing.deleted_after is not None:
+            deleted_at = self.started + self.timing.deleted_after
+        return deleted_at is not None and now >= deleted_at + self.timing.deleting
+
+    def ready_at(self) -> float:
+        return self.started + self.timing.pending + self.timing.in_progress
+
+
+class _Validator:
+    """Checks a request against botocore's service model: required, lengths, patterns, enums, ranges."""
+
+    def __init__(self) -> None:
+        self.model = botocore.session.get_session().get_service_model("personalize")
+
+    def validate(self, operation: str, params: Any) -> None:
+        shape = self.model.operation_model(operation).input_shape
+        problems: list[str] = []
+        self._check(shape, params, operation, problems)
+        if problems:
+            raise ServiceError("InvalidInputException", "; ".join(problems[:5]))
+
+    def _check(self, shape: Shape, value: Any, where: str, problems: list[str]) -> None:
+        meta = shape.metadata
+        kind = shape.type_name
+        if kind == "structure":
+            if not isinstance(value, dict):
+                problems.append(f"{where} must be an object")
+                return
+            for required in shape.required_members:
+                if value.get(required) is None:
+                    problems.append(f"{where}.{required} is required")
+            for key, member_value in value.items():
+                member = shape.members.get(key)
+                if member is None:
+                    problems.append(f"{where}.{key} is not a known member")
+                elif member_value is not None:
+                    self._check(member, member_value, f"{where}.{key}", problems)
+        elif kind == "list":
+            if not isinstance(value, list):
+                problems.append(f"{where} must be a list")
+                return
+            self._length(meta, len(value), where, problems)
+            for index, item in enumerate(value):
+                self._check(shape.member, item, f"{where}[{index}]", problems)
+        elif kind == "map":
+            if not isinstance(value, dict):
+                problems.append(f"{where} must be a map")
+        elif kind == "string":
+            if not isinstance(value, str):
+                problems.append(f"{where} must be a string")
+                return
+            self._length(meta, len(value), where, problems)
+            pattern = meta.get("pattern")
+            if pattern and not regex.search(pattern, value):
+                problems.append(f"{where} does not match {pattern}")
+            if shape.enum and value not in shape.enum:
+                problems.append(f"{where} must be one of {', '.join(shape.enum)}")
+        elif kind in ("integer", "long"):
+            if isinstance(value, bool) or not isinstance(value, int):
+                problems.append(f"{where} must be an integer")
+                return
+            if "min" in meta and value < meta["min"]:
+                problems.append(f"{where} must be at least {meta['min']}")
+            if "max" in meta and value > meta["max"]:
+                problems.append(f"{where} must be at most {meta['max']}")
+        elif kind == "boolean" and not isinstance(value, bool):
+            problems.append(f"{where} must be a boolean")
+
+    @staticmethod
+    def _length(meta: dict[str, Any], length: int, where: str, problems: list[str]) -> None:
+        if "min" in meta and length < meta["min"]:
+            problems.append(f"{where} is shorter than {meta['min']}")
+        if "max" in meta and length > meta["max"]:
+            problems.append(f"{where} is longer than {meta['max']}")
+
+
+class PersonalizeEmulator:
+    """The service's state, its clock, and the faults a test programs."""
+
+    def __init__(self, account: str = ACCOUNT, region: str = REGION) -> None:
+        self.account = account
+        self.region = region
+        self.dataset_group_timing = Timing()
+        self.tracker_timing = Timing()
+        self._dataset_group_timings: dict[str, Timing] = {}
+        self._tracker_timings: dict[str, Timing] = {}  # by dataset group name
+        self.dataset_groups: dict[str, _Resource] = {}
+        self.trackers: dict[str, _Resource] = {}
+        self.tags: dict[str, dict[str, str]] = {}
+        self.calls: dict[str, int] = {}
+        self.throttled = 0
+        self._rate_limits: dict[str, float] = {}
+        self._recent: dict[str, deque[float]] = {}
+        self._injected: dict[str, deque[tuple[str, str]]] = {}
+        self._lock = threading.RLock()
+        self._validator = _Validator()
+        self._server: ThreadingHTTPServer | None = None
+        self._thread: threading.Thread | None = None
+
+    # ------------------------------------------------------------ programming it
+    def time_dataset_group(self, name: str, timing: Timing) -> None:
+        """Timing for the dataset group of this name (created now or later)."""
+        with self._lock:
+            self._dataset_group_timings[name] = timing
+            arn = self._dataset_group_arn(name)
+            if arn in self.dataset_groups:
+                self.dataset_groups[arn].timing = timing
+
+    def time_tracker(self, dataset_group_name: str, timing: Timing) -> None:
+        """Timing for the tracker of this dataset group (created now or later)."""
+        with self._lock:
+            self._tracker_timings[dataset_group_name] = timing
+            for tracker in self.trackers.values():
+                if tracker.extra["datasetGroupName"] == dataset_group_name:
+                    tracker.timing = timing
+
+    def limit_rate(self, operation: str, per_second: float) -> None:
+        """Answer LimitExceededException past `per_second` requests of `operation` in any second."""
+        with self._lock:
+            self._rate_limits[operation] = per_second
+
+    def inject_error(self, operation: str, code: str, times: int = 1, message: str = "Injected fault") -> None:
+        """The next `times` calls of `operation` fail with `code`."""
+        with self._lock:
+            queue = self._injected.setdefault(operation, deque())
+            queue.extend([(code, message)] * times)
+
+    def delete_tracker_after(self, dataset_group_name: str, seconds: float) -> None:
+        """The dataset group's tracker is deleted `seconds` after it was created."""
+        with self._lock:
+            timing = self._tracker_timings.get(dataset_group_name, Timing(**vars(self.tracker_timing)))
+            timing.deleted_after = seconds
+            self.time_tracker(dataset_group_name, timing)
+
+    def trackers_of(self, dataset_group_name: str) -> list[dict[str, Any]]:
+        """The dataset group's trackers that still exist, as DescribeEventTracker shows them."""
+        with self._lock:
+            now = time.monotonic()
+            return [
+                self._tracker_view(tracker, now)
+                for tracker in self.trackers.values()
+                if tracker.extra["datasetGroupName"] == dataset_group_name and not tracker.gone(now)
+            ]
+
+    # ------------------------------------------------------------ the operations
+    def handle(self, operation: str, params: Any) -> dict[str, Any]:
+        with self._lock:
+            self.calls[operation] = self.calls.get(operation, 0) + 1
+            self._apply_faults(operation)
+            handler: Callable[[dict[str, Any]], dict[str, Any]] | None = getattr(
+                self, "_op_" + operation, None
+            )
+            if handler is None:
+                raise ServiceError("UnknownOperationException", f"{operation} is not emulated")
+            if isinstance(params, dict) and isinstance(params.get("tags"), list) and len(params["tags"]) > TAGS_MAX:
+                raise ServiceError("TooManyTagsException", f"At most {TAGS_MAX} tags are allowed")
+            self._validator.validate(operation, params)
+            self._collect(time.monotonic())
+            return handler(params)
+
+    def _apply_faults(self, operation: str) -> None:
+        queue = self._injected.get(operation)
+        if queue:
+            code, message = queue.popleft()
+            raise ServiceError(code, message, 500 if code in ("InternalServerError", "ServiceUnavailable") else 400)
+        limit = self._rate_limits.get(operation)
+        if limit is not None:
+            now = time.monotonic()
+            recent = self._recent.setdefault(operation, deque())
+            while recent and recent[0] <= now - 1.0:
+                recent.popleft()
+            if len(recent) >= limit:
+                self.throttled += 1
+                raise ServiceError("LimitExceededException", "Rate exceeded")
+            recent.append(now)
+
+    def _collect(self, now: float) -> None:
+        for store in (self.trackers, self.dataset_groups):
+            for arn in [arn for arn, resource in store.items() if resource.gone(now)]:
+                del store[arn]
+                self.tags.pop(arn, None)
+
+    def _dataset_group_arn(self, name: str) -> str:
+        return f"arn:aws:personalize:{self.region}:{self.account}:dataset-group/{name}"
+
+    def _dataset_group(self, arn: str) -> _Resource:
+        group = self.dataset_groups.get(arn)
+        if group is None:
+            raise ServiceError("ResourceNotFoundException", f"Could not find resource with ARN {arn}")
+        return group
+
+    def _tracker(self, arn: str) -> _Resource:
+        tracker = self.trackers.get(arn)
+        if tracker is None:
+            raise ServiceError("ResourceNotFoundException", f"Could not find resource with ARN {arn}")
+        return tracker
+
+    def _set_tags(self, arn: str, tags: list[dict[str, str]]) -> None:
+        merged = dict(self.tags.get(arn, {}))
+        merged.update({tag["tagKey"]: tag.get("tagValue", "") for tag in tags})
+        if len(merged) > TAGS_MAX:
+            raise ServiceError("TooManyTagsException", f"A resource has at most {TAGS_MAX} tags")
+        self.tags[arn] = merged
+
+    def _op_CreateDatasetGroup(self, params: dict[str, Any]) -> dict[str, Any]:
+        name = params["name"]
+        arn = self._dataset_group_arn(name)
+        if arn in self.dataset_groups:
+            raise ServiceError("ResourceAlreadyExistsException", f"Dataset group {name} already exists")
+        timing = self._dataset_group_timings.get(name, self.dataset_group_timing)
+        group = _Resource(arn, name, timing, time.time(), time.monotonic(), extra={"domain": params.get("domain")})
+        self.dataset_groups[arn] = group
+        self.tags[arn] = {}
+        self._set_tags(arn, params.get("tags", []))
+        result: dict[str, Any] = {"datasetGroupArn": arn}
+        if params.get("domain"):
+            result["domain"] = params["domain"]
+        return result
+
+    def _group_view(self, group: _Resource, now: float) -> dict[str, Any]:
+        status = group.status(now)
+        view: dict[str, Any] = {
+            "name": group.name,
+            "datasetGroupArn": group.arn,
+            "status": status,
+            "creationDateTime": group.created,
+            "lastUpdatedDateTime": group.created + max(0.0, min(now, group.ready_at()) - group.started),
+        }
+        if group.extra.get("domain"):
+            view["domain"] = group.extra["domain"]
+        if status == "CREATE FAILED":
+            view["failureReason"] = group.timing.fails_with
+        return view
+
+    def _op_DescribeDatasetGroup(self, params: dict[str, Any]) -> dict[str, Any]:
+        return {"datasetGroup": self._group_view(self._dataset_group(params["datasetGroupArn"]), time.monotonic())}
+
+    def _page(self, items: list[dict[str, Any]], params: dict[str, Any], key: str) -> dict[str, Any]:
+        size = params.get("maxResults", 100)
+        start = 0
+        if params.get("nextToken"):
+            try:
+                start = int(base64.b64decode(params["nextToken"]).decode())
+            except ValueError:
+                raise ServiceError("InvalidNextTokenException", "Invalid next token") from None
+            if not 0 <= start <= len(items):
+                raise ServiceError("InvalidNextTokenException", "Invalid next token")
+        result: dict[str, Any] = {key: items[start : start + size]}
+        if start + size < len(items):
+            result["nextToken"] = base64.b64encode(str(start + size).encode()).decode()
+        return result
+
+    def _op_ListDatasetGroups(self, params: dict[str, Any]) -> dict[str, Any]:
+        now = time.monotonic()
+        groups = sorted(self.dataset_groups.values(), key=lambda group: group.created, reverse=True)
+        views = [self._group_view(group, now) for group in groups]
+        for view in views:
+            view.pop("roleArn", None)
+        return self._page(views, params, "datasetGroups")
+
+    def _op_DeleteDatasetGroup(self, params: dict[str, Any]) -> dict[str, Any]:
+        group = self._dataset_group(params["datasetGroupArn"])
+        now = time.monotonic()
+        if any(t.extra["datasetGroupArn"] == group.arn and not t.gone(now) for t in self.trackers.values()):
+            raise ServiceError("ResourceInUseException", f"Dataset group {group.arn} still has an event tracker")
+        if group.status(now).startswith("DELETE"):
+            raise ServiceError("ResourceInUseException", f"Dataset group {group.arn} is being deleted")
+        group.deleted_at = now
+        self._collect(now)
+        return {}
+
+    def _op_CreateEventTracker(self, params: dict[str, Any]) -> dict[str, Any]:
+        group = self._dataset_group(params["datasetGroupArn"])
+        now = time.monotonic()
+        status = group.status(now)
+        if status != "ACTIVE":
+            # Stricter than documented: no automation should create a tracker before ACTIVE.
+            raise ServiceError("ResourceInUseException", f"Dataset group {group.arn} is {status}, not ACTIVE")
+        if any(t.extra["datasetGroupArn"] == group.arn for t in self.trackers.values()):
+            raise ServiceError(
+                "ResourceAlreadyExistsException", f"Dataset group {group.arn} already has an event tracker"
+            )
+        if any(t.name == params["name"] for t in self.trackers.values()):
+            raise ServiceError("ResourceAlreadyExistsException", f"Event tracker {params['name']} already exists")
+        arn = f"arn:aws:personalize:{self.region}:{self.account}:event-tracker/{uuid.uuid4().hex[:8]}"
+        timing = self._tracker_timings.get(group.name, self.tracker_timing)
+        tracker = _Resource(
+            arn,
+            params["name"],
+            timing,
+            time.time(),
+            now,
+            extra={"datasetGroupArn": group.arn, "datasetGroupName": group.name, "trackingId": str(uuid.uuid4())},
+        )
+        self.trackers[arn] = tracker
+        self.tags[arn] = {}
+        self._set_tags(arn, params.get("tags", []))
+        return {"eventTrackerArn": arn, "trackingId": tracker.extra["trackingId"]}
+
+    def _tracker_view(self, tracker: _Resource, now: float) -> dict[str, Any]:
+        return {
+            "name": tracker.name,
+            "eventTrackerArn": tracker.arn,
+            "accountId": self.account,
+            "trackingId": tracker.extra["trackingId"],
+            "datasetGroupArn": tracker.extra["datasetGroupArn"],
+            "status": tracker.status(now),
+            "creationDateTime": tracker.created,
+            "lastUpdatedDateTime": tracker.created + max(0.0, min(now, tracker.ready_at()) - tracker.started),
+        }
+
+    def _op_DescribeEventTracker(self, params: dict[str, Any]) -> dict[str, Any]:
+        return {"eventTracker": self._tracker_view(self._tracker(params["eventTrackerArn"]), time.monotonic())}
+
+    def _op_ListEventTrackers(self, params: dict[str, Any]) -> dict[str, Any]:
+        now = time.monotonic()
+        trackers = [
+            t for t in self.trackers.values()
+            if not params.get("datasetGroupArn") or t.extra["datasetGroupArn"] == params["datasetGroupArn"]
+        ]
+        summaries = [
+            {key: self._tracker_view(t, now)[key]
+             for key in ("name", "eventTrackerArn", "status", "creationDateTime", "lastUpdatedDateTime")}
+            for t in sorted(trackers, key=lambda t: t.created, reverse=True)
+        ]
+        return self._page(summaries, params, "eventTrackers")
+
+    def _op_DeleteEventTracker(self, params: dict[str, Any]) -> dict[str, Any]:
+        tracker = self._tracker(params["eventTrackerArn"])
+        now = time.monotonic()
+        if tracker.status(now).startswith("DELETE"):
+            raise ServiceError("ResourceInUseException", f"Event tracker {tracker.arn} is being deleted")
+        tracker.deleted_at = now
+        self._collect(now)
+        return {}
+
+    def _resource(self, arn: str) -> _Resource:
+        resource = self.dataset_groups.get(arn) or self.trackers.get(arn)
+        if resource is None:
+            raise ServiceError("ResourceNotFoundException", f"Could not find resource with ARN {arn}")
+        return resource
+
+    def _op_ListTagsForResource(self, params: dict[str, Any]) -> dict[str, Any]:
+        resource = self._resource(params["resourceArn"])
+        return {"tags": [{"tagKey": k, "tagValue": v} for k, v in self.tags.get(resource.arn, {}).items()]}
+
+    def _op_TagResource(self, params: dict[str, Any]) -> dict[str, Any]:
+        resource = self._resource(params["resourceArn"])
+        self._set_tags(resource.arn, params["tags"])
+        return {}
+
+    # ------------------------------------------------------------ the server
+    def start(self, port: int = 0, host: str = "127.0.0.1") -> str:
+        """Serve on a thread; returns the endpoint URL."""
+        emulator = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def do_POST(self) -> None:  # noqa: N802 - http.server's name
+                body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                target = self.headers.get("X-Amz-Target", "")
+                prefix, _, operation = target.partition(".")
+                try:
+                    if prefix != "AmazonPersonalize" or not operation:
+                        raise ServiceError("UnknownOperationException", f"Unknown target {target!r}")
+                    try:
+                        params = json.loads(body or b"{}")
+                    except ValueError:
+                        raise ServiceError("SerializationException", "Body is not JSON") from None
+                    status, payload = 200, emulator.handle(operation, params)
+                except ServiceError as error:
+                    status, payload = error.status, {"__type": error.code, "message": error.message}
+                data = json.dumps(payload).encode()
+                self.send_response(status)
+                self.send_header("Content-Type", "application/x-amz-json-1.1")
+                self.send_header("Content-Length", str(len(data)))
+                self.send_header("x-amzn-RequestId", str(uuid.uuid4()))
+                self.end_headers()
+                self.wfile.write(data)
+
+            def log_message(self, format: str, *args: Any) -> None:
+                pass
+
+        self._server = ThreadingHTTPServer((host, port), Handler)
+        self._server.daemon_threads = True
+        self._thread = threading.Thread(target=self._server.serve_forever, name="personalize-emulator", daemon=True)
+        self._thread.start()
+        return self.url
+
+    @property
+    def url(self) -> str:
+        assert self._server is not None, "not started"
+        host, port = self._server.server_address[:2]
+        return f"http://{host}:{port}"
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+            self._server = None
+
+    def __enter__(self) -> PersonalizeEmulator:
+        self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--port", type=int, default=4599)
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--dataset-group-seconds", type=float, default=2.0, help="time before a dataset group is ACTIVE")
+    parser.add_argument("--tracker-seconds", type=float, default=2.0, help="time before a tracker is ACTIVE")
+    parser.add_argument("--rate-limit", type=float, help="requests a second per operation before LimitExceeded")
+    args = parser.parse_args(argv)
+    emulator = PersonalizeEmulator()
+    emulator.dataset_group_timing = Timing(pending=args.dataset_group_seconds / 2, in_progress=args.dataset_group_seconds / 2)
+    emulator.tracker_timing = Timing(pending=args.tracker_seconds / 2, in_progress=args.tracker_seconds / 2)
+    if args.rate_limit:
+        for operation in ("CreateEventTracker", "DescribeEventTracker", "DescribeDatasetGroup"):
+            emulator.limit_rate(operation, args.rate_limit)
+    url = emulator.start(args.port, args.host)
+    print(f"Personalize emulator on {url}: export AWS_ENDPOINT_URL_PERSONALIZE={url}", flush=True)
+    try:
+        threading.Event().wait()
+    except KeyboardInterrupt:
+        emulator.stop()
+
+
+if __name__ == "__main__":
+    main()
