@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Literal
 
 from aws_lambda_powertools.utilities.parser.models import EventBridgeModel
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 
 class CreateDatasetGroupRequest(BaseModel):
@@ -30,7 +30,7 @@ class CreateDatasetGroupCall(BaseModel):
 
 class CreateDatasetGroupEvent(EventBridgeModel):
     source: Literal["aws.personalize"]
-    detail_type: Literal["AWS API Call via CloudTrail"]  # type: ignore[assignment]
+    detail_type: Literal["AWS API Call via CloudTrail"] = Field(alias="detail-type")  # type: ignore[assignment]
     detail: CreateDatasetGroupCall  # type: ignore[assignment]
 
 

@@ -1,0 +1,297 @@
+"""The application running on one machine: the real template, definition and handlers.
+
+- the definition runs on moto's Step Functions engine;
+- each Lambda task calls the real handler in-process, with the environment the
+  template gives that function (applied while its module is imported, which is
+  when the handlers read it: concurrent handlers never share an os.environ);
+- SSM, EventBridge, SQS and CloudWatch are moto's; Personalize is the emulator,
+  reached through boto3's AWS_ENDPOINT_URL_PERSONALIZE.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import itertools
+import json
+import logging
+import os
+import sys
+import threading
+import time
+import traceback
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+from types import ModuleType
+from typing import Any, Callable
+from unittest import mock
+
+import boto3
+from moto import mock_aws
+from moto.awslambda.models import LambdaBackend
+from moto.events.models import EventPattern
+
+from local.personalize_emulator import PersonalizeEmulator
+from local.template import TEMPLATE, Function, Template
+
+REGION = "us-east-1"
+ACCOUNT = "123456789012"
+_module_ids = itertools.count()
+_import_lock = threading.Lock()
+
+
+@dataclass
+class LambdaContext:
+    function_name: str
+    invoked_function_arn: str
+    memory_limit_in_mb: int = 256
+    aws_request_id: str = ""
+    function_version: str = "$LATEST"
+    log_group_name: str = "/aws/lambda/local"
+    log_stream_name: str = "local"
+
+    def get_remaining_time_in_millis(self) -> int:
+        return 30_000
+
+
+@dataclass
+class Execution:
+    arn: str
+    status: str
+    output: Any
+    error: str | None
+    cause: str | None
+    history: list[dict[str, Any]]
+    seconds: float
+
+    @property
+    def state_transitions(self) -> int:
+        """What Step Functions Standard bills: states entered, plus retries of a task."""
+        entered = sum(1 for e in self.history if e["type"].endswith("StateEntered"))
+        return entered + self.retries
+
+    @property
+    def lambda_invocations(self) -> int:
+        return sum(1 for e in self.history if e["type"] == "LambdaFunctionScheduled")
+
+    @property
+    def failed_tasks(self) -> list[dict[str, Any]]:
+        return [e for e in self.history if e["type"] in ("LambdaFunctionFailed", "TaskFailed")]
+
+    @property
+    def retries(self) -> int:
+        """Task attempts beyond the first in each state: a healthy run has none."""
+        extra = 0
+        attempts = 0
+        for event in self.history:
+            if event["type"] == "TaskStateEntered":
+                attempts = 0
+            elif event["type"] in ("LambdaFunctionScheduled", "TaskScheduled"):
+                attempts += 1
+                extra += attempts > 1
+        return extra
+
+    def states_entered(self) -> list[str]:
+        return [
+            e["stateEnteredEventDetails"]["name"] for e in self.history if e["type"].endswith("StateEntered")
+        ]
+
+
+def load_handler(function: Function) -> Callable[[Any, Any], Any]:
+    """Import the function's module afresh, under its own environment, and return its handler."""
+    module_path, _, handler_name = function.handler.rpartition(".")
+    path = function.code_uri.joinpath(*module_path.split(".")).with_suffix(".py")
+    with _import_lock, mock.patch.dict(os.environ, function.environment):
+        if str(function.code_uri) not in sys.path:
+            sys.path.insert(0, str(function.code_uri))
+        spec = importlib.util.spec_from_file_location(
+            f"_local_{function.logical_id}_{next(_module_ids)}", path
+        )
+        assert spec and spec.loader, path
+        module: ModuleType = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+    return getattr(module, handler_name)
+
+
+def lambda_error(error: BaseException) -> dict[str, Any]:
+    """A handler's exception as the Python Lambda runtime reports it."""
+    return {
+        "errorMessage": str(error),
+        "errorType": type(error).__name__,
+        "requestId": "",
+        "stackTrace": traceback.format_tb(error.__traceback__),
+    }
+
+
+class LocalStack:
+    """Start with `with LocalStack(...) as stack:`; then start executions and inspect the world."""
+
+    def __init__(
+        self,
+        emulator: PersonalizeEmulator,
+        overrides: dict[str, Any] | None = None,
+        template_path: Path = TEMPLATE,
+    ) -> None:
+        self.emulator = emulator
+        self.template = Template(template_path, overrides, REGION, ACCOUNT)
+        self.machine = self.template.state_machine()
+        self.functions = self.template.functions()
+        self.invocations: dict[str, int] = {name: 0 for name in self.functions}
+        self.on_invoke: Callable[[str, Any, Any], None] | None = None
+        self._handlers: dict[str, Callable[[Any, Any], Any]] = {}
+        self._patches: list[Any] = []
+        self._lock = threading.Lock()
+
+    # ------------------------------------------------------------ lifecycle
+    def __enter__(self) -> LocalStack:
+        env = {
+            "AWS_ACCESS_KEY_ID": "testing",
+            "AWS_SECRET_ACCESS_KEY": "testing",
+            "AWS_SESSION_TOKEN": "testing",
+            "AWS_DEFAULT_REGION": REGION,
+            "AWS_REGION": REGION,
+            "AWS_ENDPOINT_URL_PERSONALIZE": self.emulator.url,
+        }
+        self._patches = [
+            mock.patch.dict(os.environ, env),
+            mock_aws(config={"stepfunctions": {"execute_state_machine": True}}),
+            mock.patch.object(LambdaBackend, "invoke", self._invoke_patch()),
+        ]
+        for patch in self._patches:
+            patch.start()
+        # The engine logs each failure it handles; the execution history already records them.
+        logging.getLogger("moto.stepfunctions.parser").setLevel(logging.CRITICAL)
+        self.sfn = boto3.client("stepfunctions", region_name=REGION)
+        self.ssm = boto3.client("ssm", region_name=REGION)
+        self.events = boto3.client("events", region_name=REGION)
+        self.sqs = boto3.client("sqs", region_name=REGION)
+        self.personalize = boto3.client("personalize", region_name=REGION, endpoint_url=self.emulator.url)
+        self._handlers = {name: load_handler(function) for name, function in self.functions.items()}
+        self.state_machine_arn = self.sfn.create_state_machine(
+            name=self.machine.logical_id,
+            definition=self.machine.definition,
+            roleArn=f"arn:aws:iam::{ACCOUNT}:role/local",
+            type="STANDARD",
+        )["stateMachineArn"]
+        self._watch_notifications()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        for patch in reversed(self._patches):
+            patch.stop()
+
+    # ------------------------------------------------------------ Lambda, in-process
+    def _invoke_patch(self) -> Callable[..., str]:
+        stack = self
+
+        def invoke(backend: Any, function_name: str, qualifier: Any, body: Any, headers: Any, response_headers: Any) -> str:
+            return stack.invoke(function_name.rsplit(":", 1)[-1], body, response_headers)
+
+        return invoke
+
+    def invoke(self, name: str, body: Any, response_headers: dict[str, str]) -> str:
+        event = json.loads(body) if body else {}
+        context = LambdaContext(
+            function_name=name,
+            invoked_function_arn=self.template.resource_arn(name),
+            aws_request_id=str(uuid.uuid4()),
+        )
+        with self._lock:
+            self.invocations[name] += 1
+        try:
+            result = self._handlers[name](event, context)
+        except Exception as error:  # noqa: BLE001 - the Lambda runtime reports every exception
+            response_headers["x-amz-function-error"] = "Unhandled"
+            if self.on_invoke:
+                self.on_invoke(name, event, error)
+            return json.dumps(lambda_error(error))
+        if self.on_invoke:
+            self.on_invoke(name, event, result)
+        return json.dumps(result)
+
+    # ------------------------------------------------------------ the rule
+    def rule_matches(self, event: Any) -> bool:
+        """Whether the template's own EventBridge rule would start the workflow for this event."""
+        if not isinstance(event, dict):
+            return False
+        return any(
+            EventPattern.load(json.dumps(pattern)).matches_event(event)
+            for pattern in self.machine.rule_patterns.values()
+        )
+
+    # ------------------------------------------------------------ executions
+    def start(self, event: Any, name: str | None = None) -> str:
+        return self.sfn.start_execution(
+            stateMachineArn=self.state_machine_arn,
+            name=name or f"local-{uuid.uuid4()}",  # moto names every unnamed execution None
+            input=json.dumps(event),
+        )["executionArn"]
+
+    def wait(self, arn: str, timeout: float = 120.0) -> Execution:
+        started = time.monotonic()
+        while True:
+            description = self.sfn.describe_execution(executionArn=arn)
+            if description["status"] != "RUNNING":
+                break
+            if time.monotonic() - started > timeout:
+                raise TimeoutError(f"{arn} still RUNNING after {timeout} s")
+            time.sleep(0.05)
+        return Execution(
+            arn=arn,
+            status=description["status"],
+            output=json.loads(description["output"]) if description.get("output") else None,
+            error=description.get("error"),
+            cause=description.get("cause"),
+            history=self.history(arn),
+            seconds=(description["stopDate"] - description["startDate"]).total_seconds(),
+        )
+
+    def run(self, event: Any, timeout: float = 120.0) -> Execution:
+        return self.wait(self.start(event), timeout)
+
+    def history(self, arn: str) -> list[dict[str, Any]]:
+        pages = self.sfn.get_paginator("get_execution_history").paginate(executionArn=arn)
+        return [event for page in pages for event in page["events"]]
+
+    # ------------------------------------------------------------ the world around it
+    def create_dataset_group(self, name: str, **kwargs: Any) -> str:
+        return self.personalize.create_dataset_group(name=name, **kwargs)["datasetGroupArn"]
+
+    def parameter(self, name: str) -> dict[str, Any] | None:
+        try:
+            parameter = self.ssm.get_parameter(Name=name, WithDecryption=True)["Parameter"]
+        except self.ssm.exceptions.ParameterNotFound:
+            return None
+        described = self.ssm.describe_parameters(
+            ParameterFilters=[{"Key": "Name", "Option": "Equals", "Values": [name]}]
+        )["Parameters"][0]
+        tags = self.ssm.list_tags_for_resource(ResourceType="Parameter", ResourceId=name)["TagList"]
+        return {
+            "Value": parameter["Value"],
+            "Type": parameter["Type"],
+            "Description": described.get("Description", ""),
+            "Tags": {tag["Key"]: tag["Value"] for tag in tags},
+        }
+
+    def parameters(self) -> list[str]:
+        pages = self.ssm.get_paginator("describe_parameters").paginate()
+        return [p["Name"] for page in pages for p in page["Parameters"]]
+
+    def _watch_notifications(self) -> None:
+        self._queue_url = self.sqs.create_queue(QueueName="local-notifications")["QueueUrl"]
+        queue_arn = self.sqs.get_queue_attributes(QueueUrl=self._queue_url, AttributeNames=["QueueArn"])[
+            "Attributes"
+        ]["QueueArn"]
+        self.events.put_rule(Name="local-notifications", EventPattern=json.dumps({"source": ["event-tracker-provisioner"]}))
+        self.events.put_targets(Rule="local-notifications", Targets=[{"Id": "queue", "Arn": queue_arn}])
+        self._notifications: list[dict[str, Any]] = []
+
+    def notifications(self) -> list[dict[str, Any]]:
+        """Events the workflow put on the default bus, oldest first."""
+        while True:
+            messages = self.sqs.receive_message(QueueUrl=self._queue_url, MaxNumberOfMessages=10).get("Messages", [])
+            if not messages:
+                return list(self._notifications)
+            for message in messages:
+                self._notifications.append(json.loads(message["Body"]))
+                self.sqs.delete_message(QueueUrl=self._queue_url, ReceiptHandle=message["ReceiptHandle"])

@@ -1,0 +1,221 @@
+"""Read the real template.yaml as CloudFormation would: parameters, conditions, intrinsics.
+
+Only what the local run needs: the state machine's definition with its
+DefinitionSubstitutions, the functions' handlers and environment (Globals
+merged), and the EventBridge rule patterns. Nothing is copied out of the template.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from cfnlint.decode import cfn_yaml
+
+ROOT = Path(__file__).resolve().parent.parent
+TEMPLATE = ROOT / "template.yaml"
+
+_NO_VALUE = object()
+
+
+class TemplateError(ValueError):
+    """A template or parameter override that CloudFormation would reject."""
+
+
+@dataclass
+class Function:
+    logical_id: str
+    handler: str
+    code_uri: Path
+    environment: dict[str, str]
+    properties: dict[str, Any]
+
+
+@dataclass
+class StateMachine:
+    logical_id: str
+    definition: str  # substituted, ready to run
+    raw_definition: str  # as on disk, with ${...} placeholders
+    substitutions: dict[str, str]
+    rule_patterns: dict[str, dict[str, Any]]  # EventBridgeRule event name -> pattern
+
+
+class Template:
+    def __init__(
+        self,
+        path: Path = TEMPLATE,
+        overrides: dict[str, Any] | None = None,
+        region: str = "us-east-1",
+        account: str = "123456789012",
+        stack_name: str = "local",
+    ) -> None:
+        self.path = path
+        self.doc: dict[str, Any] = cfn_yaml.load(str(path))
+        self.pseudo = {
+            "AWS::Region": region,
+            "AWS::AccountId": account,
+            "AWS::Partition": "aws",
+            "AWS::StackName": stack_name,
+            "AWS::URLSuffix": "amazonaws.com",
+        }
+        self.region, self.account = region, account
+        self.parameters = self._parameters(overrides or {})
+        self.conditions = {
+            name: bool(self._resolve(expr)) for name, expr in self.doc.get("Conditions", {}).items()
+        }
+
+    # ------------------------------------------------------------ parameters
+    def _parameters(self, overrides: dict[str, Any]) -> dict[str, str]:
+        declared = self.doc.get("Parameters", {})
+        unknown = set(overrides) - set(declared)
+        if unknown:
+            raise TemplateError(f"Unknown template parameters: {', '.join(sorted(unknown))}")
+        values: dict[str, str] = {}
+        for name, spec in declared.items():
+            value = str(overrides.get(name, spec.get("Default", "")))
+            self._check(name, spec, value)
+            values[name] = value
+        return values
+
+    @staticmethod
+    def _check(name: str, spec: dict[str, Any], value: str) -> None:
+        def reject(why: str) -> TemplateError:
+            return TemplateError(f"Parameter {name}={value!r}: {why}")
+
+        if spec.get("Type") == "Number":
+            try:
+                number = float(value)
+            except ValueError:
+                raise reject("not a number") from None
+            if "MinValue" in spec and number < float(spec["MinValue"]):
+                raise reject(f"below MinValue {spec['MinValue']}")
+            if "MaxValue" in spec and number > float(spec["MaxValue"]):
+                raise reject(f"above MaxValue {spec['MaxValue']}")
+        if "AllowedValues" in spec and value not in [str(v) for v in spec["AllowedValues"]]:
+            raise reject(f"not one of {spec['AllowedValues']}")
+        if "AllowedPattern" in spec and not re.fullmatch(spec["AllowedPattern"], value):
+            raise reject(f"does not match {spec['AllowedPattern']}")
+        if "MaxLength" in spec and len(value) > int(spec["MaxLength"]):
+            raise reject(f"longer than {spec['MaxLength']}")
+
+    # ------------------------------------------------------------ intrinsics
+    def resource_arn(self, logical_id: str) -> str:
+        kind = self.doc["Resources"][logical_id]["Type"]
+        if kind == "AWS::Serverless::Function":
+            return f"arn:aws:lambda:{self.region}:{self.account}:function:{logical_id}"
+        if kind == "AWS::Serverless::StateMachine":
+            return f"arn:aws:states:{self.region}:{self.account}:stateMachine:{logical_id}"
+        return f"arn:aws:local:{self.region}:{self.account}:{logical_id}"
+
+    def _ref(self, name: str) -> Any:
+        if name == "AWS::NoValue":
+            return _NO_VALUE
+        if name in self.pseudo:
+            return self.pseudo[name]
+        if name in self.parameters:
+            return self.parameters[name]
+        if name in self.doc.get("Resources", {}):
+            kind = self.doc["Resources"][name]["Type"]
+            return self.resource_arn(name) if kind == "AWS::Serverless::StateMachine" else name
+        raise TemplateError(f"Ref to unknown {name}")
+
+    def _sub(self, text: str, variables: dict[str, Any]) -> str:
+        def replace(match: re.Match[str]) -> str:
+            key = match.group(1)
+            if key.startswith("!"):
+                return "${" + key[1:] + "}"
+            if key in variables:
+                return str(variables[key])
+            if key.endswith(".Arn"):
+                return self.resource_arn(key[: -len(".Arn")])
+            return str(self._ref(key))
+
+        return re.sub(r"\$\{([^}]+)\}", replace, text)
+
+    def _resolve(self, node: Any) -> Any:
+        if isinstance(node, list):
+            items = [self._resolve(item) for item in node]
+            return [item for item in items if item is not _NO_VALUE]
+        if not isinstance(node, dict):
+            return node
+        if len(node) == 1:
+            (key, value), = node.items()
+            if key == "Ref":
+                return self._ref(value)
+            if key == "Fn::GetAtt":
+                logical_id, attribute = value if isinstance(value, list) else value.split(".", 1)
+                if attribute != "Arn":
+                    raise TemplateError(f"GetAtt {logical_id}.{attribute} is not supported locally")
+                return self.resource_arn(logical_id)
+            if key == "Fn::Sub":
+                text, variables = (value, {}) if isinstance(value, str) else (value[0], self._resolve(value[1]))
+                return self._sub(text, variables)
+            if key == "Fn::If":
+                name, then, otherwise = value
+                return self._resolve(then if self.conditions[name] else otherwise)
+            if key == "Fn::Equals":
+                left, right = self._resolve(value)
+                return str(left) == str(right)
+            if key == "Fn::Not":
+                return not self._resolve(value[0])
+            if key == "Fn::And":
+                return all(self._resolve(value))
+            if key == "Fn::Or":
+                return any(self._resolve(value))
+            if key == "Condition":
+                return self.conditions[value]
+            if key == "Fn::Join":
+                separator, items = value
+                return separator.join(str(item) for item in self._resolve(items))
+        resolved = {key: self._resolve(value) for key, value in node.items()}
+        return {key: value for key, value in resolved.items() if value is not _NO_VALUE}
+
+    # ------------------------------------------------------------ what the local run needs
+    def resources(self, kind: str) -> dict[str, dict[str, Any]]:
+        return {
+            logical_id: resource
+            for logical_id, resource in self.doc.get("Resources", {}).items()
+            if resource["Type"] == kind
+            and (resource.get("Condition") is None or self.conditions[resource["Condition"]])
+        }
+
+    def functions(self) -> dict[str, Function]:
+        globals_ = self.doc.get("Globals", {}).get("Function", {})
+        global_env = self._resolve(globals_.get("Environment", {}).get("Variables", {}))
+        functions = {}
+        for logical_id, resource in self.resources("AWS::Serverless::Function").items():
+            properties = self._resolve(resource.get("Properties", {}))
+            environment = dict(global_env)
+            environment.update(properties.get("Environment", {}).get("Variables", {}))
+            code_uri = properties.get("CodeUri", globals_.get("CodeUri"))
+            functions[logical_id] = Function(
+                logical_id=logical_id,
+                handler=properties.get("Handler", globals_.get("Handler")),
+                code_uri=(self.path.parent / code_uri).resolve(),
+                environment={key: str(value) for key, value in environment.items()},
+                properties=properties,
+            )
+        return functions
+
+    def state_machine(self, logical_id: str | None = None) -> StateMachine:
+        machines = self.resources("AWS::Serverless::StateMachine")
+        logical_id = logical_id or next(iter(machines))
+        properties = machines[logical_id]["Properties"]
+        raw = (self.path.parent / properties["DefinitionUri"]).read_text()
+        substitutions = {
+            key: str(self._resolve(value)) for key, value in properties.get("DefinitionSubstitutions", {}).items()
+        }
+        definition = re.sub(
+            r"\$\{([A-Za-z0-9_]+)\}",
+            lambda match: substitutions[match.group(1)] if match.group(1) in substitutions else match.group(0),
+            raw,
+        )
+        patterns = {
+            name: json.loads(json.dumps(self._resolve(event["Properties"]["Pattern"])))
+            for name, event in properties.get("Events", {}).items()
+            if event["Type"] == "EventBridgeRule"
+        }
+        return StateMachine(logical_id, definition, raw, substitutions, patterns)
