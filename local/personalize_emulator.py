@@ -18,9 +18,10 @@ import threading
 import time
 import uuid
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any, Callable
+from typing import Any
 
 import botocore.session
 import regex
@@ -226,9 +227,7 @@ class PersonalizeEmulator:
         with self._lock:
             self.calls[operation] = self.calls.get(operation, 0) + 1
             self._apply_faults(operation)
-            handler: Callable[[dict[str, Any]], dict[str, Any]] | None = getattr(
-                self, "_op_" + operation, None
-            )
+            handler: Callable[[dict[str, Any]], dict[str, Any]] | None = getattr(self, "_op_" + operation, None)
             if handler is None:
                 raise ServiceError("UnknownOperationException", f"{operation} is not emulated")
             if isinstance(params, dict) and isinstance(params.get("tags"), list) and len(params["tags"]) > TAGS_MAX:
@@ -394,12 +393,15 @@ class PersonalizeEmulator:
     def _op_ListEventTrackers(self, params: dict[str, Any]) -> dict[str, Any]:
         now = time.monotonic()
         trackers = [
-            t for t in self.trackers.values()
+            t
+            for t in self.trackers.values()
             if not params.get("datasetGroupArn") or t.extra["datasetGroupArn"] == params["datasetGroupArn"]
         ]
         summaries = [
-            {key: self._tracker_view(t, now)[key]
-             for key in ("name", "eventTrackerArn", "status", "creationDateTime", "lastUpdatedDateTime")}
+            {
+                key: self._tracker_view(t, now)[key]
+                for key in ("name", "eventTrackerArn", "status", "creationDateTime", "lastUpdatedDateTime")
+            }
             for t in sorted(trackers, key=lambda t: t.created, reverse=True)
         ]
         return self._page(summaries, params, "eventTrackers")
@@ -436,7 +438,7 @@ class PersonalizeEmulator:
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
 
-            def do_POST(self) -> None:  # noqa: N802 - http.server's name
+            def do_POST(self) -> None:
                 body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
                 target = self.headers.get("X-Amz-Target", "")
                 prefix, _, operation = target.partition(".")
@@ -491,12 +493,16 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--port", type=int, default=4599)
     parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("--dataset-group-seconds", type=float, default=2.0, help="time before a dataset group is ACTIVE")
+    parser.add_argument(
+        "--dataset-group-seconds", type=float, default=2.0, help="time before a dataset group is ACTIVE"
+    )
     parser.add_argument("--tracker-seconds", type=float, default=2.0, help="time before a tracker is ACTIVE")
     parser.add_argument("--rate-limit", type=float, help="requests a second per operation before LimitExceeded")
     args = parser.parse_args(argv)
     emulator = PersonalizeEmulator()
-    emulator.dataset_group_timing = Timing(pending=args.dataset_group_seconds / 2, in_progress=args.dataset_group_seconds / 2)
+    emulator.dataset_group_timing = Timing(
+        pending=args.dataset_group_seconds / 2, in_progress=args.dataset_group_seconds / 2
+    )
     emulator.tracker_timing = Timing(pending=args.tracker_seconds / 2, in_progress=args.tracker_seconds / 2)
     if args.rate_limit:
         for operation in ("CreateEventTracker", "DescribeEventTracker", "DescribeDatasetGroup"):

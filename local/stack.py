@@ -20,10 +20,11 @@ import threading
 import time
 import traceback
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
-from typing import Any, Callable
+from typing import Any
 from unittest import mock
 
 import boto3
@@ -92,9 +93,7 @@ class Execution:
         return extra
 
     def states_entered(self) -> list[str]:
-        return [
-            e["stateEnteredEventDetails"]["name"] for e in self.history if e["type"].endswith("StateEntered")
-        ]
+        return [e["stateEnteredEventDetails"]["name"] for e in self.history if e["type"].endswith("StateEntered")]
 
 
 def load_handler(function: Function) -> Callable[[Any, Any], Any]:
@@ -104,9 +103,7 @@ def load_handler(function: Function) -> Callable[[Any, Any], Any]:
     with _import_lock, mock.patch.dict(os.environ, function.environment):
         if str(function.code_uri) not in sys.path:
             sys.path.insert(0, str(function.code_uri))
-        spec = importlib.util.spec_from_file_location(
-            f"_local_{function.logical_id}_{next(_module_ids)}", path
-        )
+        spec = importlib.util.spec_from_file_location(f"_local_{function.logical_id}_{next(_module_ids)}", path)
         assert spec and spec.loader, path
         module: ModuleType = importlib.util.module_from_spec(spec)
         spec.loader.exec_module(module)
@@ -184,7 +181,9 @@ class LocalStack:
     def _invoke_patch(self) -> Callable[..., str]:
         stack = self
 
-        def invoke(backend: Any, function_name: str, qualifier: Any, body: Any, headers: Any, response_headers: Any) -> str:
+        def invoke(
+            backend: Any, function_name: str, qualifier: Any, body: Any, headers: Any, response_headers: Any
+        ) -> str:
             return stack.invoke(function_name.rsplit(":", 1)[-1], body, response_headers)
 
         return invoke
@@ -200,7 +199,7 @@ class LocalStack:
             self.invocations[name] += 1
         try:
             result = self._handlers[name](event, context)
-        except Exception as error:  # noqa: BLE001 - the Lambda runtime reports every exception
+        except Exception as error:
             response_headers["x-amz-function-error"] = "Unhandled"
             if self.on_invoke:
                 self.on_invoke(name, event, error)
@@ -257,6 +256,12 @@ class LocalStack:
     def create_dataset_group(self, name: str, **kwargs: Any) -> str:
         return self.personalize.create_dataset_group(name=name, **kwargs)["datasetGroupArn"]
 
+    def parameter_name(self, dataset_group_name: str) -> str:
+        """Where the workflow stores the dataset group's trackingId, by the functions' own rule."""
+        from common.parameters import parameter_name  # on sys.path once the handlers are loaded
+
+        return parameter_name(self.template.parameters["ParameterPrefix"], dataset_group_name)
+
     def parameter(self, name: str) -> dict[str, Any] | None:
         try:
             parameter = self.ssm.get_parameter(Name=name, WithDecryption=True)["Parameter"]
@@ -279,10 +284,12 @@ class LocalStack:
 
     def _watch_notifications(self) -> None:
         self._queue_url = self.sqs.create_queue(QueueName="local-notifications")["QueueUrl"]
-        queue_arn = self.sqs.get_queue_attributes(QueueUrl=self._queue_url, AttributeNames=["QueueArn"])[
-            "Attributes"
-        ]["QueueArn"]
-        self.events.put_rule(Name="local-notifications", EventPattern=json.dumps({"source": ["event-tracker-provisioner"]}))
+        queue_arn = self.sqs.get_queue_attributes(QueueUrl=self._queue_url, AttributeNames=["QueueArn"])["Attributes"][
+            "QueueArn"
+        ]
+        self.events.put_rule(
+            Name="local-notifications", EventPattern=json.dumps({"source": ["event-tracker-provisioner"]})
+        )
         self.events.put_targets(Rule="local-notifications", Targets=[{"Id": "queue", "Arn": queue_arn}])
         self._notifications: list[dict[str, Any]] = []
 

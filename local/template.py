@@ -63,9 +63,7 @@ class Template:
         }
         self.region, self.account = region, account
         self.parameters = self._parameters(overrides or {})
-        self.conditions = {
-            name: bool(self._resolve(expr)) for name, expr in self.doc.get("Conditions", {}).items()
-        }
+        self.conditions = {name: bool(self._resolve(expr)) for name, expr in self.doc.get("Conditions", {}).items()}
 
     # ------------------------------------------------------------ parameters
     def _parameters(self, overrides: dict[str, Any]) -> dict[str, str]:
@@ -142,7 +140,7 @@ class Template:
         if not isinstance(node, dict):
             return node
         if len(node) == 1:
-            (key, value), = node.items()
+            ((key, value),) = node.items()
             if key == "Ref":
                 return self._ref(value)
             if key == "Fn::GetAtt":

@@ -43,9 +43,7 @@ class InvalidTrackingId(ProvisioningError):
 
 # Codes that mean "slow down" from Personalize (it models LimitExceededException
 # only, but an unmodeled throttling code can still arrive).
-_THROTTLING_CODES = frozenset(
-    {"LimitExceededException", "ThrottlingException", "TooManyRequestsException"}
-)
+_THROTTLING_CODES = frozenset({"LimitExceededException", "ThrottlingException", "TooManyRequestsException"})
 
 _by_code: dict[str, type[Exception]] = {}
 

@@ -55,9 +55,7 @@ def keep_waiting(what: str, status: str, request: PollRequest, now: float) -> Po
     timeout = int(polling["timeoutSeconds"])
     left = seconds_left(request["executionStartTime"], timeout, now)
     if left <= 0:
-        raise ProvisioningTimedOut(
-            f"{what} was still {status} after ProvisioningTimeoutSeconds ({timeout} s)"
-        )
+        raise ProvisioningTimedOut(f"{what} was still {status} after ProvisioningTimeoutSeconds ({timeout} s)")
     wait = next_wait_seconds(
         int(request.get("previousWaitSeconds") or 0),
         int(polling["initialWaitSeconds"]),

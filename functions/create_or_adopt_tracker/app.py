@@ -21,9 +21,7 @@ EXCLUDE = compile_exclude_pattern(os.environ.get("EXCLUDE_NAME_PATTERN", ""))
 
 # Codes CreateEventTracker may answer when the dataset group already has a
 # tracker. ResourceAlreadyExists is the likely one, the others are not ruled out.
-_ALREADY_HAS_TRACKER = frozenset(
-    {"ResourceAlreadyExistsException", "ResourceInUseException", "InvalidInputException"}
-)
+_ALREADY_HAS_TRACKER = frozenset({"ResourceAlreadyExistsException", "ResourceInUseException", "InvalidInputException"})
 
 
 class TrackerRequest(TypedDict):
@@ -52,9 +50,7 @@ def dataset_group_tags(personalize: Any, arn: str) -> dict[str, str]:
 def tracker_tags(tags: dict[str, str]) -> list[dict[str, str]]:
     """The dataset group's tags as the tracker's, within Personalize's limits."""
     copied = [
-        {"tagKey": key, "tagValue": value}
-        for key, value in sorted(tags.items())
-        if not key.lower().startswith("aws:")
+        {"tagKey": key, "tagValue": value} for key, value in sorted(tags.items()) if not key.lower().startswith("aws:")
     ]
     return copied[:TAGS_MAX]
 

@@ -47,9 +47,7 @@ def _arn_from_event(event: dict[str, Any], partition: str) -> str:
         return call.responseElements.datasetGroupArn
     name = call.requestParameters.name if call.requestParameters else None
     if not name:
-        raise InvalidEvent(
-            "The event has neither responseElements.datasetGroupArn nor requestParameters.name"
-        )
+        raise InvalidEvent("The event has neither responseElements.datasetGroupArn nor requestParameters.name")
     return dataset_group_arn(partition, parsed.region, parsed.account, name)
 
 
@@ -66,8 +64,7 @@ def parse_input(
         arn = _arn_from_event(event, partition)
     else:
         raise InvalidEvent(
-            f"Expected a JSON object (an EventBridge event or {{\"datasetGroupArn\": ...}}), "
-            f"got {type(event).__name__}"
+            f'Expected a JSON object (an EventBridge event or {{"datasetGroupArn": ...}}), got {type(event).__name__}'
         )
 
     dataset_group = parse_dataset_group_arn(arn)

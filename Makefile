@@ -1,0 +1,36 @@
+# The two commands for a fresh machine: `make local` and `make test`.
+# Python 3.13 where present, otherwise the machine's python3 (3.11 or newer).
+PYTHON ?= $(shell for p in python3.13 python3; do \
+	if $$p -c 'import sys; assert sys.version_info >= (3, 11)' >/dev/null 2>&1; then echo $$p; break; fi; done)
+VENV := .venv
+BIN := $(VENV)/bin
+export SAM_CLI_TELEMETRY := 0
+export PYTHONDONTWRITEBYTECODE := 1
+
+.PHONY: local test lint checks unit workflow freeze clean
+
+$(BIN)/.installed: requirements-dev.txt
+	@test -n "$(PYTHON)" || { echo "Python 3.11 or newer is needed"; exit 1; }
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --upgrade pip
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	touch $@
+
+## Run the workflow locally on events/create-dataset-group.json (pass options with ARGS="...").
+local: $(BIN)/.installed
+	$(BIN)/python -m local.run $(ARGS)
+
+## All tests and checks: lint, then pytest (which also runs cfn-lint, sam validate --lint, sam build, statelint).
+test: $(BIN)/.installed lint
+	$(BIN)/python -m pytest -n 4 $(PYTEST_ARGS)
+
+lint: $(BIN)/.installed
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+freeze: $(BIN)/.installed
+	{ echo "# Exact pins of the development and test environment (pip freeze). Regenerate with: make freeze"; \
+	  $(BIN)/python -m pip freeze --exclude-editable; } > requirements-dev.txt
+
+clean:
+	rm -rf $(VENV) .aws-sam .pytest_cache .ruff_cache .hypothesis .mypy_cache

@@ -1,0 +1,260 @@
+"""Run the application locally on one event: `python -m local.run [EVENT_FILE] [options]`.
+
+The real template.yaml, definition and handlers run on moto's Step Functions
+engine, with moto's SSM and EventBridge and the Personalize emulator.
+Exit code: 0 when the execution succeeds, 1 when it fails, 2 when the
+template's rule would not start the workflow for the event.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+
+from local.personalize_emulator import PersonalizeEmulator, Timing
+from local.stack import Execution, LocalStack
+from local.template import ROOT, TemplateError
+
+DEFAULT_EVENT = ROOT / "events" / "create-dataset-group.json"
+# Short waits so a local run takes seconds; every one can be overridden with --param.
+LOCAL_PARAMETERS = {"PollIntervalSeconds": "1", "MaxPollIntervalSeconds": "4", "ProvisioningTimeoutSeconds": "120"}
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m local.run", description=__doc__.splitlines()[0])
+    parser.add_argument("event", nargs="?", type=Path, default=DEFAULT_EVENT, help="event file (JSON)")
+    parser.add_argument("--param", action="append", default=[], metavar="KEY=VALUE", help="template parameter override")
+    parser.add_argument(
+        "--dataset-group-seconds", type=float, default=3.0, help="time until the dataset group is ACTIVE"
+    )
+    parser.add_argument("--tracker-seconds", type=float, default=4.0, help="time until the tracker is ACTIVE")
+    parser.add_argument("--dataset-group-fails", metavar="REASON", help="the dataset group ends in CREATE FAILED")
+    parser.add_argument("--tracker-fails", action="store_true", help="the tracker ends in CREATE FAILED")
+    parser.add_argument(
+        "--delete-tracker-after", type=float, metavar="SECONDS", help="delete the tracker while it is polled"
+    )
+    parser.add_argument(
+        "--throttle",
+        type=int,
+        default=0,
+        metavar="N",
+        help="the next N CreateEventTracker and DescribeEventTracker calls answer LimitExceeded",
+    )
+    parser.add_argument(
+        "--existing-tracker", action="store_true", help="the dataset group already has an ACTIVE tracker"
+    )
+    parser.add_argument("--no-seed", action="store_true", help="do not create the dataset group in the emulator")
+    parser.add_argument("--run-anyway", action="store_true", help="start the workflow even if the rule would not match")
+    parser.add_argument(
+        "--verbose", action="store_true", help="show the handlers' logs instead of writing them to a file"
+    )
+    return parser.parse_args(argv)
+
+
+def dataset_group_of(event: Any) -> tuple[str | None, dict[str, Any]]:
+    """The dataset group name the event names, and the CreateDatasetGroup arguments to seed it with."""
+    if not isinstance(event, dict):
+        return None, {}
+    arn = event.get("datasetGroupArn")
+    detail = event.get("detail") if isinstance(event.get("detail"), dict) else {}
+    request = detail.get("requestParameters") or {}
+    response = detail.get("responseElements") or {}
+    arn = arn or response.get("datasetGroupArn")
+    name = arn.rsplit("/", 1)[-1] if isinstance(arn, str) and "/" in arn else request.get("name")
+    extra = {key: request[key] for key in ("domain", "tags") if request.get(key)}
+    return (name if isinstance(name, str) else None), extra
+
+
+class Progress:
+    """Prints the execution's history as it grows."""
+
+    def __init__(self, console: Console, stack: LocalStack) -> None:
+        self.console = console
+        self.stack = stack
+        self.seen = 0
+        self.started = time.monotonic()
+
+    def _line(self, text: str) -> None:
+        self.console.print(f"[dim]{time.monotonic() - self.started:6.1f}s[/dim]  {text}")
+
+    def show(self, arn: str) -> None:
+        history = self.stack.history(arn)
+        for event in history[self.seen :]:
+            self._event(event)
+        self.seen = len(history)
+
+    def _event(self, event: dict[str, Any]) -> None:
+        kind = event["type"]
+        if kind.endswith("StateEntered"):
+            details = event["stateEnteredEventDetails"]
+            if kind == "WaitStateEntered":
+                seconds = self._wait_seconds(details["name"], json.loads(details.get("input") or "{}"))
+                self._line(f"[yellow]⏳ {details['name']}[/yellow] {seconds} s")
+            else:
+                self._line(f"[cyan]→ {details['name']}[/cyan]")
+        elif kind.endswith("StateExited") and kind != "WaitStateExited":
+            details = event["stateExitedEventDetails"]
+            self._line(f"[green]✓ {details['name']}[/green]{self._summary(details['name'], details.get('output'))}")
+        elif kind in ("LambdaFunctionFailed", "TaskFailed"):
+            details = event.get("lambdaFunctionFailedEventDetails") or event.get("taskFailedEventDetails") or {}
+            cause = details.get("cause", "")
+            with contextlib.suppress(ValueError, TypeError):
+                cause = json.loads(cause)["errorMessage"]
+            self._line(f"[red]✗ {details.get('error')}[/red]: {cause}")
+
+    def _wait_seconds(self, state: str, data: dict[str, Any]) -> Any:
+        path = json.loads(self.stack.machine.definition)["States"][state].get("SecondsPath", "$")
+        value: Any = data
+        for part in path.removeprefix("$.").split("."):
+            value = value.get(part) if isinstance(value, dict) else None
+        return value
+
+    @staticmethod
+    def _summary(state: str, output: str | None) -> str:
+        data = json.loads(output or "null")
+        if not isinstance(data, dict):
+            return ""
+        if state == "CheckDatasetGroup":
+            return f"  dataset group {data['datasetGroupStatus'].get('status')}"
+        if state == "CheckEventTracker":
+            return f"  tracker {data['eventTrackerStatus'].get('status')}"
+        if state == "CreateOrAdoptTracker":
+            tracker = data["eventTracker"]
+            if tracker.get("skipped"):
+                return f"  skipped: {tracker.get('reason')}"
+            return f"  {'adopted' if tracker.get('adopted') else 'created'} {tracker.get('eventTrackerName')}"
+        return ""
+
+
+def report(console: Console, stack: LocalStack, execution: Execution, parameter_name: str | None, wall: float) -> None:
+    table = Table(show_header=False, box=None, padding=(0, 2))
+    table.add_column(style="bold")
+    table.add_column(overflow="fold")
+    if execution.status == "SUCCEEDED":
+        table.add_row("result", f"[green]{execution.status}[/green]")
+        for key, value in (execution.output or {}).items():
+            table.add_row(f"output.{key}", json.dumps(value))
+    else:
+        table.add_row("result", f"[red]{execution.status}[/red]")
+        table.add_row("error", str(execution.error))
+        table.add_row("cause", str(execution.cause))
+    if parameter_name:
+        parameter = stack.parameter(parameter_name)
+        table.add_row("parameter", parameter_name)
+        table.add_row("value", parameter["Value"] if parameter else "[dim](not written)[/dim]")
+    table.add_row("state transitions", str(execution.state_transitions))
+    table.add_row("lambda invocations", str(execution.lambda_invocations))
+    table.add_row("wall time", f"{wall:.1f} s")
+    console.print(table)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    console = Console(file=sys.__stdout__, highlight=False, width=max(120, Console(file=sys.__stdout__).width))
+    event = json.loads(args.event.read_text())
+    overrides = dict(LOCAL_PARAMETERS)
+    for item in args.param:
+        key, _, value = item.partition("=")
+        overrides[key] = value
+
+    with contextlib.ExitStack() as cleanup:
+        log_file = sys.stdout
+        if not args.verbose:
+            log_file = cleanup.enter_context(
+                tempfile.NamedTemporaryFile("w", prefix="local-run-", suffix=".log", delete=False)
+            )
+        return _run_with_logs(console, event, args, overrides, log_file)
+
+
+def _run_with_logs(
+    console: Console, event: Any, args: argparse.Namespace, overrides: dict[str, str], log_file: Any
+) -> int:
+    with PersonalizeEmulator() as emulator, contextlib.redirect_stdout(log_file):
+        try:
+            stack = LocalStack(emulator, overrides)
+        except TemplateError as error:
+            console.print(f"[red]{error}[/red]")
+            return 2
+        with stack:
+            return run(console, stack, emulator, event, args, overrides, log_file)
+
+
+def run(
+    console: Console,
+    stack: LocalStack,
+    emulator: PersonalizeEmulator,
+    event: Any,
+    args: argparse.Namespace,
+    overrides: dict[str, str],
+    log_file: Any,
+) -> int:
+    console.print(f"[bold]event[/bold]      {args.event}")
+    console.print(f"[bold]parameters[/bold] {' '.join(f'{k}={v}' for k, v in overrides.items())}")
+    direct = isinstance(event, dict) and set(event) == {"datasetGroupArn"}
+    if direct:
+        console.print(
+            "[bold]rule[/bold]       direct input: started by hand, as for a backfill (the rule is not involved)"
+        )
+    elif stack.rule_matches(event):
+        console.print("[bold]rule[/bold]       [green]the template's rule matches this event[/green]")
+    else:
+        console.print(
+            "[bold]rule[/bold]       [red]the template's rule would NOT match this event: "
+            "in AWS the workflow would not start[/red]"
+        )
+        if not args.run_anyway:
+            return 2
+
+    name, seed = dataset_group_of(event)
+    half = lambda seconds: Timing(pending=seconds / 2, in_progress=seconds / 2)  # noqa: E731
+    emulator.dataset_group_timing = half(args.dataset_group_seconds)
+    if args.dataset_group_fails:
+        emulator.dataset_group_timing.fails_with = args.dataset_group_fails
+    emulator.tracker_timing = half(args.tracker_seconds)
+    emulator.tracker_timing.fails_with = "Injected by --tracker-fails" if args.tracker_fails else None
+    emulator.tracker_timing.deleted_after = args.delete_tracker_after
+    for operation in ("CreateEventTracker", "DescribeEventTracker"):
+        if args.throttle:
+            emulator.inject_error(operation, "LimitExceededException", args.throttle, "Rate exceeded")
+    if name and not args.no_seed:
+        if args.existing_tracker:
+            emulator.time_dataset_group(name, Timing())
+            emulator.time_tracker(name, Timing())
+        group_arn = stack.create_dataset_group(name, **seed)
+        console.print(f"[bold]seeded[/bold]     dataset group {name}")
+        if args.existing_tracker:
+            stack.personalize.create_event_tracker(name=f"{name}-by-hand", datasetGroupArn=group_arn)
+            console.print(f"[bold]seeded[/bold]     its ACTIVE tracker {name}-by-hand")
+    console.rule()
+
+    started = time.monotonic()
+    arn = stack.start(event)
+    progress = Progress(console, stack)
+    with console.status("running", spinner="dots"):
+        while stack.sfn.describe_execution(executionArn=arn)["status"] == "RUNNING":
+            progress.show(arn)
+            time.sleep(0.1)
+    progress.show(arn)
+    execution = stack.wait(arn)
+    wall = time.monotonic() - started
+    console.rule()
+    parameter_name = (execution.output or {}).get("parameterName") if execution.status == "SUCCEEDED" else None
+    if not parameter_name and name:
+        parameter_name = stack.parameter_name(name)
+    report(console, stack, execution, parameter_name, wall)
+    if log_file is not sys.stdout:
+        console.print(f"[dim]handler logs: {log_file.name}[/dim]")
+    return 0 if execution.status == "SUCCEEDED" else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
