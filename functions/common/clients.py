@@ -13,10 +13,10 @@ from typing import Any
 import boto3
 from botocore.config import Config
 
-MAX_ATTEMPTS = 4
+MAX_ATTEMPTS = 3  # botocore's standard default; the state machine retries LimitExceeded further
 
 _CONFIG = Config(
-    retries={"mode": "standard", "max_attempts": MAX_ATTEMPTS},
+    retries={"mode": "standard", "total_max_attempts": MAX_ATTEMPTS},
     connect_timeout=5,
     read_timeout=20,
     user_agent_extra="event-tracker-provisioner",

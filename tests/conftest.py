@@ -1,0 +1,86 @@
+"""Shared fixtures: the Personalize emulator and the application on the local engine."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+
+# Handler modules make their boto3 clients at import: give them a region and dummy credentials.
+os.environ.update(
+    {
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_SESSION_TOKEN": "testing",
+        "AWS_DEFAULT_REGION": "us-east-1",
+        "AWS_REGION": "us-east-1",
+        "POWERTOOLS_METRICS_NAMESPACE": "EventTrackerProvisioner",
+        "POWERTOOLS_SERVICE_NAME": "event-tracker-provisioner",
+    }
+)
+
+from local.personalize_emulator import PersonalizeEmulator
+from local.stack import LocalStack
+from tests.helpers import ACCOUNT, FAST, REGION
+
+
+@pytest.fixture
+def emulator() -> Iterator[PersonalizeEmulator]:
+    with PersonalizeEmulator(ACCOUNT, REGION) as emulator:
+        yield emulator
+
+
+@pytest.fixture
+def personalize(emulator: PersonalizeEmulator) -> Any:
+    """A real boto3 Personalize client pointed at the emulator, as the handlers' clients are."""
+    import boto3
+
+    return boto3.client("personalize", region_name=REGION, endpoint_url=emulator.url)
+
+
+@pytest.fixture
+def make_stack(emulator: PersonalizeEmulator) -> Iterator[Callable[..., LocalStack]]:
+    """Start the application from template.yaml with parameter overrides (FAST by default)."""
+    started: list[LocalStack] = []
+
+    def make(**overrides: Any) -> LocalStack:
+        stack = LocalStack(emulator, {**FAST, **overrides})
+        stack.__enter__()
+        started.append(stack)
+        return stack
+
+    yield make
+    for stack in reversed(started):
+        stack.__exit__(None, None, None)
+
+
+@pytest.fixture
+def stack(make_stack: Callable[..., LocalStack]) -> LocalStack:
+    return make_stack()
+
+
+@pytest.fixture
+def retry_delays(monkeypatch: pytest.MonkeyPatch) -> list[float]:
+    """Record the delays the engine's Retry would sleep, and skip the sleeping.
+
+    Only for tests that count retries up to their bound; every other test
+    runs with the real delays.
+    """
+    import time as real_time
+
+    from moto.stepfunctions.parser.asl.component.common.retry import retrier_decl
+
+    delays: list[float] = []
+
+    class Clock:
+        def __getattr__(self, name: str) -> Any:
+            return getattr(real_time, name)
+
+        @staticmethod
+        def sleep(seconds: float) -> None:
+            delays.append(seconds)
+
+    monkeypatch.setattr(retrier_decl, "time", Clock())
+    return delays

@@ -1,0 +1,33 @@
+"""Constants and small helpers the tests share."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+EVENTS = ROOT / "events"
+ACCOUNT = "123456789012"
+REGION = "us-east-1"
+# Short waits: the tests run the real definition, whose Wait states really sleep.
+FAST = {"PollIntervalSeconds": 1, "MaxPollIntervalSeconds": 2, "ProvisioningTimeoutSeconds": 30}
+
+
+def dataset_group_arn(name: str) -> str:
+    return f"arn:aws:personalize:{REGION}:{ACCOUNT}:dataset-group/{name}"
+
+
+def event(name: str) -> Any:
+    return json.loads((EVENTS / name).read_text())
+
+
+def create_event(dataset_group_name: str, with_arn: bool = True) -> dict[str, Any]:
+    """The sample CloudTrail CreateDatasetGroup event, for another dataset group."""
+    sample = event("create-dataset-group.json")
+    sample["detail"]["requestParameters"]["name"] = dataset_group_name
+    if with_arn:
+        sample["detail"]["responseElements"]["datasetGroupArn"] = dataset_group_arn(dataset_group_name)
+    else:
+        sample["detail"]["responseElements"] = None
+    return sample

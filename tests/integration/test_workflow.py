@@ -1,0 +1,361 @@
+"""Scenarios through the whole state machine: the real definition and handlers on the local engine."""
+
+from __future__ import annotations
+
+import re
+import threading
+import time
+
+import pytest
+
+from local.personalize_emulator import PersonalizeEmulator, Timing
+from local.stack import Execution, LocalStack
+from tests.helpers import create_event, dataset_group_arn, event
+
+NAME = "retail-recommendations"
+PARAMETER = f"/personalize/{NAME}/tracking-id"
+
+
+def assert_healthy(execution: Execution) -> None:
+    """A healthy run: succeeded, with no failed task and no retry in its history."""
+    assert execution.status == "SUCCEEDED", (execution.error, execution.cause)
+    assert execution.failed_tasks == []
+    assert execution.retries == 0
+
+
+def assert_provisioned(
+    stack: LocalStack, emulator: PersonalizeEmulator, execution: Execution, name: str = NAME
+) -> None:
+    trackers = emulator.trackers_of(name)
+    assert len(trackers) == 1
+    tracker = trackers[0]
+    assert tracker["status"] == "ACTIVE"
+    parameter_name = f"/personalize/{name}/tracking-id"
+    assert execution.output == {
+        "datasetGroupArn": dataset_group_arn(name),
+        "datasetGroupName": name,
+        "eventTrackerArn": tracker["eventTrackerArn"],
+        "trackingId": tracker["trackingId"],
+        "parameterName": parameter_name,
+        "adopted": execution.output["adopted"],
+        "skipped": False,
+    }
+    parameter = stack.parameter(parameter_name)
+    assert parameter is not None
+    assert parameter["Value"] == tracker["trackingId"]
+    assert parameter["Type"] == "String"
+    assert parameter["Tags"] == {
+        "event-tracker-provisioner:dataset-group-arn": dataset_group_arn(name),
+        "event-tracker-provisioner:event-tracker-arn": tracker["eventTrackerArn"],
+    }
+    assert tracker["eventTrackerArn"] in parameter["Description"]
+    assert dataset_group_arn(name) in parameter["Description"]
+
+
+def assert_failed(execution: Execution, error: str, cause: str) -> None:
+    assert execution.status == "FAILED"
+    assert execution.error == error
+    assert re.search(cause, execution.cause or ""), execution.cause
+
+
+# 1 --------------------------------------------------------------------------------------------
+def test_waits_for_the_dataset_group_then_the_tracker(stack: LocalStack, emulator: PersonalizeEmulator) -> None:
+    emulator.time_dataset_group(NAME, Timing(pending=1.5, in_progress=1.5))
+    emulator.time_tracker(NAME, Timing(pending=1.5, in_progress=1.5))
+    stack.create_dataset_group(NAME)
+
+    execution = stack.run(event("create-dataset-group.json"))
+
+    assert_healthy(execution)
+    assert_provisioned(stack, emulator, execution)
+    assert execution.output["adopted"] is False
+    states = execution.states_entered()
+    assert states.count("CheckDatasetGroup") >= 3
+    assert states.count("CheckEventTracker") >= 3
+    assert states[-3:] == ["StoreTrackingId", "NotifyProvisioned", "Provisioned"]
+    # Never stored before ACTIVE: StoreTrackingId runs once, after the last check.
+    assert states.count("StoreTrackingId") == 1
+    [notification] = stack.notifications()
+    assert notification["detail-type"] == "Event Tracker Provisioned"
+    assert notification["detail"]["parameterName"] == PARAMETER
+    assert execution.output["trackingId"] not in str(notification)
+
+
+# 2 --------------------------------------------------------------------------------------------
+def test_adopts_an_existing_active_tracker(stack: LocalStack, emulator: PersonalizeEmulator, personalize) -> None:
+    arn = stack.create_dataset_group(NAME)
+    by_hand = personalize.create_event_tracker(name="made-by-hand", datasetGroupArn=arn)
+
+    execution = stack.run(event("create-dataset-group.json"))
+
+    assert_healthy(execution)
+    assert_provisioned(stack, emulator, execution)
+    assert execution.output["adopted"] is True
+    assert execution.output["eventTrackerArn"] == by_hand["eventTrackerArn"]
+    assert emulator.calls.get("CreateEventTracker", 0) == 1  # only the one made by hand
+
+
+# 3 --------------------------------------------------------------------------------------------
+def test_the_same_event_twice_gives_one_tracker(stack: LocalStack, emulator: PersonalizeEmulator) -> None:
+    stack.create_dataset_group(NAME)
+    first = stack.run(event("create-dataset-group.json"))
+    second = stack.run(event("create-dataset-group.json"))
+
+    for execution in (first, second):
+        assert_healthy(execution)
+        assert_provisioned(stack, emulator, execution)
+    assert (first.output["adopted"], second.output["adopted"]) == (False, True)
+    assert first.output["trackingId"] == second.output["trackingId"]
+
+
+def test_two_executions_at_once_give_one_tracker(stack: LocalStack, emulator: PersonalizeEmulator) -> None:
+    emulator.time_dataset_group(NAME, Timing(pending=1))
+    stack.create_dataset_group(NAME)
+    arns = [stack.start(event("create-dataset-group.json")), stack.start(event("direct-input.json"))]
+    first, second = (stack.wait(arn) for arn in arns)
+
+    for execution in (first, second):
+        assert execution.status == "SUCCEEDED", execution.cause
+        assert_provisioned(stack, emulator, execution)
+    assert sorted([first.output["adopted"], second.output["adopted"]]) == [False, True]
+    assert first.output["trackingId"] == second.output["trackingId"]
+
+
+# 4 --------------------------------------------------------------------------------------------
+def test_a_failed_tracker_fails_with_event_tracker_failed(stack: LocalStack, emulator: PersonalizeEmulator) -> None:
+    emulator.time_tracker(NAME, Timing(pending=1, fails_with="internal error"))
+    stack.create_dataset_group(NAME)
+
+    execution = stack.run(event("create-dataset-group.json"))
+
+    assert_failed(execution, "EventTrackerFailed", r"event-tracker/\w+ is CREATE FAILED")
+    assert stack.parameter(PARAMETER) is None
+    assert len(emulator.trackers_of(NAME)) == 1
+    [notification] = stack.notifications()
+    assert notification["detail-type"] == "Event Tracker Provisioning Failed"
+    assert notification["detail"]["error"] == "EventTrackerFailed"
+    assert notification["detail"]["datasetGroupArn"] == dataset_group_arn(NAME)
+    assert notification["detail"]["eventTrackerArn"] == emulator.trackers_of(NAME)[0]["eventTrackerArn"]
+
+
+# 5 --------------------------------------------------------------------------------------------
+def test_a_failed_dataset_group_fails_with_its_reason(stack: LocalStack, emulator: PersonalizeEmulator) -> None:
+    emulator.time_dataset_group(NAME, Timing(pending=1, fails_with="KMS key is not usable"))
+    stack.create_dataset_group(NAME)
+
+    execution = stack.run(event("create-dataset-group.json"))
+
+    assert_failed(execution, "DatasetGroupFailed", "CREATE FAILED: KMS key is not usable")
+    assert emulator.trackers_of(NAME) == []
+    assert stack.parameter(PARAMETER) is None
+
+
+# 6 --------------------------------------------------------------------------------------------
+def test_a_dataset_group_deleted_before_its_tracker_fails_not_found(
+    stack: LocalStack, emulator: PersonalizeEmulator, personalize
+) -> None:
+    emulator.time_dataset_group(NAME, Timing(pending=3))
+    arn = stack.create_dataset_group(NAME)
+    execution_arn = stack.start(event("create-dataset-group.json"))
+    time.sleep(0.5)
+    personalize.delete_dataset_group(datasetGroupArn=arn)
+
+    execution = stack.wait(execution_arn)
+
+    assert_failed(execution, "DatasetGroupNotFound", f"Dataset group {arn} does not exist")
+    assert emulator.trackers_of(NAME) == []
+
+
+def test_a_dataset_group_that_never_existed_fails_not_found(stack: LocalStack, emulator: PersonalizeEmulator) -> None:
+    execution = stack.run(event("direct-input.json"))
+
+    assert_failed(execution, "DatasetGroupNotFound", "does not exist")
+    assert emulator.calls.get("CreateEventTracker", 0) == 0
+
+
+# 7 --------------------------------------------------------------------------------------------
+def test_a_tracker_deleted_while_polled_fails(stack: LocalStack, emulator: PersonalizeEmulator) -> None:
+    emulator.time_tracker(NAME, Timing(pending=5, deleted_after=1.5, deleting=1))
+    stack.create_dataset_group(NAME)
+
+    execution = stack.run(event("create-dataset-group.json"))
+
+    assert_failed(execution, "EventTrackerFailed", r"being deleted|disappeared")
+    assert stack.parameter(PARAMETER) is None
+
+
+# 8 --------------------------------------------------------------------------------------------
+def test_limit_exceeded_bursts_that_clear(stack: LocalStack, emulator: PersonalizeEmulator) -> None:
+    # More than botocore's 3 attempts, so the state machine's own Retry is used too.
+    emulator.inject_error("CreateEventTracker", "LimitExceededException", times=4)
+    emulator.inject_error("DescribeEventTracker", "LimitExceededException", times=4)
+    stack.create_dataset_group(NAME)
+
+    execution = stack.run(event("create-dataset-group.json"))
+
+    assert execution.status == "SUCCEEDED", execution.cause
+    assert_provisioned(stack, emulator, execution)
+    assert emulator.calls["CreateEventTracker"] == 5
+    assert execution.retries == 2  # one retry of CreateOrAdoptTracker, one of CheckEventTracker
+    assert [e["lambdaFunctionFailedEventDetails"]["error"] for e in execution.failed_tasks] == ["LimitExceeded"] * 2
+
+
+def test_limit_exceeded_that_never_clears_fails_within_the_bound(
+    stack: LocalStack, emulator: PersonalizeEmulator, retry_delays: list[float]
+) -> None:
+    emulator.limit_rate("CreateEventTracker", 0)
+    stack.create_dataset_group(NAME)
+
+    execution = stack.run(event("create-dataset-group.json"))
+
+    assert_failed(execution, "LimitExceeded", "LimitExceededException: Rate exceeded")
+    # botocore's 3 attempts, for each of the 1 + 6 attempts the state machine's Retry allows.
+    assert emulator.calls["CreateEventTracker"] == 3 * 7
+    assert len(retry_delays) == 6
+    assert all(0 <= delay <= 60 for delay in retry_delays)  # FULL jitter, MaxDelaySeconds 60
+    assert emulator.trackers_of(NAME) == []
+    assert stack.parameter(PARAMETER) is None
+
+
+# 9 --------------------------------------------------------------------------------------------
+def test_ssm_throttling_that_clears(stack: LocalStack, emulator: PersonalizeEmulator, monkeypatch) -> None:
+    from moto.ssm.exceptions import SSMException
+    from moto.ssm.models import SimpleSystemManagerBackend
+
+    real_put = SimpleSystemManagerBackend.put_parameter
+    failures = {"left": 2}
+
+    def throttled_put(self, *args, **kwargs):
+        if failures["left"]:
+            failures["left"] -= 1
+            raise SSMException("TooManyUpdates", "Too many updates to the parameter")
+        return real_put(self, *args, **kwargs)
+
+    monkeypatch.setattr(SimpleSystemManagerBackend, "put_parameter", throttled_put)
+    stack.create_dataset_group(NAME)
+
+    execution = stack.run(event("create-dataset-group.json"))
+
+    assert execution.status == "SUCCEEDED", execution.cause
+    assert_provisioned(stack, emulator, execution)
+    assert [e["lambdaFunctionFailedEventDetails"]["error"] for e in execution.failed_tasks] == ["TooManyUpdates"] * 2
+
+
+# 10 -------------------------------------------------------------------------------------------
+def test_a_tracker_that_never_becomes_active_times_out(make_stack, emulator: PersonalizeEmulator) -> None:
+    stack = make_stack(ProvisioningTimeoutSeconds=6, PollIntervalSeconds=1, MaxPollIntervalSeconds=2)
+    emulator.time_tracker(NAME, Timing(pending=3600))
+    stack.create_dataset_group(NAME)
+
+    execution = stack.run(event("create-dataset-group.json"))
+
+    assert_failed(execution, "ProvisioningTimedOut", r"still CREATE PENDING after ProvisioningTimeoutSeconds \(6 s\)")
+    assert 6 <= execution.seconds <= 6 + 2  # within one poll interval of the timeout
+    assert stack.parameter(PARAMETER) is None
+
+
+# 11 -------------------------------------------------------------------------------------------
+def test_long_names_give_valid_distinct_tracker_names(stack: LocalStack, emulator: PersonalizeEmulator) -> None:
+    longest = "a" * 63
+    prefix = "p" * 60
+    names = [longest, prefix + "one", prefix + "two"]
+    for name in names:
+        stack.create_dataset_group(name)
+
+    executions = [stack.wait(stack.start(create_event(name))) for name in names]
+
+    tracker_names = set()
+    for name, execution in zip(names, executions, strict=True):
+        assert_healthy(execution)
+        assert_provisioned(stack, emulator, execution, name)
+        [tracker] = emulator.trackers_of(name)
+        assert len(tracker["name"]) <= 63
+        assert re.fullmatch(r"[a-zA-Z0-9][a-zA-Z0-9\-_]*", tracker["name"])
+        tracker_names.add(tracker["name"])
+    assert len(tracker_names) == 3
+
+
+# 12 -------------------------------------------------------------------------------------------
+def _failed_call() -> dict:
+    sample = event("create-dataset-group.json")
+    sample["detail"]["errorCode"] = "LimitExceededException"
+    sample["detail"]["errorMessage"] = "Quota reached"
+    sample["detail"]["responseElements"] = None
+    return sample
+
+
+def _foreign_source() -> dict:
+    sample = event("create-dataset-group.json")
+    sample["source"] = "aws.s3"
+    return sample
+
+
+def _no_name_no_arn() -> dict:
+    sample = create_event(NAME, with_arn=False)
+    sample["detail"]["requestParameters"] = {}
+    return sample
+
+
+INVALID = {
+    "empty object": ({}, "Not a CreateDatasetGroup event"),
+    "wrong source": (_foreign_source(), r"source: Input should be 'aws.personalize'"),
+    "errorCode present": (_failed_call(), r"failed \(LimitExceededException\)"),
+    "missing name and ARN": (_no_name_no_arn(), "neither responseElements.datasetGroupArn nor requestParameters.name"),
+    "ARN of another service": ({"datasetGroupArn": "arn:aws:s3:::my-bucket"}, "Not a Personalize dataset group ARN"),
+    "ARN of another account": (
+        {"datasetGroupArn": "arn:aws:personalize:us-east-1:999999999999:dataset-group/x"},
+        "provisions 123456789012/us-east-1 only",
+    ),
+    "extra keys in a direct input": ({"datasetGroupArn": dataset_group_arn(NAME), "x": 1}, "Extra inputs"),
+    "a list": ([1, 2], "got list"),
+    "a string": ("CreateDatasetGroup", "got str"),
+    "a number": (42, "got int"),
+    "null": (None, "got NoneType"),
+    "ARN is a number": ({"datasetGroupArn": 7}, "datasetGroupArn: Input should be a valid string"),
+}
+
+
+@pytest.mark.parametrize("payload, cause", INVALID.values(), ids=INVALID.keys())
+def test_invalid_input_fails_with_invalid_event_and_creates_nothing(
+    stack: LocalStack, emulator: PersonalizeEmulator, payload, cause: str
+) -> None:
+    stack.create_dataset_group(NAME)
+
+    execution = stack.run(payload)
+
+    assert_failed(execution, "InvalidEvent", cause)
+    assert emulator.calls.get("CreateEventTracker", 0) == 0
+    assert stack.parameters() == []
+    assert execution.states_entered()[:2] == ["ParseInput", "NoDatasetGroup"]
+
+
+def test_the_event_without_response_elements_uses_the_request_name(
+    stack: LocalStack, emulator: PersonalizeEmulator
+) -> None:
+    stack.create_dataset_group(NAME)
+
+    execution = stack.run(create_event(NAME, with_arn=False))
+
+    assert_healthy(execution)
+    assert_provisioned(stack, emulator, execution)
+
+
+def test_runs_are_independent_of_each_other(stack: LocalStack, emulator: PersonalizeEmulator) -> None:
+    """Concurrent executions for different dataset groups each get their own tracker and parameter."""
+    names = [f"group-{index}" for index in range(4)]
+    for name in names:
+        stack.create_dataset_group(name)
+    results: dict[str, Execution] = {}
+
+    def run(name: str) -> None:
+        results[name] = stack.run(create_event(name))
+
+    threads = [threading.Thread(target=run, args=(name,)) for name in names]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    for name in names:
+        assert_healthy(results[name])
+        assert_provisioned(stack, emulator, results[name], name)
