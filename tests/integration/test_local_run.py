@@ -1,0 +1,61 @@
+"""`python -m local.run`: the main job on one machine, with its exit codes."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from local.run import main
+from tests.helpers import EVENTS, event
+
+FAST = [
+    "--param",
+    "PollIntervalSeconds=1",
+    "--param",
+    "MaxPollIntervalSeconds=1",
+    "--dataset-group-seconds",
+    "0.5",
+    "--tracker-seconds",
+    "0.5",
+]
+
+
+def test_the_sample_event_provisions(capfd: pytest.CaptureFixture[str]) -> None:
+    assert main([*FAST]) == 0
+    out = capfd.readouterr().out
+    assert "the template's rule matches this event" in out
+    assert "→ CreateOrAdoptTracker" in out
+    assert "⏳ WaitForEventTracker 1 s" in out or "tracker ACTIVE" in out
+    assert "/personalize/retail-recommendations/tracking-id" in out
+    for figure in ("state transitions", "lambda invocations", "wall time"):
+        assert figure in out
+
+
+def test_a_failure_path_exits_non_zero_with_the_error(capfd: pytest.CaptureFixture[str]) -> None:
+    assert main([*FAST, "--tracker-fails"]) == 1
+    out = capfd.readouterr().out
+    assert "EventTrackerFailed" in out
+    assert "(not written)" in out
+
+
+def test_an_event_the_rule_would_not_match_is_refused(tmp_path: Path, capfd: pytest.CaptureFixture[str]) -> None:
+    failed = event("create-dataset-group.json")
+    failed["detail"]["errorCode"] = "AccessDenied"
+    path = tmp_path / "failed.json"
+    path.write_text(json.dumps(failed))
+    assert main([str(path), *FAST]) == 2
+    assert "would NOT match" in capfd.readouterr().out
+
+
+def test_a_direct_input_runs_without_the_rule(capfd: pytest.CaptureFixture[str]) -> None:
+    assert main([str(EVENTS / "direct-input.json"), *FAST, "--existing-tracker"]) == 0
+    out = capfd.readouterr().out
+    assert "direct input" in out
+    assert "adopted" in out
+
+
+def test_a_bad_parameter_override_is_refused(capfd: pytest.CaptureFixture[str]) -> None:
+    assert main(["--param", "ParameterPrefix=/aws/x"]) == 2
+    assert "does not match" in capfd.readouterr().out

@@ -1,0 +1,295 @@
+"""The template and the definition, read as they are deployed."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+from moto.events.models import EventPattern
+
+from local.template import Template
+from tests.helpers import ROOT, event
+
+BIN = Path(sys.executable).parent
+TEMPLATE = Template()
+MACHINE = TEMPLATE.state_machine()
+DEFINITION = json.loads(MACHINE.definition)
+[PATTERN] = MACHINE.rule_patterns.values()
+
+
+def matches(candidate: dict[str, Any]) -> bool:
+    return EventPattern.load(json.dumps(PATTERN)).matches_event(candidate)
+
+
+# ------------------------------------------------------------------ the rule
+@pytest.mark.parametrize("sample", ["create-dataset-group.json", "create-domain-dataset-group.json"])
+def test_the_rule_matches_the_sample_events(sample: str) -> None:
+    assert matches(event(sample))
+
+
+def test_the_rule_pattern_is_the_contract() -> None:
+    assert PATTERN == {
+        "source": ["aws.personalize"],
+        "detail-type": ["AWS API Call via CloudTrail"],
+        "detail": {
+            "eventSource": ["personalize.amazonaws.com"],
+            "eventName": ["CreateDatasetGroup"],
+            "errorCode": [{"exists": False}],
+        },
+    }
+
+
+def test_the_rule_rejects_a_failed_call() -> None:
+    failed = event("create-dataset-group.json")
+    failed["detail"]["errorCode"] = "AccessDenied"
+    failed["detail"]["responseElements"] = None
+    assert not matches(failed)
+
+
+def test_the_rule_rejects_create_dataset() -> None:
+    other = event("create-dataset-group.json")
+    other["detail"]["eventName"] = "CreateDataset"
+    assert not matches(other)
+
+
+def test_the_rule_rejects_a_foreign_source() -> None:
+    foreign = event("create-dataset-group.json")
+    foreign["source"] = "aws.sagemaker"
+    foreign["detail"]["eventSource"] = "sagemaker.amazonaws.com"
+    assert not matches(foreign)
+
+
+def test_the_rule_has_a_retry_policy_and_a_dead_letter_queue() -> None:
+    resource = TEMPLATE.doc["Resources"][MACHINE.logical_id]
+    [rule] = resource["Properties"]["Events"].values()
+    assert rule["Properties"]["RetryPolicy"] == {"MaximumRetryAttempts": 185, "MaximumEventAgeInSeconds": 86400}
+    assert rule["Properties"]["DeadLetterConfig"] == {"Type": "SQS", "QueueLogicalId": "ProvisioningDeadLetterQueue"}
+
+
+# ------------------------------------------------------------------ the definition
+def test_every_placeholder_has_a_substitution_and_every_substitution_is_used() -> None:
+    placeholders = set(re.findall(r"\$\{([A-Za-z0-9_]+)\}", MACHINE.raw_definition))
+    assert placeholders == set(MACHINE.substitutions)
+    assert "${" not in MACHINE.definition
+
+
+def test_the_definition_is_jsonpath_not_jsonata() -> None:
+    assert DEFINITION.get("QueryLanguage", "JSONPath") == "JSONPath"
+    assert all(state.get("QueryLanguage", "JSONPath") == "JSONPath" for state in DEFINITION["States"].values())
+
+
+def test_statelint_accepts_the_definition(tmp_path: Path) -> None:
+    path = tmp_path / "definition.json"
+    path.write_text(MACHINE.definition)
+    result = subprocess.run([BIN / "statelint", str(path)], capture_output=True, text=True)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_waits_use_seconds_path() -> None:
+    waits = {name: state for name, state in DEFINITION["States"].items() if state["Type"] == "Wait"}
+    assert set(waits) == {"WaitForDatasetGroup", "WaitForEventTracker"}
+    assert all(set(state) == {"Type", "SecondsPath", "Next"} for state in waits.values())
+
+
+LAMBDA_ERRORS = {
+    "Lambda.ServiceException",
+    "Lambda.AWSLambdaException",
+    "Lambda.SdkClientException",
+    "Lambda.TooManyRequestsException",
+}
+
+
+def test_every_lambda_task_retries_lambda_service_errors() -> None:
+    tasks = [s for s in DEFINITION["States"].values() if s["Type"] == "Task" and ":function:" in s["Resource"]]
+    assert len(tasks) == 5
+    for task in tasks:
+        retried = {error for retrier in task["Retry"] for error in retrier["ErrorEquals"]}
+        assert retried >= LAMBDA_ERRORS
+
+
+def test_every_retry_is_bounded_and_jittered() -> None:
+    for state in DEFINITION["States"].values():
+        for retrier in state.get("Retry", []):
+            assert 1 <= retrier["MaxAttempts"] <= 6
+            assert retrier["JitterStrategy"] == "FULL"
+
+
+def test_normal_waiting_is_not_an_error_being_retried() -> None:
+    """Only faults are retried: no Retry names a status the workflow waits through."""
+    retried = {e for s in DEFINITION["States"].values() for r in s.get("Retry", []) for e in r["ErrorEquals"]}
+    assert retried == LAMBDA_ERRORS | {
+        "LimitExceeded",
+        "TooManyUpdates",
+        "ThrottlingException",
+        "States.TaskFailed",
+        "States.ALL",
+    }
+
+
+def test_parameters_drive_the_definition() -> None:
+    overridden = Template(
+        overrides={"PollIntervalSeconds": 7, "MaxPollIntervalSeconds": 70, "ProvisioningTimeoutSeconds": 700}
+    )
+    polling = json.loads(overridden.state_machine().definition)["States"]["CheckEventTracker"]["Parameters"]["polling"]
+    assert polling == {"initialWaitSeconds": "7", "maxWaitSeconds": "70", "timeoutSeconds": "700"}
+
+
+# ------------------------------------------------------------------ parameters and outputs
+def test_the_parameters_exist_with_their_defaults() -> None:
+    parameters = TEMPLATE.doc["Parameters"]
+    assert {
+        name: str(parameters[name]["Default"])
+        for name in ("ParameterPrefix", "PollIntervalSeconds", "MaxPollIntervalSeconds", "ProvisioningTimeoutSeconds")
+    } == {
+        "ParameterPrefix": "/personalize",
+        "PollIntervalSeconds": "5",
+        "MaxPollIntervalSeconds": "60",
+        "ProvisioningTimeoutSeconds": "1800",
+    }
+
+
+@pytest.mark.parametrize("prefix", ["/personalize", "/ml/prod/personalize", "/a.b_c-d"])
+def test_parameter_prefix_accepts_ssm_paths(prefix: str) -> None:
+    assert re.fullmatch(TEMPLATE.doc["Parameters"]["ParameterPrefix"]["AllowedPattern"], prefix)
+
+
+@pytest.mark.parametrize(
+    "prefix",
+    ["personalize", "/personalize/", "/aws/x", "/AWS", "/ssm/x", "/Ssm", "/has space", "//double", "/" + "/a" * 14, ""],
+)
+def test_parameter_prefix_rejects_what_ssm_rejects(prefix: str) -> None:
+    assert not re.fullmatch(TEMPLATE.doc["Parameters"]["ParameterPrefix"]["AllowedPattern"], prefix)
+
+
+def test_the_layer_parameter_is_the_public_powertools_parameter_of_the_tested_version() -> None:
+    from aws_lambda_powertools.shared.version import VERSION
+
+    spec = TEMPLATE.doc["Parameters"]["PowertoolsLayerArn"]
+    assert spec["Type"] == "AWS::SSM::Parameter::Value<String>"
+    assert spec["Default"] == f"/aws/service/powertools/python/arm64/python3.13/{VERSION}"
+    requirements = (ROOT / "requirements-dev.txt").read_text()
+    assert f"aws-lambda-powertools=={VERSION}" in requirements.replace("aws_lambda_powertools", "aws-lambda-powertools")
+
+
+def test_outputs_name_the_state_machine_the_functions_and_the_dlq() -> None:
+    outputs = TEMPLATE.doc["Outputs"]
+    values = {json.dumps(output["Value"]) for output in outputs.values()}
+    assert json.dumps({"Ref": MACHINE.logical_id}) in values
+    assert json.dumps({"Ref": "ProvisioningDeadLetterQueue"}) in values
+    for function in TEMPLATE.functions():
+        assert json.dumps({"Ref": function}) in values
+
+
+def test_functions_are_python313_arm64_traced_with_the_layer() -> None:
+    function_globals = TEMPLATE.doc["Globals"]["Function"]
+    assert function_globals["Runtime"] == "python3.13"
+    assert function_globals["Architectures"] == ["arm64"]
+    assert function_globals["Tracing"] == "Active"
+    assert function_globals["Layers"] == [{"Ref": "PowertoolsLayerArn"}]
+
+
+def test_the_state_machine_is_standard_logged_and_traced() -> None:
+    properties = TEMPLATE.doc["Resources"][MACHINE.logical_id]["Properties"]
+    assert properties["Type"] == "STANDARD"
+    assert properties["Logging"]["Level"] == "ALL"
+    assert properties["Logging"]["IncludeExecutionData"] is False
+    assert properties["Tracing"] == {"Enabled": True}
+    log_group = properties["Logging"]["Destinations"][0]["CloudWatchLogsLogGroup"]["LogGroupArn"]["Fn::GetAtt"][0]
+    assert TEMPLATE.doc["Resources"][log_group]["Properties"]["RetentionInDays"] == {"Ref": "LogRetentionInDays"}
+
+
+# ------------------------------------------------------------------ least privilege
+def statements(node: Any) -> list[dict[str, Any]]:
+    found = []
+    if isinstance(node, dict):
+        if "Effect" in node and ("Action" in node or "NotAction" in node):
+            found.append(node)
+        for value in node.values():
+            found += statements(value)
+    elif isinstance(node, list):
+        for item in node:
+            found += statements(item)
+    return found
+
+
+def actions(statement: dict[str, Any]) -> list[str]:
+    action = statement.get("Action", [])
+    return action if isinstance(action, list) else [action]
+
+
+def test_no_statement_names_a_wildcard_action() -> None:
+    all_statements = statements(TEMPLATE.doc["Resources"])
+    assert all_statements
+    for statement in all_statements:
+        assert "NotAction" not in statement
+        for action in actions(statement):
+            assert "*" not in action, statement
+
+
+def test_personalize_and_ssm_resources_are_scoped_to_the_account() -> None:
+    for statement in statements(TEMPLATE.doc["Resources"]):
+        services = {action.split(":")[0] for action in actions(statement)}
+        resources = statement["Resource"] if isinstance(statement["Resource"], list) else [statement["Resource"]]
+        if services & {"personalize", "ssm"} and resources != ["*"]:
+            for resource in resources:
+                text = resource["Fn::Sub"]
+                assert text.startswith("arn:${AWS::Partition}:") and ":${AWS::Region}:${AWS::AccountId}:" in text
+        if "ssm" in services:
+            assert resources == [
+                {"Fn::Sub": "arn:${AWS::Partition}:ssm:${AWS::Region}:${AWS::AccountId}:parameter${ParameterPrefix}/*"}
+            ]
+
+
+# ------------------------------------------------------------------ the tools
+def tool_env() -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+    return env | {
+        "SAM_CLI_TELEMETRY": "0",
+        "AWS_DEFAULT_REGION": "us-east-1",
+        "AWS_SHARED_CREDENTIALS_FILE": "/dev/null",
+        "AWS_CONFIG_FILE": "/dev/null",
+    }
+
+
+def test_cfn_lint_reports_nothing() -> None:
+    result = subprocess.run(
+        [BIN / "cfn-lint", "template.yaml"], cwd=ROOT, capture_output=True, text=True, env=tool_env()
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert result.stdout == ""
+
+
+def test_sam_validate_lint_reports_nothing() -> None:
+    result = subprocess.run(
+        [BIN / "sam", "validate", "--lint"], cwd=ROOT, capture_output=True, text=True, env=tool_env()
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "is a valid SAM Template" in result.stdout + result.stderr
+
+
+def test_sam_build_succeeds_without_credentials_and_packages_only_our_code(tmp_path: Path) -> None:
+    build = tmp_path / "build"
+    result = subprocess.run(
+        [BIN / "sam", "build", "--build-dir", str(build), "--cache-dir", str(tmp_path / "cache")],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        env=tool_env(),
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    for function in TEMPLATE.functions():
+        package = build / function
+        files = [p.relative_to(package) for p in package.rglob("*") if p.is_file()]
+        assert files, function
+        assert all(str(p).endswith(".py") or p.name == "__init__.py" for p in files), files
+        assert not any(
+            part in ("boto3", "botocore", "aws_lambda_powertools", "pydantic") for p in files for part in p.parts
+        )
+    shutil.rmtree(build)

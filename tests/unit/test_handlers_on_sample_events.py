@@ -1,0 +1,99 @@
+"""Each handler on its events/ file, with the environment template.yaml gives it.
+
+This is the path `sam local invoke <Function> -e events/<file>` takes, which
+needs Docker and so cannot run here.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Callable, Iterator
+from typing import Any
+from unittest import mock
+
+import pytest
+from moto import mock_aws
+
+from common.errors import InvalidEvent
+from local.personalize_emulator import PersonalizeEmulator
+from local.stack import LambdaContext, load_handler
+from local.template import Template
+from tests.helpers import dataset_group_arn, event
+
+FUNCTIONS = Template(overrides={"ParameterPrefix": "/ml/recs"}).functions()
+
+
+@pytest.fixture
+def handler(emulator: PersonalizeEmulator) -> Iterator[Callable[[str], Callable[[Any], Any]]]:
+    with mock_aws(), mock.patch.dict(os.environ, {"AWS_ENDPOINT_URL_PERSONALIZE": emulator.url}):
+
+        def load(name: str) -> Callable[[Any], Any]:
+            function = FUNCTIONS[name]
+            handle = load_handler(function)
+            context = LambdaContext(name, f"arn:aws:lambda:us-east-1:123456789012:function:{name}")
+            return lambda payload: handle(json.loads(json.dumps(payload)), context)
+
+        yield load
+
+
+def test_the_template_gives_each_function_its_environment() -> None:
+    assert FUNCTIONS["ParseInputFunction"].environment["PARAMETER_PREFIX"] == "/ml/recs"
+    assert FUNCTIONS["StoreTrackingIdFunction"].environment["PARAMETER_TYPE"] == "String"
+    assert FUNCTIONS["CreateOrAdoptTrackerFunction"].environment["EXCLUDE_NAME_PATTERN"] == ""
+    for function in FUNCTIONS.values():
+        assert function.environment["POWERTOOLS_SERVICE_NAME"] == "event-tracker-provisioner"
+
+
+@pytest.mark.parametrize(
+    "sample, name",
+    [
+        ("create-dataset-group.json", "retail-recommendations"),
+        ("create-domain-dataset-group.json", "video-on-demand"),
+        ("direct-input.json", "retail-recommendations"),
+    ],
+)
+def test_parse_input(handler, sample: str, name: str) -> None:
+    parse = handler("ParseInputFunction")
+    expected = {
+        "datasetGroupArn": dataset_group_arn(name),
+        "datasetGroupName": name,
+        "parameterName": f"/ml/recs/{name}/tracking-id",
+    }
+    assert parse(event(sample)) == expected  # as `sam local invoke` sends it
+    assert (
+        parse({"input": event(sample), "executionId": "arn:aws:states:::execution:m:e"}) == expected
+    )  # as the workflow does
+
+
+def test_parse_input_rejects_with_invalid_event(handler) -> None:
+    with pytest.raises(InvalidEvent):
+        handler("ParseInputFunction")({"input": {"source": "aws.s3"}, "executionId": "e"})
+
+
+def test_check_dataset_group(handler, personalize) -> None:
+    personalize.create_dataset_group(name="retail-recommendations")
+    assert handler("CheckDatasetGroupFunction")(event("check-dataset-group.json")) == {
+        "status": "ACTIVE",
+        "ready": True,
+        "waitSeconds": 0,
+    }
+
+
+def test_create_or_adopt_tracker_then_check_it(handler, personalize) -> None:
+    personalize.create_dataset_group(name="retail-recommendations")
+    created = handler("CreateOrAdoptTrackerFunction")(event("create-or-adopt-tracker.json"))
+    assert created["adopted"] is False
+    payload = dict(event("check-event-tracker.json"), eventTrackerArn=created["eventTrackerArn"])
+    checked = handler("CheckEventTrackerFunction")(payload)
+    assert checked["status"] == "ACTIVE"
+    assert checked["trackingId"]
+
+
+def test_store_tracking_id(handler) -> None:
+    import boto3
+
+    result = handler("StoreTrackingIdFunction")(event("store-tracking-id.json"))
+    assert result["parameterName"] == "/personalize/retail-recommendations/tracking-id"
+    stored = boto3.client("ssm", region_name="us-east-1").get_parameter(Name=result["parameterName"])
+    assert stored["Parameter"]["Value"] == event("store-tracking-id.json")["trackingId"]

@@ -1,0 +1,126 @@
+"""ParseInput: which dataset group an input names, or InvalidEvent saying why none."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from common.errors import InvalidEvent
+from parse_input.app import parse_input
+from tests.helpers import ACCOUNT, REGION, create_event, dataset_group_arn, event
+
+
+def parse(payload: Any, prefix: str = "/personalize") -> dict[str, str]:
+    return dict(parse_input(payload, REGION, ACCOUNT, "aws", prefix))
+
+
+@pytest.mark.parametrize(
+    "sample, name",
+    [
+        ("create-dataset-group.json", "retail-recommendations"),
+        ("create-domain-dataset-group.json", "video-on-demand"),
+        ("direct-input.json", "retail-recommendations"),
+    ],
+)
+def test_the_sample_events_name_their_dataset_group(sample: str, name: str) -> None:
+    assert parse(event(sample)) == {
+        "datasetGroupArn": dataset_group_arn(name),
+        "datasetGroupName": name,
+        "parameterName": f"/personalize/{name}/tracking-id",
+    }
+
+
+def test_without_response_elements_the_arn_is_built_from_the_request() -> None:
+    assert parse(create_event("built", with_arn=False))["datasetGroupArn"] == dataset_group_arn("built")
+
+
+def test_the_prefix_names_the_parameter() -> None:
+    assert (
+        parse(event("direct-input.json"), "/ml/prod")["parameterName"] == "/ml/prod/retail-recommendations/tracking-id"
+    )
+
+
+def test_the_response_arn_wins_over_the_request_name() -> None:
+    sample = create_event("from-response")
+    sample["detail"]["requestParameters"]["name"] = "from-request"
+    assert parse(sample)["datasetGroupName"] == "from-response"
+
+
+@pytest.mark.parametrize(
+    "payload, message",
+    [
+        ({}, "Not a CreateDatasetGroup event"),
+        ({"datasetGroupArn": ""}, "Not a Personalize dataset group ARN"),
+        ({"datasetGroupArn": dataset_group_arn("x") + "/extra"}, "Not a Personalize dataset group ARN"),
+        ({"datasetGroupArn": dataset_group_arn("-starts-with-dash")}, "Not a Personalize dataset group ARN"),
+        ({"datasetGroupArn": dataset_group_arn("a" * 64)}, "Not a Personalize dataset group ARN"),
+        ({"datasetGroupArn": dataset_group_arn("../../etc")}, "Not a Personalize dataset group ARN"),
+        ({"datasetGroupArn": dataset_group_arn("x").replace(REGION, "eu-west-1")}, "this application provisions"),
+        ({"datasetGroupArn": None}, "Input should be a valid string"),
+        ({"datasetGroupArn": ["a"]}, "Input should be a valid string"),
+        ([{"datasetGroupArn": dataset_group_arn("x")}], "got list"),
+    ],
+)
+def test_invalid_inputs_say_what_is_wrong(payload: Any, message: str) -> None:
+    with pytest.raises(InvalidEvent, match=message):
+        parse(payload)
+
+
+def test_a_failed_call_is_not_provisioned() -> None:
+    sample = event("create-dataset-group.json")
+    sample["detail"]["errorCode"] = "ResourceAlreadyExistsException"
+    with pytest.raises(InvalidEvent, match=r"failed \(ResourceAlreadyExistsException\)"):
+        parse(sample)
+
+
+def test_another_api_call_is_rejected() -> None:
+    sample = event("create-dataset-group.json")
+    sample["detail"]["eventName"] = "CreateDataset"
+    with pytest.raises(InvalidEvent, match="detail.eventName: Input should be 'CreateDatasetGroup'"):
+        parse(sample)
+
+
+def test_a_huge_input_gives_a_short_cause() -> None:
+    with pytest.raises(InvalidEvent) as raised:
+        parse({"datasetGroupArn": "x" * 1_000_000})
+    assert len(str(raised.value)) < 2000
+
+
+# Generated inputs: JSON values of every shape, and mutations of the real event.
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=80),
+    lambda children: st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=20), children, max_size=4),
+    max_leaves=12,
+)
+KEYS = ["source", "detail-type", "account", "region", "detail", "datasetGroupArn"]
+DETAIL_KEYS = ["eventSource", "eventName", "errorCode", "requestParameters", "responseElements"]
+
+
+@st.composite
+def mutated_events(draw: st.DrawFn) -> Any:
+    sample = json.loads(json.dumps(event("create-dataset-group.json")))
+    for _ in range(draw(st.integers(1, 4))):
+        target = sample if draw(st.booleans()) else sample.get("detail")
+        if not isinstance(target, dict):
+            target = sample
+        key = draw(st.sampled_from(KEYS if target is sample else DETAIL_KEYS))
+        if draw(st.booleans()):
+            target.pop(key, None)
+        else:
+            target[key] = draw(json_values)
+    return sample
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.one_of(json_values, mutated_events(), st.builds(lambda arn: {"datasetGroupArn": arn}, json_values)))
+def test_generated_inputs_give_a_dataset_group_or_invalid_event(payload: Any) -> None:
+    try:
+        result = parse(payload)
+    except InvalidEvent:
+        return
+    assert result["datasetGroupArn"].startswith(f"arn:aws:personalize:{REGION}:{ACCOUNT}:dataset-group/")
+    assert result["parameterName"] == f"/personalize/{result['datasetGroupName']}/tracking-id"

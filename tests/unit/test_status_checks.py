@@ -1,0 +1,178 @@
+"""CheckDatasetGroup and CheckEventTracker, against the Personalize emulator and botocore's Stubber."""
+
+from __future__ import annotations
+
+import time
+from datetime import UTC, datetime
+from typing import Any
+
+import boto3
+import pytest
+from botocore.stub import Stubber
+
+from check_dataset_group.app import check_dataset_group
+from check_event_tracker.app import check_event_tracker
+from common.errors import (
+    DatasetGroupFailed,
+    DatasetGroupNotFound,
+    EventTrackerFailed,
+    InvalidTrackingId,
+    LimitExceeded,
+    ProvisioningTimedOut,
+)
+from local.personalize_emulator import PersonalizeEmulator, Timing
+from tests.helpers import dataset_group_arn
+
+
+def poll(previous: int = 0, started: float | None = None, timeout: int = 1800) -> dict[str, Any]:
+    start = datetime.fromtimestamp(started if started is not None else time.time(), UTC)
+    return {
+        "executionId": "arn:aws:states:us-east-1:123456789012:execution:m:e",
+        "executionStartTime": start.isoformat(),
+        "previousWaitSeconds": previous,
+        "polling": {"initialWaitSeconds": "5", "maxWaitSeconds": "60", "timeoutSeconds": str(timeout)},
+    }
+
+
+def check_group(personalize: Any, name: str = "g", **kwargs: Any) -> dict[str, Any]:
+    return dict(
+        check_dataset_group(personalize, {"datasetGroupArn": dataset_group_arn(name), **poll(**kwargs)}, time.time())
+    )
+
+
+def check_tracker(personalize: Any, arn: str, **kwargs: Any) -> dict[str, Any]:
+    return dict(check_event_tracker(personalize, {"eventTrackerArn": arn, **poll(**kwargs)}, time.time()))
+
+
+# ------------------------------------------------------------------ dataset group
+def test_a_creating_dataset_group_means_wait(personalize, emulator: PersonalizeEmulator) -> None:
+    emulator.time_dataset_group("g", Timing(pending=60))
+    personalize.create_dataset_group(name="g")
+    assert check_group(personalize) == {"status": "CREATE PENDING", "ready": False, "waitSeconds": 5}
+    assert check_group(personalize, previous=5)["waitSeconds"] == 10
+
+
+def test_in_progress_means_wait_too(personalize, emulator: PersonalizeEmulator) -> None:
+    emulator.time_dataset_group("g", Timing(pending=0, in_progress=60))
+    personalize.create_dataset_group(name="g")
+    assert check_group(personalize)["status"] == "CREATE IN_PROGRESS"
+
+
+def test_an_active_dataset_group_is_ready(personalize) -> None:
+    personalize.create_dataset_group(name="g")
+    assert check_group(personalize) == {"status": "ACTIVE", "ready": True, "waitSeconds": 0}
+
+
+def test_a_failed_dataset_group_names_the_reason(personalize, emulator: PersonalizeEmulator) -> None:
+    emulator.time_dataset_group("g", Timing(fails_with="Role cannot be assumed"))
+    personalize.create_dataset_group(name="g")
+    with pytest.raises(DatasetGroupFailed, match="is CREATE FAILED: Role cannot be assumed"):
+        check_group(personalize)
+
+
+def test_a_dataset_group_being_deleted_fails(personalize, emulator: PersonalizeEmulator) -> None:
+    emulator.time_dataset_group("g", Timing(deleting=60))
+    arn = personalize.create_dataset_group(name="g")["datasetGroupArn"]
+    personalize.delete_dataset_group(datasetGroupArn=arn)
+    with pytest.raises(DatasetGroupFailed, match="is DELETE PENDING"):
+        check_group(personalize)
+
+
+def test_a_missing_dataset_group_is_not_found(personalize) -> None:
+    with pytest.raises(DatasetGroupNotFound, match="does not exist"):
+        check_group(personalize, "missing")
+
+
+def test_persistent_limit_exceeded_is_limit_exceeded(personalize, emulator: PersonalizeEmulator) -> None:
+    personalize.create_dataset_group(name="g")
+    emulator.limit_rate("DescribeDatasetGroup", 0)
+    with pytest.raises(LimitExceeded):
+        check_group(personalize)
+
+
+def test_other_aws_errors_keep_their_name() -> None:
+    client = boto3.client("personalize", region_name="us-east-1")
+    with Stubber(client) as stubber:
+        stubber.add_client_error("describe_dataset_group", "AccessDeniedException", "not allowed", 400)
+        with pytest.raises(Exception, match="not allowed") as raised:
+            check_group(client)
+    assert type(raised.value).__name__ == "AccessDeniedException"
+
+
+def test_an_unknown_status_means_wait_until_the_deadline() -> None:
+    client = boto3.client("personalize", region_name="us-east-1")
+    group = {"datasetGroup": {"name": "g", "datasetGroupArn": dataset_group_arn("g"), "status": "UPDATE PENDING"}}
+    with Stubber(client) as stubber:
+        stubber.add_response("describe_dataset_group", group)
+        assert check_group(client)["ready"] is False
+        stubber.add_response("describe_dataset_group", group)
+        with pytest.raises(ProvisioningTimedOut, match="still UPDATE PENDING"):
+            check_group(client, started=time.time() - 1801)
+
+
+# ------------------------------------------------------------------ event tracker
+@pytest.fixture
+def group(personalize) -> str:
+    return personalize.create_dataset_group(name="g")["datasetGroupArn"]
+
+
+def test_a_creating_tracker_means_wait(personalize, emulator: PersonalizeEmulator, group: str) -> None:
+    emulator.time_tracker("g", Timing(pending=60))
+    arn = personalize.create_event_tracker(name="t", datasetGroupArn=group)["eventTrackerArn"]
+    assert check_tracker(personalize, arn, previous=40) == {
+        "status": "CREATE PENDING",
+        "ready": False,
+        "waitSeconds": 60,
+    }
+
+
+def test_an_active_tracker_gives_its_tracking_id(personalize, group: str) -> None:
+    created = personalize.create_event_tracker(name="t", datasetGroupArn=group)
+    assert check_tracker(personalize, created["eventTrackerArn"]) == {
+        "status": "ACTIVE",
+        "ready": True,
+        "waitSeconds": 0,
+        "trackingId": created["trackingId"],
+    }
+
+
+def test_a_failed_tracker_fails(personalize, emulator: PersonalizeEmulator, group: str) -> None:
+    emulator.time_tracker("g", Timing(fails_with="x"))
+    arn = personalize.create_event_tracker(name="t", datasetGroupArn=group)["eventTrackerArn"]
+    with pytest.raises(EventTrackerFailed, match="CREATE FAILED"):
+        check_tracker(personalize, arn)
+
+
+def test_a_tracker_being_deleted_fails(personalize, emulator: PersonalizeEmulator, group: str) -> None:
+    emulator.time_tracker("g", Timing(deleting=60))
+    arn = personalize.create_event_tracker(name="t", datasetGroupArn=group)["eventTrackerArn"]
+    personalize.delete_event_tracker(eventTrackerArn=arn)
+    with pytest.raises(EventTrackerFailed, match=r"being deleted \(DELETE PENDING\)"):
+        check_tracker(personalize, arn)
+
+
+def test_a_tracker_that_disappears_fails(personalize, group: str) -> None:
+    arn = personalize.create_event_tracker(name="t", datasetGroupArn=group)["eventTrackerArn"]
+    personalize.delete_event_tracker(eventTrackerArn=arn)
+    with pytest.raises(EventTrackerFailed, match="disappeared"):
+        check_tracker(personalize, arn)
+
+
+def test_a_creating_tracker_past_the_deadline_times_out(personalize, emulator: PersonalizeEmulator, group: str) -> None:
+    emulator.time_tracker("g", Timing(pending=60))
+    arn = personalize.create_event_tracker(name="t", datasetGroupArn=group)["eventTrackerArn"]
+    with pytest.raises(ProvisioningTimedOut):
+        check_tracker(personalize, arn, started=time.time() - 100, timeout=100)
+
+
+@pytest.mark.parametrize("tracking_id", ["", "   "])
+def test_an_active_tracker_without_tracking_id_is_refused(tracking_id: str) -> None:
+    client = boto3.client("personalize", region_name="us-east-1")
+    arn = "arn:aws:personalize:us-east-1:123456789012:event-tracker/abc"
+    with Stubber(client) as stubber:
+        stubber.add_response(
+            "describe_event_tracker",
+            {"eventTracker": {"eventTrackerArn": arn, "status": "ACTIVE", "trackingId": tracking_id}},
+        )
+        with pytest.raises(InvalidTrackingId):
+            check_tracker(client, arn)
