@@ -1,6 +1,7 @@
 # The two commands for a fresh machine: `make local` and `make test`.
 # Python 3.13 where present, otherwise the machine's python3 (3.11 or newer).
-PYTHON ?= $(shell for p in python3.13 python3; do \
+# (pyenv's shims answer for python3.13 only when it is selected, so its install is tried by path too.)
+PYTHON ?= $(shell for p in python3.13 $$(ls -d $$HOME/.pyenv/versions/3.13*/bin/python3.13 2>/dev/null) python3; do \
 	if $$p -c 'import sys; assert sys.version_info >= (3, 11)' >/dev/null 2>&1; then echo $$p; break; fi; done)
 VENV := .venv
 BIN := $(VENV)/bin
@@ -28,8 +29,9 @@ lint: $(BIN)/.installed
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
+# Freeze from the oldest supported Python (3.11), so the pins install on 3.11 to 3.13.
 freeze: $(BIN)/.installed
-	{ echo "# Exact pins of the development and test environment (pip freeze). Regenerate with: make freeze"; \
+	{ echo "# Exact pins of the development and test environment, valid on Python 3.11 to 3.13. Regenerate with: make freeze"; \
 	  $(BIN)/python -m pip freeze --exclude-editable; } > requirements-dev.txt
 
 clean:

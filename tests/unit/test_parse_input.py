@@ -80,7 +80,7 @@ def test_a_failed_call_is_not_provisioned() -> None:
 def test_another_api_call_is_rejected() -> None:
     sample = event("create-dataset-group.json")
     sample["detail"]["eventName"] = "CreateDataset"
-    with pytest.raises(InvalidEvent, match="detail.eventName: Input should be 'CreateDatasetGroup'"):
+    with pytest.raises(InvalidEvent, match=r"detail\.eventName: Input should be 'CreateDatasetGroup'"):
         parse(sample)
 
 
