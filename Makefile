@@ -28,6 +28,7 @@ test: $(BIN)/.installed lint
 lint: $(BIN)/.installed
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/mypy
 
 # Freeze from the oldest supported Python (3.11), so the pins install on 3.11 to 3.13.
 freeze: $(BIN)/.installed

@@ -8,13 +8,13 @@ from typing import Any
 from aws_lambda_powertools import Logger
 from botocore.exceptions import ClientError
 
-from common.clients import client
+from common.clients import personalize_client
 from common.errors import DatasetGroupFailed, DatasetGroupNotFound, error_code, named_aws_error
 from common.personalize import ACTIVE, CREATE_FAILED, CREATING, is_being_deleted
 from common.polling import PollRequest, PollResult, keep_waiting
 
 logger = Logger()
-personalize = client("personalize")
+personalize = personalize_client()
 
 
 class CheckDatasetGroupRequest(PollRequest):

@@ -8,10 +8,14 @@ which is how the local run reaches its Personalize emulator: no test hooks here.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING
 
 import boto3
 from botocore.config import Config
+
+if TYPE_CHECKING:
+    from mypy_boto3_personalize import PersonalizeClient
+    from mypy_boto3_ssm import SSMClient
 
 MAX_ATTEMPTS = 3  # botocore's standard default; the state machine retries LimitExceeded further
 
@@ -23,5 +27,9 @@ _CONFIG = Config(
 )
 
 
-def client(service: str) -> Any:
-    return boto3.client(service, config=_CONFIG)
+def personalize_client() -> PersonalizeClient:
+    return boto3.client("personalize", config=_CONFIG)
+
+
+def ssm_client() -> SSMClient:
+    return boto3.client("ssm", config=_CONFIG)

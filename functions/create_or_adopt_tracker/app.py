@@ -9,14 +9,14 @@ from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 from botocore.exceptions import ClientError
 
-from common.clients import client
+from common.clients import personalize_client
 from common.errors import DatasetGroupNotFound, EventTrackerFailed, error_code, named_aws_error
 from common.opt_out import compile_exclude_pattern, opt_out_reason
 from common.personalize import TAGS_MAX, is_being_deleted, parse_dataset_group_arn, tracker_name
 
 logger = Logger()
 metrics = Metrics()
-personalize = client("personalize")
+personalize = personalize_client()
 EXCLUDE = compile_exclude_pattern(os.environ.get("EXCLUDE_NAME_PATTERN", ""))
 
 # Codes CreateEventTracker may answer when the dataset group already has a

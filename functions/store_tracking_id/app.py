@@ -8,12 +8,12 @@ from typing import Any, TypedDict
 from aws_lambda_powertools import Logger
 from botocore.exceptions import ClientError
 
-from common.clients import client
+from common.clients import ssm_client
 from common.errors import InvalidTrackingId, named_aws_error
 from common.parameters import TAG_DATASET_GROUP_ARN, TAG_EVENT_TRACKER_ARN
 
 logger = Logger()
-ssm = client("ssm")
+ssm = ssm_client()
 PARAMETER_TYPE = os.environ.get("PARAMETER_TYPE", "String")
 KMS_KEY_ID = os.environ.get("KMS_KEY_ID", "")
 

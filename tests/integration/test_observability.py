@@ -1,0 +1,70 @@
+"""Logs, metrics and the standalone emulator, seen from outside."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import time
+
+import boto3
+import pytest
+
+from local.personalize_emulator import PersonalizeEmulator, Timing
+from local.stack import LocalStack
+from tests.helpers import ROOT, event
+
+
+def json_lines(text: str) -> list[dict]:
+    lines = []
+    for line in text.splitlines():
+        try:
+            lines.append(json.loads(line))
+        except ValueError:
+            continue
+    return lines
+
+
+def test_logs_carry_the_execution_arn_and_metrics_are_emitted(make_stack, capsys: pytest.CaptureFixture[str]) -> None:
+    stack: LocalStack = make_stack()  # loaded here, so the handlers' loggers write to this test's capture
+    stack.create_dataset_group("retail-recommendations")
+    execution = stack.run(event("create-dataset-group.json"))
+    assert execution.status == "SUCCEEDED"
+
+    lines = json_lines(capsys.readouterr().out)
+    logs = [line for line in lines if "level" in line]
+    assert {line["function_name"] for line in logs} == set(stack.functions)
+    assert {line["correlation_id"] for line in logs} == {execution.arn}
+    metrics = [line for line in lines if "_aws" in line]
+    assert [m["_aws"]["CloudWatchMetrics"][0]["Metrics"][0]["Name"] for m in metrics] == ["TrackerCreated"]
+    assert metrics[0]["_aws"]["CloudWatchMetrics"][0]["Namespace"] == "EventTrackerProvisioner"
+
+
+def test_a_failed_execution_counts_provisioning_failed(stack: LocalStack, emulator: PersonalizeEmulator) -> None:
+    emulator.time_dataset_group("retail-recommendations", Timing(fails_with="no"))
+    stack.create_dataset_group("retail-recommendations")
+    assert stack.run(event("create-dataset-group.json")).status == "FAILED"
+
+    cloudwatch = boto3.client("cloudwatch", region_name="us-east-1")
+    [metric] = cloudwatch.list_metrics(Namespace="EventTrackerProvisioner")["Metrics"]
+    assert metric["MetricName"] == "ProvisioningFailed"
+    assert metric["Dimensions"] == [{"Name": "service", "Value": "event-tracker-provisioner"}]
+
+
+def test_the_emulator_runs_as_a_standalone_process() -> None:
+    process = subprocess.Popen(
+        [sys.executable, "-m", "local.personalize_emulator", "--port", "0", "--dataset-group-seconds", "0"],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        banner = process.stdout.readline()
+        url = banner.split("AWS_ENDPOINT_URL_PERSONALIZE=")[1].strip()
+        client = boto3.client("personalize", region_name="us-east-1", endpoint_url=url)
+        arn = client.create_dataset_group(name="standalone")["datasetGroupArn"]
+        time.sleep(0.05)
+        assert client.describe_dataset_group(datasetGroupArn=arn)["datasetGroup"]["status"] == "ACTIVE"
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
