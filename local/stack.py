@@ -33,7 +33,7 @@ from moto.awslambda.models import LambdaBackend
 from moto.events.models import EventPattern
 
 from local.personalize_emulator import PersonalizeEmulator
-from local.template import TEMPLATE, Function, Template
+from local.template import TEMPLATE, Function, Rule, Template
 
 REGION = "us-east-1"
 ACCOUNT = "123456789012"
@@ -106,6 +106,7 @@ def load_handler(function: Function) -> Callable[[Any, Any], Any]:
         spec = importlib.util.spec_from_file_location(f"_local_{function.logical_id}_{next(_module_ids)}", path)
         assert spec and spec.loader, path
         module: ModuleType = importlib.util.module_from_spec(spec)
+        sys.modules[spec.name] = module  # as an import would; dataclasses look their module up there
         spec.loader.exec_module(module)
     return getattr(module, handler_name)
 
@@ -208,15 +209,35 @@ class LocalStack:
             self.on_invoke(name, event, result)
         return json.dumps(result)
 
-    # ------------------------------------------------------------ the rule
+    def call(self, name: str, event: Any) -> Any:
+        """Invoke a function's handler directly (a scheduled run, a manual invoke), raising what it raises."""
+        context = LambdaContext(name, self.template.resource_arn(name), aws_request_id=str(uuid.uuid4()))
+        with self._lock:
+            self.invocations[name] += 1
+        return self._handlers[name](json.loads(json.dumps(event)), context)
+
+    # ------------------------------------------------------------ the rules
+    def matching_rules(self, event: Any) -> list[Rule]:
+        """The template's EventBridge rules that match the event (moto's real pattern matcher)."""
+        if not isinstance(event, dict):
+            return []
+        return [
+            rule for rule in self.template.rules() if EventPattern.load(json.dumps(rule.pattern)).matches_event(event)
+        ]
+
     def rule_matches(self, event: Any) -> bool:
         """Whether the template's own EventBridge rule would start the workflow for this event."""
-        if not isinstance(event, dict):
-            return False
-        return any(
-            EventPattern.load(json.dumps(pattern)).matches_event(event)
-            for pattern in self.machine.rule_patterns.values()
-        )
+        return any(rule.target == self.machine.logical_id for rule in self.matching_rules(event))
+
+    def deliver(self, event: Any) -> dict[str, Any]:
+        """What EventBridge would do with the event: start executions and invoke functions, by rule."""
+        results: dict[str, Any] = {}
+        for rule in self.matching_rules(event):
+            if rule.target == self.machine.logical_id:
+                results[rule.target] = self.start(event)
+            else:
+                results[rule.target] = self.call(rule.target, event)
+        return results
 
     # ------------------------------------------------------------ executions
     def start(self, event: Any, name: str | None = None) -> str:

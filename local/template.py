@@ -19,6 +19,7 @@ ROOT = Path(__file__).resolve().parent.parent
 TEMPLATE = ROOT / "template.yaml"
 
 _NO_VALUE = object()
+_STATE_MACHINES = ("AWS::Serverless::StateMachine", "AWS::StepFunctions::StateMachine")
 
 
 class TemplateError(ValueError):
@@ -32,6 +33,16 @@ class Function:
     code_uri: Path
     environment: dict[str, str]
     properties: dict[str, Any]
+
+
+@dataclass
+class Rule:
+    """An EventBridgeRule event of a function or state machine: its pattern and its target."""
+
+    name: str
+    target: str  # logical ID
+    target_type: str  # AWS::Serverless::Function or AWS::Serverless::StateMachine
+    pattern: dict[str, Any]
 
 
 @dataclass
@@ -51,9 +62,10 @@ class Template:
         region: str = "us-east-1",
         account: str = "123456789012",
         stack_name: str = "local",
+        document: dict[str, Any] | None = None,
     ) -> None:
         self.path = path
-        self.doc: dict[str, Any] = cfn_yaml.load(str(path))
+        self.doc: dict[str, Any] = document if document is not None else cfn_yaml.load(str(path))
         self.pseudo = {
             "AWS::Region": region,
             "AWS::AccountId": account,
@@ -102,10 +114,12 @@ class Template:
     # ------------------------------------------------------------ intrinsics
     def resource_arn(self, logical_id: str) -> str:
         kind = self.doc["Resources"][logical_id]["Type"]
-        if kind == "AWS::Serverless::Function":
+        if kind in ("AWS::Serverless::Function", "AWS::Lambda::Function"):
             return f"arn:aws:lambda:{self.region}:{self.account}:function:{logical_id}"
-        if kind == "AWS::Serverless::StateMachine":
+        if kind in _STATE_MACHINES:
             return f"arn:aws:states:{self.region}:{self.account}:stateMachine:{logical_id}"
+        if kind == "AWS::SQS::Queue":
+            return f"arn:aws:sqs:{self.region}:{self.account}:{logical_id}"
         return f"arn:aws:local:{self.region}:{self.account}:{logical_id}"
 
     def _ref(self, name: str) -> Any:
@@ -117,8 +131,15 @@ class Template:
             return self.parameters[name]
         if name in self.doc.get("Resources", {}):
             kind = self.doc["Resources"][name]["Type"]
-            return self.resource_arn(name) if kind == "AWS::Serverless::StateMachine" else name
+            return self.resource_arn(name) if kind in _STATE_MACHINES else name
         raise TemplateError(f"Ref to unknown {name}")
+
+    def _get_att(self, logical_id: str, attribute: str) -> str:
+        if attribute == "Arn":
+            return self.resource_arn(logical_id)
+        if attribute in ("Name", "QueueName"):
+            return logical_id  # locally, resources are named by their logical ID
+        raise TemplateError(f"GetAtt {logical_id}.{attribute} is not supported locally")
 
     def _sub(self, text: str, variables: dict[str, Any]) -> str:
         def replace(match: re.Match[str]) -> str:
@@ -127,11 +148,15 @@ class Template:
                 return "${" + key[1:] + "}"
             if key in variables:
                 return str(variables[key])
-            if key.endswith(".Arn"):
-                return self.resource_arn(key[: -len(".Arn")])
+            if "." in key:
+                return self._get_att(*key.split(".", 1))
             return str(self._ref(key))
 
         return re.sub(r"\$\{([^}]+)\}", replace, text)
+
+    def resolve(self, node: Any) -> Any:
+        """A template fragment with its intrinsic functions and conditions evaluated."""
+        return self._resolve(node)
 
     def _resolve(self, node: Any) -> Any:
         if isinstance(node, list):
@@ -145,9 +170,7 @@ class Template:
                 return self._ref(value)
             if key == "Fn::GetAtt":
                 logical_id, attribute = value if isinstance(value, list) else value.split(".", 1)
-                if attribute != "Arn":
-                    raise TemplateError(f"GetAtt {logical_id}.{attribute} is not supported locally")
-                return self.resource_arn(logical_id)
+                return self._get_att(logical_id, attribute)
             if key == "Fn::Sub":
                 text, variables = (value, {}) if isinstance(value, str) else (value[0], self._resolve(value[1]))
                 return self._sub(text, variables)
@@ -211,9 +234,16 @@ class Template:
             lambda match: substitutions[match.group(1)] if match.group(1) in substitutions else match.group(0),
             raw,
         )
-        patterns = {
-            name: json.loads(json.dumps(self._resolve(event["Properties"]["Pattern"])))
-            for name, event in properties.get("Events", {}).items()
-            if event["Type"] == "EventBridgeRule"
-        }
+        patterns = {rule.name: rule.pattern for rule in self.rules() if rule.target == logical_id}
         return StateMachine(logical_id, definition, raw, substitutions, patterns)
+
+    def rules(self) -> list[Rule]:
+        """Every EventBridgeRule event in the template, with its resolved pattern."""
+        rules = []
+        for kind in ("AWS::Serverless::StateMachine", "AWS::Serverless::Function"):
+            for logical_id, resource in self.resources(kind).items():
+                for name, event in resource.get("Properties", {}).get("Events", {}).items():
+                    if event["Type"] == "EventBridgeRule":
+                        pattern = json.loads(json.dumps(self._resolve(event["Properties"]["Pattern"])))
+                        rules.append(Rule(name, logical_id, kind, pattern))
+        return rules

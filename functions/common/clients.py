@@ -16,6 +16,7 @@ from botocore.config import Config
 if TYPE_CHECKING:
     from mypy_boto3_personalize import PersonalizeClient
     from mypy_boto3_ssm import SSMClient
+    from mypy_boto3_stepfunctions import SFNClient
 
 MAX_ATTEMPTS = 3  # botocore's standard default; the state machine retries LimitExceeded further
 
@@ -33,3 +34,7 @@ def personalize_client() -> PersonalizeClient:
 
 def ssm_client() -> SSMClient:
     return boto3.client("ssm", config=_CONFIG)
+
+
+def stepfunctions_client() -> SFNClient:
+    return boto3.client("stepfunctions", config=_CONFIG)

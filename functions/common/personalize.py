@@ -4,7 +4,11 @@ from __future__ import annotations
 
 import hashlib
 import re
-from typing import NamedTuple
+from typing import Any, NamedTuple
+
+from botocore.exceptions import ClientError
+
+from common.errors import DatasetGroupNotFound, error_code, named_aws_error
 
 # Status strings carry spaces; the model types `status` as a free string.
 ACTIVE = "ACTIVE"
@@ -59,3 +63,13 @@ def tracker_name(dataset_group: DatasetGroupArn) -> str:
 
 def is_being_deleted(status: str) -> bool:
     return status in DELETING
+
+
+def dataset_group_tags(personalize: Any, arn: str) -> dict[str, str]:
+    try:
+        tags = personalize.list_tags_for_resource(resourceArn=arn).get("tags", [])
+    except ClientError as error:
+        if error_code(error) == "ResourceNotFoundException":
+            raise DatasetGroupNotFound(f"Dataset group {arn} does not exist") from error
+        raise named_aws_error(error) from error
+    return {tag["tagKey"]: tag.get("tagValue", "") for tag in tags}

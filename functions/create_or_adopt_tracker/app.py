@@ -12,7 +12,7 @@ from botocore.exceptions import ClientError
 from common.clients import personalize_client
 from common.errors import DatasetGroupNotFound, EventTrackerFailed, error_code, named_aws_error
 from common.opt_out import compile_exclude_pattern, opt_out_reason
-from common.personalize import TAGS_MAX, is_being_deleted, parse_dataset_group_arn, tracker_name
+from common.personalize import TAGS_MAX, dataset_group_tags, is_being_deleted, parse_dataset_group_arn, tracker_name
 
 logger = Logger()
 metrics = Metrics()
@@ -35,16 +35,6 @@ class TrackerResult(TypedDict, total=False):
     eventTrackerArn: str
     eventTrackerName: str
     adopted: bool
-
-
-def dataset_group_tags(personalize: Any, arn: str) -> dict[str, str]:
-    try:
-        tags = personalize.list_tags_for_resource(resourceArn=arn).get("tags", [])
-    except ClientError as error:
-        if error_code(error) == "ResourceNotFoundException":
-            raise DatasetGroupNotFound(f"Dataset group {arn} does not exist") from error
-        raise named_aws_error(error) from error
-    return {tag["tagKey"]: tag.get("tagValue", "") for tag in tags}
 
 
 def tracker_tags(tags: dict[str, str]) -> list[dict[str, str]]:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import io
 import json
+import logging
 import subprocess
 import sys
 import time
@@ -25,17 +27,25 @@ def json_lines(text: str) -> list[dict]:
     return lines
 
 
-def test_logs_carry_the_execution_arn_and_metrics_are_emitted(make_stack, capsys: pytest.CaptureFixture[str]) -> None:
-    stack: LocalStack = make_stack()  # loaded here, so the handlers' loggers write to this test's capture
-    stack.create_dataset_group("retail-recommendations")
-    execution = stack.run(event("create-dataset-group.json"))
+def test_logs_carry_the_execution_arn_and_metrics_are_emitted(
+    stack: LocalStack, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Every handler's Powertools Logger shares the service's logging.Logger and its one handler.
+    [handler] = logging.getLogger("event-tracker-provisioner").handlers
+    log = io.StringIO()
+    previous = handler.setStream(log)
+    try:
+        stack.create_dataset_group("retail-recommendations")
+        execution = stack.run(event("create-dataset-group.json"))
+    finally:
+        handler.setStream(previous)
     assert execution.status == "SUCCEEDED"
 
-    lines = json_lines(capsys.readouterr().out)
-    logs = [line for line in lines if "level" in line]
-    assert {line["function_name"] for line in logs} == set(stack.functions)
+    logs = json_lines(log.getvalue())
+    workflow_functions = {name for name in stack.functions if name not in ("ReconcilerFunction", "TeardownFunction")}
+    assert {line["function_name"] for line in logs} == workflow_functions
     assert {line["correlation_id"] for line in logs} == {execution.arn}
-    metrics = [line for line in lines if "_aws" in line]
+    metrics = [line for line in json_lines(capsys.readouterr().out) if "_aws" in line]
     assert [m["_aws"]["CloudWatchMetrics"][0]["Metrics"][0]["Name"] for m in metrics] == ["TrackerCreated"]
     assert metrics[0]["_aws"]["CloudWatchMetrics"][0]["Namespace"] == "EventTrackerProvisioner"
 

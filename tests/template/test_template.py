@@ -70,7 +70,11 @@ def test_the_rule_has_a_retry_policy_and_a_dead_letter_queue() -> None:
     resource = TEMPLATE.doc["Resources"][MACHINE.logical_id]
     [rule] = resource["Properties"]["Events"].values()
     assert rule["Properties"]["RetryPolicy"] == {"MaximumRetryAttempts": 185, "MaximumEventAgeInSeconds": 86400}
-    assert rule["Properties"]["DeadLetterConfig"] == {"Type": "SQS", "QueueLogicalId": "ProvisioningDeadLetterQueue"}
+    assert rule["Properties"]["DeadLetterConfig"] == {"Arn": {"Fn::GetAtt": ["ProvisioningDeadLetterQueue", "Arn"]}}
+    policy = TEMPLATE.resolve(TEMPLATE.doc["Resources"]["ProvisioningDeadLetterQueuePolicy"]["Properties"])
+    [statement] = policy["PolicyDocument"]["Statement"]
+    rule_arn = statement["Condition"]["ArnEquals"]["aws:SourceArn"]
+    assert rule_arn == f"arn:aws:events:us-east-1:123456789012:rule/{TEMPLATE.resolve(rule['Properties']['RuleName'])}"
 
 
 # ------------------------------------------------------------------ the definition
@@ -233,20 +237,6 @@ def test_no_statement_names_a_wildcard_action() -> None:
             assert "*" not in action, statement
 
 
-def test_personalize_and_ssm_resources_are_scoped_to_the_account() -> None:
-    for statement in statements(TEMPLATE.doc["Resources"]):
-        services = {action.split(":")[0] for action in actions(statement)}
-        resources = statement["Resource"] if isinstance(statement["Resource"], list) else [statement["Resource"]]
-        if services & {"personalize", "ssm"} and resources != ["*"]:
-            for resource in resources:
-                text = resource["Fn::Sub"]
-                assert text.startswith("arn:${AWS::Partition}:") and ":${AWS::Region}:${AWS::AccountId}:" in text
-        if "ssm" in services:
-            assert resources == [
-                {"Fn::Sub": "arn:${AWS::Partition}:ssm:${AWS::Region}:${AWS::AccountId}:parameter${ParameterPrefix}/*"}
-            ]
-
-
 # ------------------------------------------------------------------ the tools
 def tool_env() -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
@@ -293,3 +283,65 @@ def test_sam_build_succeeds_without_credentials_and_packages_only_our_code(tmp_p
             part in ("boto3", "botocore", "aws_lambda_powertools", "pydantic") for p in files for part in p.parts
         )
     shutil.rmtree(build)
+
+
+# ------------------------------------------------------------------ operations
+def alarms(template: Template) -> dict[str, dict[str, Any]]:
+    return {name: template.resolve(r["Properties"]) for name, r in template.resources("AWS::CloudWatch::Alarm").items()}
+
+
+def test_alarms_watch_failures_timeouts_dead_letters_and_the_reconciler() -> None:
+    watched = {(a["Namespace"], a["MetricName"], a["Dimensions"][0]["Value"]) for a in alarms(TEMPLATE).values()}
+    machine = TEMPLATE.resource_arn(MACHINE.logical_id)
+    assert watched >= {
+        ("AWS/States", "ExecutionsFailed", machine),
+        ("AWS/States", "ExecutionsTimedOut", machine),
+        ("AWS/SQS", "ApproximateNumberOfMessagesVisible", "ProvisioningDeadLetterQueue"),
+        ("AWS/SQS", "ApproximateNumberOfMessagesVisible", "TeardownDeadLetterQueue"),
+        ("AWS/Lambda", "Errors", "ReconcilerFunction"),
+    }
+
+
+def test_an_email_subscribes_through_sns_and_no_email_creates_no_topic() -> None:
+    assert TEMPLATE.resources("AWS::SNS::Topic") == {}
+    assert all("AlarmActions" not in alarm for alarm in alarms(TEMPLATE).values())
+    with_email = Template(overrides={"NotificationEmail": "ops@example.com"})
+    [topic] = with_email.resources("AWS::SNS::Topic").values()
+    assert topic["Properties"]["Subscription"] == [{"Protocol": "email", "Endpoint": {"Ref": "NotificationEmail"}}]
+    assert all(alarm["AlarmActions"] == ["AlarmTopic"] for alarm in alarms(with_email).values())
+
+
+def kms_statements(template: Template) -> list[dict[str, Any]]:
+    resolved = [template.resolve(r["Properties"]) for r in template.resources("AWS::Serverless::Function").values()]
+    return [s for s in statements(resolved) if any(a.startswith("kms:") for a in actions(s))]
+
+
+def test_kms_is_granted_only_on_the_chosen_key() -> None:
+    assert kms_statements(TEMPLATE) == []
+    key = "arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"
+    granted = kms_statements(Template(overrides={"ParameterType": "SecureString", "KmsKeyId": key}))
+    assert granted == [
+        {"Effect": "Allow", "Action": "kms:Encrypt", "Resource": key},
+        {"Effect": "Allow", "Action": "kms:Decrypt", "Resource": key},
+    ]
+
+
+def test_the_teardown_rule_matches_deletions_only() -> None:
+    [rule] = [r for r in TEMPLATE.rules() if r.target == "TeardownFunction"]
+    pattern = EventPattern.load(json.dumps(rule.pattern))
+    assert pattern.matches_event(event("delete-event-tracker.json"))
+    assert pattern.matches_event(event("delete-dataset-group.json"))
+    assert not pattern.matches_event(event("create-dataset-group.json"))
+    failed = event("delete-event-tracker.json")
+    failed["detail"]["errorCode"] = "ResourceInUseException"
+    assert not pattern.matches_event(failed)
+
+
+def test_the_reconcile_schedule_can_be_turned_off() -> None:
+    def schedule(template: Template) -> dict[str, Any]:
+        function = template.functions()["ReconcilerFunction"]
+        return function.properties["Events"]["Hourly"]["Properties"]
+
+    assert schedule(TEMPLATE) == {"Schedule": "rate(1 hour)", "State": "ENABLED"}
+    assert schedule(Template(overrides={"ReconcileSchedule": "rate(15 minutes)"}))["Schedule"] == "rate(15 minutes)"
+    assert schedule(Template(overrides={"ReconcileSchedule": ""}))["State"] == "DISABLED"

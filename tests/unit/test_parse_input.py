@@ -10,7 +10,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from common.errors import InvalidEvent
-from parse_input.app import parse_input
+from common.inputs import parse_input
 from tests.helpers import ACCOUNT, REGION, create_event, dataset_group_arn, event
 
 

@@ -1,0 +1,153 @@
+"""Reconciler: start the provisioning workflow for every dataset group that lacks its tracker or parameter.
+
+Runs on a schedule (ReconcileSchedule) and by hand for a backfill. CloudTrail
+delivery is best effort, and dataset groups made before the deployment had no
+event: this finds them.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import time
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from aws_lambda_powertools import Logger, Metrics
+from aws_lambda_powertools.metrics import MetricUnit
+from botocore.exceptions import ClientError
+
+from common.clients import personalize_client, ssm_client, stepfunctions_client
+from common.errors import DatasetGroupNotFound, InvalidEvent, error_code
+from common.inputs import parse_input
+from common.opt_out import compile_exclude_pattern, opt_out_reason
+from common.parameters import parameter_name
+from common.personalize import ACTIVE, CREATING, dataset_group_tags, is_being_deleted
+
+logger = Logger()
+metrics = Metrics()
+personalize = personalize_client()
+ssm = ssm_client()
+stepfunctions = stepfunctions_client()
+STATE_MACHINE_ARN = os.environ.get("STATE_MACHINE_ARN", "")
+PARAMETER_PREFIX = os.environ.get("PARAMETER_PREFIX", "/personalize")
+EXCLUDE = compile_exclude_pattern(os.environ.get("EXCLUDE_NAME_PATTERN", ""))
+WINDOW_SECONDS = 3600
+NAME_MAX = 80
+
+
+@dataclass
+class Report:
+    checked: int = 0
+    started: list[str] = field(default_factory=list)
+    skipped: dict[str, str] = field(default_factory=dict)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"checked": self.checked, "started": self.started, "skipped": self.skipped}
+
+
+def execution_name(dataset_group_name: str, now: float) -> str:
+    """One name per dataset group and hour: a second start in the same hour cannot make a second execution."""
+    window = datetime.fromtimestamp(now - now % WINDOW_SECONDS, UTC).strftime("%Y%m%dT%H")
+    name = f"reconcile-{window}-{dataset_group_name}"
+    if len(name) <= NAME_MAX:
+        return name
+    digest = hashlib.sha256(dataset_group_name.encode()).hexdigest()[:10]
+    return f"{name[: NAME_MAX - len(digest) - 1]}-{digest}"
+
+
+def running_dataset_groups(stepfunctions: Any, state_machine_arn: str, region: str, account: str) -> set[str]:
+    """ARNs of the dataset groups the workflow's running executions are provisioning."""
+    _, partition, *_ = state_machine_arn.split(":")
+    running: set[str] = set()
+    pages = stepfunctions.get_paginator("list_executions").paginate(
+        stateMachineArn=state_machine_arn, statusFilter="RUNNING"
+    )
+    for page in pages:
+        for execution in page["executions"]:
+            described = stepfunctions.describe_execution(executionArn=execution["executionArn"])
+            try:
+                data = json.loads(described.get("input") or "null")
+                running.add(parse_input(data, region, account, partition, "/")["datasetGroupArn"])
+            except (ValueError, InvalidEvent):
+                continue  # an execution that fails on its input provisions nothing
+    return running
+
+
+def needs_provisioning(personalize: Any, ssm: Any, group: dict[str, Any], prefix: str) -> str | None:
+    """Why the dataset group needs the workflow, or None when its tracker and parameter are right."""
+    trackers = [
+        tracker
+        for page in personalize.get_paginator("list_event_trackers").paginate(datasetGroupArn=group["datasetGroupArn"])
+        for tracker in page.get("eventTrackers", [])
+        if not is_being_deleted(tracker.get("status", ""))
+    ]
+    active = [tracker for tracker in trackers if tracker.get("status") == ACTIVE]
+    if not active:
+        return "no ACTIVE event tracker"
+    tracking_id = personalize.describe_event_tracker(eventTrackerArn=active[0]["eventTrackerArn"])["eventTracker"][
+        "trackingId"
+    ]
+    try:
+        stored = ssm.get_parameter(Name=parameter_name(prefix, group["name"]), WithDecryption=True)
+    except ClientError as error:
+        if error_code(error) == "ParameterNotFound":
+            return "no SSM parameter"
+        raise
+    if stored["Parameter"]["Value"] != tracking_id:
+        return "the SSM parameter holds another trackingId"
+    return None
+
+
+def reconcile(
+    personalize: Any, ssm: Any, stepfunctions: Any, state_machine_arn: str, prefix: str, exclude: Any, now: float
+) -> Report:
+    report = Report()
+    _, _, _, region, account, *_ = state_machine_arn.split(":")
+    running = running_dataset_groups(stepfunctions, state_machine_arn, region, account)
+    for page in personalize.get_paginator("list_dataset_groups").paginate():
+        for group in page.get("datasetGroups", []):
+            report.checked += 1
+            name, arn, status = group["name"], group["datasetGroupArn"], group.get("status", "")
+            if status != ACTIVE and status not in CREATING:
+                report.skipped[name] = f"dataset group is {status}"
+                continue
+            try:
+                reason = opt_out_reason(name, dataset_group_tags(personalize, arn), exclude)
+            except DatasetGroupNotFound:
+                report.skipped[name] = "dataset group was deleted meanwhile"
+                continue
+            if reason is None and arn in running:
+                reason = "an execution for it is running"
+            if reason is None and status == ACTIVE:
+                missing = needs_provisioning(personalize, ssm, group, prefix)
+                reason = None if missing else "tracker and parameter are in place"
+            if reason:
+                report.skipped[name] = reason
+                continue
+            try:
+                stepfunctions.start_execution(
+                    stateMachineArn=state_machine_arn,
+                    name=execution_name(name, now),
+                    input=json.dumps({"datasetGroupArn": arn}),
+                )
+            except ClientError as error:
+                if error_code(error) != "ExecutionAlreadyExists":
+                    raise
+                report.skipped[name] = "already started in this hour"
+                continue
+            report.started.append(name)
+    return report
+
+
+@metrics.log_metrics
+@logger.inject_lambda_context
+def lambda_handler(event: Any, context: Any) -> dict[str, Any]:
+    report = reconcile(personalize, ssm, stepfunctions, STATE_MACHINE_ARN, PARAMETER_PREFIX, EXCLUDE, time.time())
+    metrics.add_metric(name="DatasetGroupsChecked", unit=MetricUnit.Count, value=report.checked)
+    metrics.add_metric(name="ExecutionsStarted", unit=MetricUnit.Count, value=len(report.started))
+    metrics.add_metric(name="DatasetGroupsSkipped", unit=MetricUnit.Count, value=len(report.skipped))
+    logger.info("Reconciled", extra=report.as_dict())
+    return report.as_dict()

@@ -1,0 +1,234 @@
+"""Nothing missed, nothing stale, opted-out groups left alone: on the local engine."""
+
+from __future__ import annotations
+
+import json
+import time
+from typing import Any
+
+import boto3
+import pytest
+
+from local.personalize_emulator import PersonalizeEmulator, Timing
+from local.stack import LocalStack
+from tests.helpers import create_event, dataset_group_arn, event
+
+SKIP = [{"tagKey": "event-tracker-provisioner:skip", "tagValue": "true"}]
+
+
+def wait_for_executions(stack: LocalStack, timeout: float = 60) -> list[Any]:
+    """Wait until no execution runs, then return them all."""
+    deadline = time.monotonic() + timeout
+    while True:
+        executions = stack.sfn.list_executions(stateMachineArn=stack.state_machine_arn)["executions"]
+        if all(e["status"] != "RUNNING" for e in executions) or time.monotonic() > deadline:
+            return [stack.wait(e["executionArn"]) for e in executions]
+        time.sleep(0.1)
+
+
+def provisioned(stack: LocalStack, name: str) -> None:
+    execution = stack.run({"datasetGroupArn": dataset_group_arn(name)})
+    assert execution.status == "SUCCEEDED", execution.cause
+
+
+# ------------------------------------------------------------------ reconciler
+def test_the_reconciler_starts_the_workflow_for_what_is_missing(
+    stack: LocalStack, emulator: PersonalizeEmulator, personalize
+) -> None:
+    for name in ("complete", "no-parameter", "wrong-parameter", "no-tracker", "creating"):
+        stack.create_dataset_group(name)
+    provisioned(stack, "complete")
+    provisioned(stack, "no-parameter")
+    stack.ssm.delete_parameter(Name="/personalize/no-parameter/tracking-id")
+    provisioned(stack, "wrong-parameter")
+    stack.ssm.put_parameter(
+        Name="/personalize/wrong-parameter/tracking-id", Value="stale", Type="String", Overwrite=True
+    )
+    stack.create_dataset_group("opted-out", tags=SKIP)
+    emulator.time_dataset_group("failed", Timing(fails_with="bad role"))
+    stack.create_dataset_group("failed")
+    emulator.time_dataset_group("creating", Timing(pending=1))
+    before = {
+        e["executionArn"] for e in stack.sfn.list_executions(stateMachineArn=stack.state_machine_arn)["executions"]
+    }
+
+    report = stack.call("ReconcilerFunction", event("scheduled-event.json"))
+
+    assert report["checked"] == 7
+    assert sorted(report["started"]) == ["creating", "no-parameter", "no-tracker", "wrong-parameter"]
+    assert report["skipped"] == {
+        "complete": "tracker and parameter are in place",
+        "opted-out": "dataset group opted-out is tagged event-tracker-provisioner:skip=true",
+        "failed": "dataset group is CREATE FAILED",
+    }
+    started = [e for e in wait_for_executions(stack) if e.arn not in before]
+    assert len(started) == 4
+    for execution in started:
+        assert execution.status == "SUCCEEDED", execution.cause
+        assert execution.arn.split(":")[-1].startswith("reconcile-")
+        name = execution.output["datasetGroupName"]
+        [tracker] = emulator.trackers_of(name)
+        assert stack.parameter(f"/personalize/{name}/tracking-id")["Value"] == tracker["trackingId"]
+
+    again = stack.call("ReconcilerFunction", event("scheduled-event.json"))
+    assert again["started"] == []
+
+
+def test_the_reconciler_never_starts_a_second_execution(stack: LocalStack, emulator: PersonalizeEmulator) -> None:
+    emulator.time_dataset_group("slow", Timing(pending=3))
+    stack.create_dataset_group("slow")
+    stack.start(create_event("slow"))  # the event-driven execution, still waiting
+    stack.create_dataset_group("missed")
+
+    first = stack.call("ReconcilerFunction", {})
+    second = stack.call("ReconcilerFunction", {})
+
+    assert first["started"] == ["missed"]
+    assert first["skipped"]["slow"] == "an execution for it is running"
+    assert second["started"] == []
+    assert second["skipped"]["missed"] in ("an execution for it is running", "already started in this hour")
+    executions = wait_for_executions(stack)
+    assert len(executions) == 2
+    assert all(e.status == "SUCCEEDED" for e in executions)
+
+
+def test_the_reconciler_pages_through_every_dataset_group(make_stack, emulator: PersonalizeEmulator) -> None:
+    stack = make_stack(ExcludeNamePattern="bulk-.*")
+    for index in range(130):
+        stack.create_dataset_group(f"bulk-{index}")
+
+    report = stack.call("ReconcilerFunction", {})
+
+    assert report["checked"] == 130
+    assert report["started"] == []
+    assert len(report["skipped"]) == 130
+
+
+def test_the_reconciler_reports_metrics(
+    make_stack, emulator: PersonalizeEmulator, capsys: pytest.CaptureFixture[str]
+) -> None:
+    stack = make_stack()
+    stack.create_dataset_group("missed")
+    stack.call("ReconcilerFunction", {})
+    wait_for_executions(stack)
+    metrics = [json.loads(line) for line in capsys.readouterr().out.splitlines() if line.startswith('{"_aws"')]
+    reconciler = next(m for m in metrics if "DatasetGroupsChecked" in m)
+    assert (
+        reconciler["DatasetGroupsChecked"],
+        reconciler["ExecutionsStarted"],
+        reconciler["DatasetGroupsSkipped"],
+    ) == (
+        [1.0],
+        [1.0],
+        [0.0],
+    )
+
+
+# ------------------------------------------------------------------ teardown
+def deletion(name: str, **request: str) -> dict[str, Any]:
+    sample = event(f"{name}.json")
+    sample["detail"]["requestParameters"] = request
+    return sample
+
+
+def test_deleting_the_tracker_removes_its_parameter(
+    stack: LocalStack, emulator: PersonalizeEmulator, personalize
+) -> None:
+    stack.create_dataset_group("retail-recommendations")
+    provisioned(stack, "retail-recommendations")
+    [tracker] = emulator.trackers_of("retail-recommendations")
+    personalize.delete_event_tracker(eventTrackerArn=tracker["eventTrackerArn"])
+
+    results = stack.deliver(deletion("delete-event-tracker", eventTrackerArn=tracker["eventTrackerArn"]))
+
+    assert results == {"TeardownFunction": {"deleted": ["/personalize/retail-recommendations/tracking-id"]}}
+    assert stack.parameter("/personalize/retail-recommendations/tracking-id") is None
+    # A second delivery of the same event finds nothing and is not an error.
+    assert stack.deliver(deletion("delete-event-tracker", eventTrackerArn=tracker["eventTrackerArn"])) == {
+        "TeardownFunction": {"deleted": []}
+    }
+
+
+def test_deleting_the_dataset_group_removes_its_parameter(stack: LocalStack) -> None:
+    stack.create_dataset_group("retail-recommendations")
+    provisioned(stack, "retail-recommendations")
+
+    results = stack.deliver(event("delete-dataset-group.json"))
+
+    assert results["TeardownFunction"] == {"deleted": ["/personalize/retail-recommendations/tracking-id"]}
+
+
+def test_a_parameter_this_application_did_not_write_is_never_touched(stack: LocalStack) -> None:
+    name = "/personalize/retail-recommendations/tracking-id"
+    stack.ssm.put_parameter(Name=name, Value="written-by-hand", Type="String")
+
+    results = stack.deliver(event("delete-dataset-group.json"))
+
+    assert results["TeardownFunction"] == {"deleted": []}
+    assert stack.parameter(name)["Value"] == "written-by-hand"
+
+
+def test_a_newer_trackers_parameter_survives_the_old_trackers_deletion(
+    stack: LocalStack, emulator: PersonalizeEmulator
+) -> None:
+    stack.create_dataset_group("retail-recommendations")
+    provisioned(stack, "retail-recommendations")
+
+    results = stack.deliver(
+        deletion("delete-event-tracker", eventTrackerArn="arn:aws:personalize:us-east-1:123456789012:event-tracker/old")
+    )
+
+    assert results["TeardownFunction"] == {"deleted": []}
+    assert stack.parameter("/personalize/retail-recommendations/tracking-id") is not None
+
+
+def test_a_failed_deletion_call_reaches_no_rule(stack: LocalStack) -> None:
+    failed = event("delete-dataset-group.json")
+    failed["detail"]["errorCode"] = "ResourceInUseException"
+    assert stack.matching_rules(failed) == []
+
+
+# ------------------------------------------------------------------ opt-out
+def test_a_dataset_group_tagged_skip_is_left_alone(stack: LocalStack, emulator: PersonalizeEmulator) -> None:
+    stack.create_dataset_group("retail-recommendations", tags=SKIP)
+
+    execution = stack.run(event("create-dataset-group.json"))
+
+    assert execution.status == "SUCCEEDED"
+    assert execution.output == {
+        "datasetGroupArn": dataset_group_arn("retail-recommendations"),
+        "datasetGroupName": "retail-recommendations",
+        "skipped": True,
+        "reason": "dataset group retail-recommendations is tagged event-tracker-provisioner:skip=true",
+    }
+    assert emulator.trackers_of("retail-recommendations") == []
+    assert stack.parameters() == []
+    assert execution.failed_tasks == []
+
+
+def test_a_name_matching_exclude_name_pattern_is_left_alone(make_stack, emulator: PersonalizeEmulator) -> None:
+    stack = make_stack(ExcludeNamePattern="sandbox-.*")
+    stack.create_dataset_group("sandbox-alice")
+
+    execution = stack.run(create_event("sandbox-alice"))
+
+    assert execution.status == "SUCCEEDED"
+    assert execution.output["skipped"] is True
+    assert "ExcludeNamePattern" in execution.output["reason"]
+    assert emulator.trackers_of("sandbox-alice") == []
+
+
+# ------------------------------------------------------------------ SecureString
+def test_secure_string_parameters_with_a_kms_key(make_stack, emulator: PersonalizeEmulator) -> None:
+    stack = make_stack(ParameterType="SecureString")
+    key = boto3.client("kms", region_name="us-east-1").create_key()["KeyMetadata"]["Arn"]
+    stack = make_stack(ParameterType="SecureString", KmsKeyId=key)
+    stack.create_dataset_group("retail-recommendations")
+
+    execution = stack.run(event("create-dataset-group.json"))
+
+    assert execution.status == "SUCCEEDED", execution.cause
+    parameter = stack.parameter("/personalize/retail-recommendations/tracking-id")
+    assert (parameter["Type"], parameter["Value"]) == ("SecureString", execution.output["trackingId"])
+    [described] = stack.ssm.describe_parameters()["Parameters"]
+    assert described["KeyId"] == key

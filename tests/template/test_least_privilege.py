@@ -1,0 +1,213 @@
+"""Every IAM statement of the deployed template, as SAM expands it, checked against what the code calls.
+
+Actions are collected from the code: the boto3 calls of each function (its app.py and the
+common functions it uses) and the service integrations of the state machine definition. A
+permission no code needs, or a call no permission allows, fails the test.
+"""
+
+from __future__ import annotations
+
+import ast
+import json
+import os
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+from unittest import mock
+
+import boto3
+import pytest
+from cfnlint.decode import cfn_yaml
+from samtranslator.translator.transform import transform
+
+from local.template import TEMPLATE as TEMPLATE_PATH
+from local.template import Template
+from tests.helpers import ACCOUNT, REGION, ROOT
+
+KEY = f"arn:aws:kms:{REGION}:{ACCOUNT}:key/1234abcd-12ab-34cd-56ef-1234567890ab"
+FUNCTIONS = ROOT / "functions"
+
+# Actions for which IAM offers no resource type: the only ones allowed on "*", each with its reason.
+NO_RESOURCE_TYPE = {
+    "personalize:ListEventTrackers": "List actions of Personalize have no resource type",
+    "personalize:ListDatasetGroups": "List actions of Personalize have no resource type",
+    "ssm:DescribeParameters": "DescribeParameters has no resource type",
+    "cloudwatch:PutMetricData": "PutMetricData has no resource type (scoped by a cloudwatch:namespace condition)",
+    "logs:CreateLogDelivery": "vended log delivery for the state machine has no resource type",
+    "logs:GetLogDelivery": "vended log delivery for the state machine has no resource type",
+    "logs:UpdateLogDelivery": "vended log delivery for the state machine has no resource type",
+    "logs:DeleteLogDelivery": "vended log delivery for the state machine has no resource type",
+    "logs:ListLogDeliveries": "vended log delivery for the state machine has no resource type",
+    "logs:PutResourcePolicy": "vended log delivery for the state machine has no resource type",
+    "logs:DescribeResourcePolicies": "vended log delivery for the state machine has no resource type",
+    "logs:DescribeLogGroups": "vended log delivery for the state machine has no resource type",
+}
+# Permissions a call needs beyond its own action.
+IMPLIED = {
+    "CreateOrAdoptTrackerFunction": {"personalize:TagResource"},  # CreateEventTracker with tags
+    "StoreTrackingIdFunction": {"kms:Encrypt"},  # PutParameter of a SecureString with KmsKeyId
+    "ReconcilerFunction": {"kms:Decrypt"},  # GetParameter WithDecryption of that SecureString
+}
+# AWS managed policies SAM attaches: logs for every function, X-Ray for active tracing.
+MANAGED = {
+    "arn:aws:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole",
+    "arn:aws:iam::aws:policy/AWSXrayWriteOnlyAccess",
+}
+CLIENTS = {"personalize": "personalize", "ssm": "ssm", "stepfunctions": "states"}
+
+
+# ------------------------------------------------------------------ what the code calls
+def _api_names() -> dict[str, dict[str, str]]:
+    with mock.patch.dict(os.environ, {"AWS_DEFAULT_REGION": REGION}):
+        return {name: boto3.client(name).meta.method_to_api_mapping for name in CLIENTS}
+
+
+API = _api_names()
+
+
+def _module_functions(path: Path) -> dict[str, ast.FunctionDef]:
+    tree = ast.parse(path.read_text())
+    return {node.name: node for node in tree.body if isinstance(node, ast.FunctionDef)}
+
+
+def _common_imports(tree: ast.AST) -> dict[str, Path]:
+    imports = {}
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("common."):
+            for alias in node.names:
+                imports[alias.asname or alias.name] = FUNCTIONS / (node.module.replace(".", "/") + ".py")
+    return imports
+
+
+def _calls(node: ast.AST, imports: dict[str, Path], seen: set[tuple[Path, str]]) -> Iterator[str]:
+    for call in (n for n in ast.walk(node) if isinstance(n, ast.Call)):
+        target = call.func
+        if isinstance(target, ast.Attribute) and isinstance(target.value, ast.Name) and target.value.id in CLIENTS:
+            client, method = target.value.id, target.attr
+            if method == "get_paginator":
+                method = call.args[0].value  # type: ignore[attr-defined]
+            if method in API[client]:
+                yield f"{CLIENTS[client]}:{API[client][method]}"
+        elif isinstance(target, ast.Name) and target.id in imports and (imports[target.id], target.id) not in seen:
+            path = imports[target.id]
+            seen.add((path, target.id))
+            function = _module_functions(path).get(target.id)
+            if function is not None:
+                yield from _calls(function, _common_imports(ast.parse(path.read_text())), seen)
+
+
+def called_actions(handler: str) -> set[str]:
+    path = FUNCTIONS / (handler.rpartition(".")[0].replace(".", "/") + ".py")
+    tree = ast.parse(path.read_text())
+    return set(_calls(tree, _common_imports(tree), set()))
+
+
+def definition_actions(definition: dict[str, Any]) -> set[str]:
+    needed = set()
+    for state in definition["States"].values():
+        resource = state.get("Resource", "")
+        if ":function:" in resource or resource == "arn:aws:states:::lambda:invoke":
+            needed.add("lambda:InvokeFunction")
+        elif resource == "arn:aws:states:::events:putEvents":
+            needed.add("events:PutEvents")
+        elif resource.startswith("arn:aws:states:::aws-sdk:"):
+            service, action = resource.removeprefix("arn:aws:states:::aws-sdk:").split(":")
+            needed.add(f"{service}:{action[0].upper()}{action[1:]}")
+    return needed | {a for a in NO_RESOURCE_TYPE if a.startswith("logs:")}  # Logging to CloudWatch Logs
+
+
+# ------------------------------------------------------------------ what the template grants
+def _transformed() -> Template:
+    doc = json.loads(json.dumps(cfn_yaml.load(str(TEMPLATE_PATH))))
+    doc["Globals"]["Function"]["CodeUri"] = "s3://bucket/code.zip"  # as `sam package` would
+    for resource in doc["Resources"].values():
+        if "DefinitionUri" in resource.get("Properties", {}):
+            resource["Properties"]["DefinitionUri"] = "s3://bucket/definition.json"
+
+    class NoManagedPolicies:
+        def load(self) -> dict[str, str]:
+            return {}
+
+    with mock.patch.dict(os.environ, {"AWS_DEFAULT_REGION": REGION}):
+        expanded = transform(doc, {}, NoManagedPolicies())
+    return Template(
+        TEMPLATE_PATH, {"ParameterType": "SecureString", "KmsKeyId": KEY}, REGION, ACCOUNT, document=expanded
+    )
+
+
+EXPANDED = _transformed()
+SOURCE = Template(overrides={"ParameterType": "SecureString", "KmsKeyId": KEY})
+ROLES = {
+    logical_id.removesuffix("Role"): EXPANDED.resolve(role["Properties"])
+    for logical_id, role in EXPANDED.resources("AWS::IAM::Role").items()
+}
+
+
+def statements_of(role: dict[str, Any]) -> list[dict[str, Any]]:
+    return [s for policy in role.get("Policies", []) for s in policy["PolicyDocument"]["Statement"]]
+
+
+def listed(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else [value]
+
+
+def granted_actions(role: dict[str, Any]) -> set[str]:
+    return {action for s in statements_of(role) for action in listed(s["Action"])}
+
+
+# ------------------------------------------------------------------ the checks
+@pytest.mark.parametrize("function", sorted(SOURCE.functions()))
+def test_each_function_may_call_exactly_what_its_code_calls(function: str) -> None:
+    needed = called_actions(SOURCE.functions()[function].handler) | IMPLIED.get(function, set())
+    assert granted_actions(ROLES[function]) == needed
+
+
+def test_the_state_machine_may_do_exactly_what_its_definition_does() -> None:
+    definition = json.loads(SOURCE.state_machine().definition)
+    assert granted_actions(ROLES["ProvisionEventTrackerStateMachine"]) == definition_actions(definition)
+
+
+def test_the_rule_roles_may_only_start_the_workflow() -> None:
+    [rule_role] = [name for name in ROLES if name.endswith("CreateDatasetGroup")]
+    assert statements_of(ROLES[rule_role]) == [
+        {
+            "Action": "states:StartExecution",
+            "Effect": "Allow",
+            "Resource": EXPANDED.resource_arn("ProvisionEventTrackerStateMachine"),
+        }
+    ]
+
+
+def test_only_known_managed_policies_are_attached() -> None:
+    for role in ROLES.values():
+        assert set(role.get("ManagedPolicyArns", [])) <= MANAGED
+
+
+def test_every_resource_is_scoped_to_the_account_region_and_prefix() -> None:
+    for name, role in ROLES.items():
+        for statement in statements_of(role):
+            assert statement["Effect"] == "Allow"
+            for action in listed(statement["Action"]):
+                assert "*" not in action
+                for resource in listed(statement["Resource"]):
+                    if resource == "*":
+                        assert action in NO_RESOURCE_TYPE, f"{name}: {action} on *"
+                        continue
+                    service = action.split(":")[0]
+                    arn_service = {"states": "states", "lambda": "lambda"}.get(service, service)
+                    assert resource.startswith(f"arn:aws:{arn_service}:{REGION}:{ACCOUNT}:"), (name, action, resource)
+                    if service == "ssm":
+                        assert resource == f"arn:aws:ssm:{REGION}:{ACCOUNT}:parameter/personalize/*"
+                    if service == "kms":
+                        assert resource == KEY
+
+
+def test_every_reason_for_a_star_resource_is_in_use() -> None:
+    on_star = {
+        action
+        for role in ROLES.values()
+        for statement in statements_of(role)
+        if "*" in listed(statement["Resource"])
+        for action in listed(statement["Action"])
+    }
+    assert on_star == set(NO_RESOURCE_TYPE)
