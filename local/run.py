@@ -55,6 +55,16 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--no-seed", action="store_true", help="do not create the dataset group in the emulator")
     parser.add_argument("--run-anyway", action="store_true", help="start the workflow even if the rule would not match")
     parser.add_argument(
+        "--reconcile",
+        action="store_true",
+        help="do not start from the event: run the reconciler, as its schedule would, and follow what it starts",
+    )
+    parser.add_argument(
+        "--then-delete",
+        action="store_true",
+        help="after provisioning, deliver a DeleteEventTracker event and show the teardown",
+    )
+    parser.add_argument(
         "--verbose", action="store_true", help="show the handlers' logs instead of writing them to a file"
     )
     return parser.parse_args(argv)
@@ -237,7 +247,20 @@ def run(
     console.rule()
 
     started = time.monotonic()
-    arn = stack.start(event)
+    if args.reconcile:
+        reconciled = stack.call(
+            "ReconcilerFunction", json.loads((ROOT / "events" / "scheduled-event.json").read_text())
+        )
+        console.print(
+            f"[bold]reconciler[/bold] checked {reconciled['checked']}, started {reconciled['started']}, "
+            f"skipped {reconciled['skipped']}"
+        )
+        executions = stack.sfn.list_executions(stateMachineArn=stack.state_machine_arn)["executions"]
+        if not executions:
+            return 0
+        arn = executions[0]["executionArn"]
+    else:
+        arn = stack.start(event)
     progress = Progress(console, stack)
     with console.status("running", spinner="dots"):
         while stack.sfn.describe_execution(executionArn=arn)["status"] == "RUNNING":
@@ -251,9 +274,26 @@ def run(
     if not parameter_name and name:
         parameter_name = stack.parameter_name(name)
     report(console, stack, execution, parameter_name, wall)
+    if args.then_delete and execution.status == "SUCCEEDED":
+        teardown(console, stack, execution)
     if log_file is not sys.stdout:
         console.print(f"[dim]handler logs: {log_file.name}[/dim]")
     return 0 if execution.status == "SUCCEEDED" else 1
+
+
+def teardown(console: Console, stack: LocalStack, execution: Execution) -> None:
+    """Delete the tracker, deliver the CloudTrail event the deletion makes, and show the parameter go."""
+    tracker_arn = execution.output["eventTrackerArn"]
+    stack.personalize.delete_event_tracker(eventTrackerArn=tracker_arn)
+    deletion = json.loads((ROOT / "events" / "delete-event-tracker.json").read_text())
+    deletion["detail"]["requestParameters"] = {"eventTrackerArn": tracker_arn}
+    console.rule()
+    for target, result in stack.deliver(deletion).items():
+        console.print(f"[bold]DeleteEventTracker[/bold] → {target}: {json.dumps(result)}")
+    left = stack.parameter(execution.output["parameterName"])
+    console.print(
+        f"[bold]parameter[/bold]  {execution.output['parameterName']}: {'still there' if left else 'deleted'}"
+    )
 
 
 if __name__ == "__main__":

@@ -59,3 +59,11 @@ def test_a_direct_input_runs_without_the_rule(capfd: pytest.CaptureFixture[str])
 def test_a_bad_parameter_override_is_refused(capfd: pytest.CaptureFixture[str]) -> None:
     assert main(["--param", "ParameterPrefix=/aws/x"]) == 2
     assert "does not match" in capfd.readouterr().out
+
+
+def test_the_reconciler_and_the_teardown_in_the_local_run(capfd: pytest.CaptureFixture[str]) -> None:
+    assert main([*FAST, "--reconcile", "--then-delete"]) == 0
+    out = capfd.readouterr().out
+    assert "reconciler checked 1, started ['retail-recommendations']" in out
+    assert 'TeardownFunction: {"deleted": ["/personalize/retail-recommendations/tracking-id"]}' in out
+    assert "tracking-id: deleted" in out
