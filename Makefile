@@ -8,7 +8,7 @@ BIN := $(VENV)/bin
 export SAM_CLI_TELEMETRY := 0
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: local test lint checks unit workflow freeze clean
+.PHONY: local test lint checkov bench freeze clean
 
 $(BIN)/.installed: requirements-dev.txt
 	@test -n "$(PYTHON)" || { echo "Python 3.11 or newer is needed"; exit 1; }
@@ -17,13 +17,27 @@ $(BIN)/.installed: requirements-dev.txt
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
 	touch $@
 
+# checkov lives in its own venv: its pins of boto3 and pydantic conflict with aws-sam-cli's.
+.venv-checkov/bin/.installed: requirements-checkov.txt
+	@test -n "$(PYTHON)" || { echo "Python 3.11 or newer is needed"; exit 1; }
+	$(PYTHON) -m venv .venv-checkov
+	.venv-checkov/bin/python -m pip install --quiet --disable-pip-version-check -r requirements-checkov.txt
+	touch $@
+
 ## Run the workflow locally on events/create-dataset-group.json (pass options with ARGS="...").
 local: $(BIN)/.installed
 	$(BIN)/python -m local.run $(ARGS)
 
 ## All tests and checks: lint, then pytest (which also runs cfn-lint, sam validate --lint, sam build, statelint).
-test: $(BIN)/.installed lint
+test: $(BIN)/.installed lint checkov
 	$(BIN)/python -m pytest -n 4 $(PYTEST_ARGS)
+
+checkov: .venv-checkov/bin/.installed
+	.venv-checkov/bin/checkov --config-file .checkov.yaml
+
+## The benchmarks: writes bench/results.md (slow: minutes; not part of `make test`).
+bench: $(BIN)/.installed
+	$(BIN)/python -m bench.run
 
 lint: $(BIN)/.installed
 	$(BIN)/ruff check .
@@ -36,4 +50,4 @@ freeze: $(BIN)/.installed
 	  $(BIN)/python -m pip freeze --exclude-editable; } > requirements-dev.txt
 
 clean:
-	rm -rf $(VENV) .aws-sam .pytest_cache .ruff_cache .hypothesis .mypy_cache
+	rm -rf $(VENV) .venv-checkov .aws-sam .pytest_cache .ruff_cache .hypothesis .mypy_cache

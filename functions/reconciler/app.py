@@ -21,7 +21,6 @@ from botocore.exceptions import ClientError
 
 from common.clients import personalize_client, ssm_client, stepfunctions_client
 from common.errors import DatasetGroupNotFound, InvalidEvent, error_code
-from common.inputs import parse_input
 from common.opt_out import compile_exclude_pattern, opt_out_reason
 from common.parameters import parameter_name
 from common.personalize import ACTIVE, CREATING, dataset_group_tags, is_being_deleted
@@ -60,6 +59,8 @@ def execution_name(dataset_group_name: str, now: float) -> str:
 
 def running_dataset_groups(stepfunctions: Any, state_machine_arn: str, region: str, account: str) -> set[str]:
     """ARNs of the dataset groups the workflow's running executions are provisioning."""
+    from common.inputs import parse_input  # pydantic: imported only when there is an input to read
+
     _, partition, *_ = state_machine_arn.split(":")
     running: set[str] = set()
     pages = stepfunctions.get_paginator("list_executions").paginate(

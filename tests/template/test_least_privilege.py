@@ -47,6 +47,7 @@ IMPLIED = {
     "CreateOrAdoptTrackerFunction": {"personalize:TagResource"},  # CreateEventTracker with tags
     "StoreTrackingIdFunction": {"kms:Encrypt"},  # PutParameter of a SecureString with KmsKeyId
     "ReconcilerFunction": {"kms:Decrypt"},  # GetParameter WithDecryption of that SecureString
+    "TeardownFunction": {"sqs:SendMessage"},  # its DeadLetterQueue, for failed asynchronous invocations
 }
 # AWS managed policies SAM attaches: logs for every function, X-Ray for active tracing.
 MANAGED = {

@@ -1,0 +1,172 @@
+"""Cold start: each handler module's import-and-init time, its breakdown, package size and peak memory."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from local.template import ROOT, Template
+
+FUNCTIONS = Template().functions()
+BASELINE = "import boto3; boto3.client('personalize')"
+ENV = {
+    **{k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "POWERTOOLS_"))},
+    "AWS_DEFAULT_REGION": "us-east-1",
+    "AWS_REGION": "us-east-1",
+    "AWS_ACCESS_KEY_ID": "bench",
+    "AWS_SECRET_ACCESS_KEY": "bench",
+    "PYTHONPATH": str(ROOT / "functions"),
+    "PYTHONDONTWRITEBYTECODE": "1",
+}
+
+
+@dataclass
+class ColdStart:
+    function: str
+    module: str
+    median_ms: float
+    ratio: float
+    top_imports: list[tuple[str, float]]
+
+
+def _env(function: str | None) -> dict[str, str]:
+    return ENV | (FUNCTIONS[function].environment if function else {})
+
+
+def time_code(code: str, env: dict[str, str], runs: int) -> list[float]:
+    """Milliseconds `code` takes in a fresh interpreter, once per run."""
+    script = f"import time\nstart = time.perf_counter()\n{code}\nprint((time.perf_counter() - start) * 1000)"
+    times = []
+    for _ in range(runs):
+        result = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True, check=True)
+        times.append(float(result.stdout.strip().splitlines()[-1]))
+    return times
+
+
+def import_breakdown(module: str, env: dict[str, str], top: int = 6) -> list[tuple[str, float]]:
+    """The top-level packages that cost most to import (`python -X importtime`, cumulative ms)."""
+    result = subprocess.run(
+        [sys.executable, "-X", "importtime", "-c", f"import {module}"], env=env, capture_output=True, text=True, check=True
+    )
+    costs: dict[str, float] = {}
+    for line in result.stderr.splitlines():
+        match = re.match(r"import time:\s+\d+ \|\s+(\d+) \| ( *)(\S+)", line)
+        if match and len(match.group(2)) <= 1:  # top-level imports only (cumulative already includes children)
+            name = match.group(3).split(".")[0]
+            costs[name] = costs.get(name, 0.0) + int(match.group(1)) / 1000
+    return sorted(costs.items(), key=lambda item: -item[1])[:top]
+
+
+def cold_starts(runs: int = 21) -> tuple[float, list[ColdStart]]:
+    baseline = statistics.median(time_code(BASELINE, _env(None), runs))
+    results = []
+    for name, function in FUNCTIONS.items():
+        module = function.handler.rpartition(".")[0]
+        median = statistics.median(time_code(f"import {module}", _env(name), runs))
+        results.append(ColdStart(name, module, median, median / baseline, import_breakdown(module, _env(name))))
+    return baseline, results
+
+
+def package_sizes() -> dict[str, int]:
+    """Bytes of each function's deployment package as `sam build` makes it (our code only)."""
+    with tempfile.TemporaryDirectory() as tmp:
+        env = ENV | {"SAM_CLI_TELEMETRY": "0", "AWS_SHARED_CREDENTIALS_FILE": "/dev/null"}
+        subprocess.run(
+            [Path(sys.executable).parent / "sam", "build", "--build-dir", f"{tmp}/build", "--cache-dir", f"{tmp}/cache"],
+            cwd=ROOT, env=env, capture_output=True, check=True,
+        )
+        return {
+            name: sum(p.stat().st_size for p in (Path(tmp) / "build" / name).rglob("*") if p.is_file())
+            for name in FUNCTIONS
+        }
+
+
+# One call of each handler, with its AWS calls answered by botocore's Stubber.
+_DG = "arn:aws:personalize:us-east-1:123456789012:dataset-group/retail-recommendations"
+_ET = "arn:aws:personalize:us-east-1:123456789012:event-tracker/0a1b2c3d"
+_SM = "arn:aws:states:us-east-1:123456789012:stateMachine:ProvisionEventTrackerStateMachine"
+CALLS = {
+    "ParseInputFunction": ("create-dataset-group.json", {}),
+    "CheckDatasetGroupFunction": ("check-dataset-group.json", {"personalize": [
+        ("describe_dataset_group", {"datasetGroup": {"datasetGroupArn": _DG, "status": "ACTIVE"}})]}),
+    "CreateOrAdoptTrackerFunction": ("create-or-adopt-tracker.json", {"personalize": [
+        ("list_tags_for_resource", {"tags": [{"tagKey": "team", "tagValue": "recs"}]}),
+        ("list_event_trackers", {"eventTrackers": []}),
+        ("create_event_tracker", {"eventTrackerArn": _ET, "trackingId": "t"})]}),
+    "CheckEventTrackerFunction": ("check-event-tracker.json", {"personalize": [
+        ("describe_event_tracker", {"eventTracker": {"eventTrackerArn": _ET, "status": "ACTIVE", "trackingId": "t"}})]}),
+    "StoreTrackingIdFunction": ("store-tracking-id.json", {"ssm": [
+        ("put_parameter", {"Version": 1}), ("add_tags_to_resource", {})]}),
+    "ReconcilerFunction": ("scheduled-event.json", {
+        "stepfunctions": [("list_executions", {"executions": []}),
+                          ("start_execution", {"executionArn": _SM.replace("stateMachine", "execution") + ":x",
+                                               "startDate": "2026-11-26T00:00:00Z"})],
+        "personalize": [("list_dataset_groups", {"datasetGroups": [
+            {"name": "retail-recommendations", "datasetGroupArn": _DG, "status": "ACTIVE"}]}),
+            ("list_tags_for_resource", {"tags": []}), ("list_event_trackers", {"eventTrackers": []})]}),
+    "TeardownFunction": ("delete-event-tracker.json", {"ssm": [
+        ("describe_parameters", {"Parameters": [{"Name": "/personalize/retail-recommendations/tracking-id"}]}),
+        ("delete_parameter", {})]}),
+}
+
+_MEMORY_SCRIPT = """
+import json, resource, sys, tracemalloc
+from botocore.stub import Stubber
+module_name, event_path, stubs = sys.argv[1], sys.argv[2], json.loads(sys.argv[3])
+import importlib
+module = importlib.import_module(module_name)
+after_init = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+stubbers = []
+for client, calls in stubs.items():
+    stubber = Stubber(getattr(module, client))
+    for operation, response in calls:
+        stubber.add_response(operation, response)
+    stubber.activate()
+    stubbers.append(stubber)
+class Context:
+    function_name = "bench"; memory_limit_in_mb = 256; aws_request_id = "r"
+    invoked_function_arn = "arn:aws:lambda:us-east-1:123456789012:function:bench"
+tracemalloc.start()
+module.lambda_handler(json.load(open(event_path)), Context())
+_, call_peak = tracemalloc.get_traced_memory()
+for stubber in stubbers:
+    stubber.assert_no_pending_responses()
+print(json.dumps({"rss_after_init_kb": after_init, "rss_peak_kb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
+                  "call_peak_bytes": call_peak}))
+"""
+
+
+def peak_memory() -> dict[str, dict[str, float]]:
+    """Peak RSS (MB) of a fresh process that imports the handler and calls it once."""
+    results = {}
+    for name, (event, stubs) in CALLS.items():
+        module = FUNCTIONS[name].handler.rpartition(".")[0]
+        completed = subprocess.run(
+            [sys.executable, "-c", _MEMORY_SCRIPT, module, str(ROOT / "events" / event), json.dumps(stubs)],
+            env=_env(name), capture_output=True, text=True, check=True,
+        )
+        data = json.loads(completed.stdout.strip().splitlines()[-1])
+        results[name] = {
+            "rss_after_init_mb": data["rss_after_init_kb"] / 1024,
+            "rss_peak_mb": data["rss_peak_kb"] / 1024,
+            "call_peak_kb": data["call_peak_bytes"] / 1024,
+        }
+    return results
+
+
+if __name__ == "__main__":
+    baseline, results = cold_starts(runs=5)
+    print(f"baseline {baseline:.1f} ms")
+    for r in results:
+        print(r)
+    print(package_sizes())
+    print(json.dumps(peak_memory(), indent=1))
+    shutil.rmtree(tempfile.gettempdir() + "/none", ignore_errors=True)
