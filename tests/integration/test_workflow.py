@@ -61,7 +61,7 @@ def assert_failed(execution: Execution, error: str, cause: str) -> None:
 # 1 --------------------------------------------------------------------------------------------
 def test_waits_for_the_dataset_group_then_the_tracker(stack: LocalStack, emulator: PersonalizeEmulator) -> None:
     emulator.time_dataset_group(NAME, Timing(pending=1.5, in_progress=1.5))
-    emulator.time_tracker(NAME, Timing(pending=1.5, in_progress=1.5))
+    emulator.time_tracker(NAME, Timing(pending=2, in_progress=2))
     stack.create_dataset_group(NAME)
 
     execution = stack.run(event("create-dataset-group.json"))
@@ -70,6 +70,9 @@ def test_waits_for_the_dataset_group_then_the_tracker(stack: LocalStack, emulato
     assert_provisioned(stack, emulator, execution)
     assert execution.output["adopted"] is False
     states = execution.states_entered()
+    # A tracker just created is not checked at once: the first check comes after PollIntervalSeconds.
+    created = states.index("CreateOrAdoptTracker")
+    assert states[created + 1 : created + 4] == ["IsOptedOut", "WaitForEventTracker", "CheckEventTracker"]
     assert states.count("CheckDatasetGroup") >= 3
     assert states.count("CheckEventTracker") >= 3
     assert states[-3:] == ["StoreTrackingId", "NotifyProvisioned", "Provisioned"]
