@@ -54,7 +54,11 @@ def time_code(code: str, env: dict[str, str], runs: int) -> list[float]:
 def import_breakdown(module: str, env: dict[str, str], top: int = 6) -> list[tuple[str, float]]:
     """The top-level packages that cost most to import (`python -X importtime`, cumulative ms)."""
     result = subprocess.run(
-        [sys.executable, "-X", "importtime", "-c", f"import {module}"], env=env, capture_output=True, text=True, check=True
+        [sys.executable, "-X", "importtime", "-c", f"import {module}"],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
     )
     costs: dict[str, float] = {}
     for line in result.stderr.splitlines():
@@ -80,8 +84,18 @@ def package_sizes() -> dict[str, int]:
     with tempfile.TemporaryDirectory() as tmp:
         env = ENV | {"SAM_CLI_TELEMETRY": "0", "AWS_SHARED_CREDENTIALS_FILE": "/dev/null"}
         subprocess.run(
-            [Path(sys.executable).parent / "sam", "build", "--build-dir", f"{tmp}/build", "--cache-dir", f"{tmp}/cache"],
-            cwd=ROOT, env=env, capture_output=True, check=True,
+            [
+                Path(sys.executable).parent / "sam",
+                "build",
+                "--build-dir",
+                f"{tmp}/build",
+                "--cache-dir",
+                f"{tmp}/cache",
+            ],
+            cwd=ROOT,
+            env=env,
+            capture_output=True,
+            check=True,
         )
         return {
             name: sum(p.stat().st_size for p in (Path(tmp) / "build" / name).rglob("*") if p.is_file())
@@ -95,26 +109,67 @@ _ET = "arn:aws:personalize:us-east-1:123456789012:event-tracker/0a1b2c3d"
 _SM = "arn:aws:states:us-east-1:123456789012:stateMachine:ProvisionEventTrackerStateMachine"
 CALLS = {
     "ParseInputFunction": ("create-dataset-group.json", {}),
-    "CheckDatasetGroupFunction": ("check-dataset-group.json", {"personalize": [
-        ("describe_dataset_group", {"datasetGroup": {"datasetGroupArn": _DG, "status": "ACTIVE"}})]}),
-    "CreateOrAdoptTrackerFunction": ("create-or-adopt-tracker.json", {"personalize": [
-        ("list_tags_for_resource", {"tags": [{"tagKey": "team", "tagValue": "recs"}]}),
-        ("list_event_trackers", {"eventTrackers": []}),
-        ("create_event_tracker", {"eventTrackerArn": _ET, "trackingId": "t"})]}),
-    "CheckEventTrackerFunction": ("check-event-tracker.json", {"personalize": [
-        ("describe_event_tracker", {"eventTracker": {"eventTrackerArn": _ET, "status": "ACTIVE", "trackingId": "t"}})]}),
-    "StoreTrackingIdFunction": ("store-tracking-id.json", {"ssm": [
-        ("put_parameter", {"Version": 1}), ("add_tags_to_resource", {})]}),
-    "ReconcilerFunction": ("scheduled-event.json", {
-        "stepfunctions": [("list_executions", {"executions": []}),
-                          ("start_execution", {"executionArn": _SM.replace("stateMachine", "execution") + ":x",
-                                               "startDate": "2026-11-26T00:00:00Z"})],
-        "personalize": [("list_dataset_groups", {"datasetGroups": [
-            {"name": "retail-recommendations", "datasetGroupArn": _DG, "status": "ACTIVE"}]}),
-            ("list_tags_for_resource", {"tags": []}), ("list_event_trackers", {"eventTrackers": []})]}),
-    "TeardownFunction": ("delete-event-tracker.json", {"ssm": [
-        ("describe_parameters", {"Parameters": [{"Name": "/personalize/retail-recommendations/tracking-id"}]}),
-        ("delete_parameter", {})]}),
+    "CheckDatasetGroupFunction": (
+        "check-dataset-group.json",
+        {"personalize": [("describe_dataset_group", {"datasetGroup": {"datasetGroupArn": _DG, "status": "ACTIVE"}})]},
+    ),
+    "CreateOrAdoptTrackerFunction": (
+        "create-or-adopt-tracker.json",
+        {
+            "personalize": [
+                ("list_tags_for_resource", {"tags": [{"tagKey": "team", "tagValue": "recs"}]}),
+                ("list_event_trackers", {"eventTrackers": []}),
+                ("create_event_tracker", {"eventTrackerArn": _ET, "trackingId": "t"}),
+            ]
+        },
+    ),
+    "CheckEventTrackerFunction": (
+        "check-event-tracker.json",
+        {
+            "personalize": [
+                (
+                    "describe_event_tracker",
+                    {"eventTracker": {"eventTrackerArn": _ET, "status": "ACTIVE", "trackingId": "t"}},
+                )
+            ]
+        },
+    ),
+    "StoreTrackingIdFunction": (
+        "store-tracking-id.json",
+        {"ssm": [("put_parameter", {"Version": 1}), ("add_tags_to_resource", {})]},
+    ),
+    "ReconcilerFunction": (
+        "scheduled-event.json",
+        {
+            "stepfunctions": [
+                ("list_executions", {"executions": []}),
+                (
+                    "start_execution",
+                    {
+                        "executionArn": _SM.replace("stateMachine", "execution") + ":x",
+                        "startDate": "2026-11-26T00:00:00Z",
+                    },
+                ),
+            ],
+            "personalize": [
+                (
+                    "list_dataset_groups",
+                    {"datasetGroups": [{"name": "retail-recommendations", "datasetGroupArn": _DG, "status": "ACTIVE"}]},
+                ),
+                ("list_tags_for_resource", {"tags": []}),
+                ("list_event_trackers", {"eventTrackers": []}),
+            ],
+        },
+    ),
+    "TeardownFunction": (
+        "delete-event-tracker.json",
+        {
+            "ssm": [
+                ("describe_parameters", {"Parameters": [{"Name": "/personalize/retail-recommendations/tracking-id"}]}),
+                ("delete_parameter", {}),
+            ]
+        },
+    ),
 }
 
 _MEMORY_SCRIPT = """
@@ -151,7 +206,10 @@ def peak_memory() -> dict[str, dict[str, float]]:
         module = FUNCTIONS[name].handler.rpartition(".")[0]
         completed = subprocess.run(
             [sys.executable, "-c", _MEMORY_SCRIPT, module, str(ROOT / "events" / event), json.dumps(stubs)],
-            env=_env(name), capture_output=True, text=True, check=True,
+            env=_env(name),
+            capture_output=True,
+            text=True,
+            check=True,
         )
         data = json.loads(completed.stdout.strip().splitlines()[-1])
         results[name] = {

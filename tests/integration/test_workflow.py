@@ -212,9 +212,9 @@ def test_limit_exceeded_that_never_clears_fails_within_the_bound(
     execution = stack.run(event("create-dataset-group.json"))
 
     assert_failed(execution, "LimitExceeded", "LimitExceededException: Rate exceeded")
-    # botocore's 3 attempts, for each of the 1 + 6 attempts the state machine's Retry allows.
-    assert emulator.calls["CreateEventTracker"] == 3 * 7
-    assert len(retry_delays) == 6
+    # botocore's 3 attempts, for each of the 1 + 10 attempts the state machine's Retry allows.
+    assert emulator.calls["CreateEventTracker"] == 3 * 11
+    assert len(retry_delays) == 10
     assert all(0 <= delay <= 60 for delay in retry_delays)  # FULL jitter, MaxDelaySeconds 60
     assert emulator.trackers_of(NAME) == []
     assert stack.parameter(PARAMETER) is None
