@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
 
 from common.errors import InvalidEvent
 from common.inputs import parse_input
 from tests.helpers import ACCOUNT, REGION, create_event, dataset_group_arn, event
+from tests.strategies import generated_inputs
 
 
 def parse(payload: Any, prefix: str = "/personalize") -> dict[str, str]:
@@ -90,33 +89,8 @@ def test_a_huge_input_gives_a_short_cause() -> None:
     assert len(str(raised.value)) < 2000
 
 
-# Generated inputs: JSON values of every shape, and mutations of the real event.
-json_values = st.recursive(
-    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=80),
-    lambda children: st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=20), children, max_size=4),
-    max_leaves=12,
-)
-KEYS = ["source", "detail-type", "account", "region", "detail", "datasetGroupArn"]
-DETAIL_KEYS = ["eventSource", "eventName", "errorCode", "requestParameters", "responseElements"]
-
-
-@st.composite
-def mutated_events(draw: st.DrawFn) -> Any:
-    sample = json.loads(json.dumps(event("create-dataset-group.json")))
-    for _ in range(draw(st.integers(1, 4))):
-        target = sample if draw(st.booleans()) else sample.get("detail")
-        if not isinstance(target, dict):
-            target = sample
-        key = draw(st.sampled_from(KEYS if target is sample else DETAIL_KEYS))
-        if draw(st.booleans()):
-            target.pop(key, None)
-        else:
-            target[key] = draw(json_values)
-    return sample
-
-
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(st.one_of(json_values, mutated_events(), st.builds(lambda arn: {"datasetGroupArn": arn}, json_values)))
+@given(generated_inputs)
 def test_generated_inputs_give_a_dataset_group_or_invalid_event(payload: Any) -> None:
     try:
         result = parse(payload)
