@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
-import threading
+import contextlib
+import io
+import json
+import subprocess
+import sys
 import time
+import urllib.request
 from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
-from local.personalize_emulator import PersonalizeEmulator, Timing
 from local.stack import LocalStack
+from local.template import ROOT
 
 RATE = 5  # requests a second, for CreateEventTracker and DescribeEventTracker
 SETTINGS = {"PollIntervalSeconds": 2, "MaxPollIntervalSeconds": 16, "ProvisioningTimeoutSeconds": 1800}
@@ -28,63 +34,79 @@ class Burst:
     parameters_right: int
 
 
+class RemoteEmulator:
+    """The emulator in a process of its own (its own GIL), so hundreds of local executions don't starve it."""
+
+    def __init__(self, tracker_seconds: float) -> None:
+        self.process = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "local.personalize_emulator",
+                "--port",
+                "0",
+                "--dataset-group-seconds",
+                "0",
+                "--tracker-seconds",
+                str(tracker_seconds),
+                "--rate-limit",
+                str(RATE),
+            ],
+            cwd=ROOT,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        assert self.process.stdout is not None
+        self.url = self.process.stdout.readline().split("AWS_ENDPOINT_URL_PERSONALIZE=")[1].strip()
+
+    def stats(self) -> dict:
+        with urllib.request.urlopen(f"{self.url}/_emulator/stats") as response:
+            return json.loads(response.read())
+
+    def stop(self) -> None:
+        self.process.terminate()
+        self.process.wait(timeout=10)
+
+
 def burst(groups: int, tracker_seconds: float = 10.0) -> Burst:
-    with PersonalizeEmulator() as emulator:
-        emulator.tracker_timing = Timing(pending=tracker_seconds / 2, in_progress=tracker_seconds / 2)
-        for operation in ("CreateEventTracker", "DescribeEventTracker"):
-            emulator.limit_rate(operation, RATE)
-        with LocalStack(emulator, SETTINGS) as stack:
+    emulator = RemoteEmulator(tracker_seconds)
+    try:
+        with LocalStack(emulator, SETTINGS) as stack, contextlib.redirect_stdout(io.StringIO()):
             names = [f"burst-{index:03}" for index in range(groups)]
             for name in names:
                 stack.create_dataset_group(name)
-            running = {"now": 0, "peak": 0}
-            lock = threading.Lock()
             started = time.monotonic()
             arns = [
                 stack.start({"datasetGroupArn": f"arn:aws:personalize:us-east-1:123456789012:dataset-group/{n}"})
                 for n in names
             ]
-            finished: dict[str, object] = {}
-
-            def follow(arn: str) -> None:
-                with lock:
-                    running["now"] += 1
-                    running["peak"] = max(running["peak"], running["now"])
-                try:
-                    finished[arn] = stack.wait(arn, timeout=3600)
-                finally:
-                    with lock:
-                        running["now"] -= 1
-
-            threads = [threading.Thread(target=follow, args=(arn,)) for arn in arns]
-            for thread in threads:
-                thread.start()
-            for thread in threads:
-                thread.join()
+            with ThreadPoolExecutor(max_workers=32) as pool:
+                executions = list(pool.map(lambda arn: stack.wait(arn, timeout=3600), arns))
             wall = time.monotonic() - started
-            executions = [finished[arn] for arn in arns if arn in finished]
+            stats = emulator.stats()
             statuses = Counter(e.status for e in executions)
             errors = Counter(e.error for e in executions if e.status != "SUCCEEDED")
             right = 0
             for name in names:
-                trackers = emulator.trackers_of(name)
+                trackers = stats["trackers"].get(name, [])
                 parameter = stack.parameter(f"/personalize/{name}/tracking-id")
                 right += (
                     len(trackers) == 1 and parameter is not None and parameter["Value"] == trackers[0]["trackingId"]
                 )
-            peak = _peak_running(stack, arns)
             return Burst(
-                groups,
-                statuses["SUCCEEDED"],
-                groups - statuses["SUCCEEDED"] - (groups - len(executions)),
-                groups - len(executions),
-                dict(errors),
-                wall,
-                emulator.throttled,
-                dict(emulator.calls),
-                peak,
-                right,
+                groups=groups,
+                succeeded=statuses["SUCCEEDED"],
+                failed=len(executions) - statuses["SUCCEEDED"],
+                missing=groups - len(executions),
+                errors=dict(errors),
+                wall_seconds=wall,
+                throttled_calls=stats["throttled"],
+                calls=stats["calls"],
+                peak_concurrent=_peak_running(stack, arns),
+                parameters_right=right,
             )
+    finally:
+        emulator.stop()
 
 
 def _peak_running(stack: LocalStack, arns: list[str]) -> int:

@@ -7,7 +7,6 @@ from datetime import datetime
 
 from local.personalize_emulator import PersonalizeEmulator, Timing
 from local.stack import LocalStack
-from local.template import ROOT
 
 # Public prices, us-east-1, as of 2026-11 (aws.amazon.com/step-functions/pricing, /lambda/pricing).
 STANDARD_TRANSITION_USD = 0.025 / 1000

@@ -227,14 +227,25 @@ class PersonalizeEmulator:
         with self._lock:
             self.calls[operation] = self.calls.get(operation, 0) + 1
             self._apply_faults(operation)
-            handler: Callable[[dict[str, Any]], dict[str, Any]] | None = getattr(self, "_op_" + operation, None)
-            if handler is None:
-                raise ServiceError("UnknownOperationException", f"{operation} is not emulated")
-            if isinstance(params, dict) and isinstance(params.get("tags"), list) and len(params["tags"]) > TAGS_MAX:
-                raise ServiceError("TooManyTagsException", f"At most {TAGS_MAX} tags are allowed")
-            self._validator.validate(operation, params)
+        handler: Callable[[dict[str, Any]], dict[str, Any]] | None = getattr(self, "_op_" + operation, None)
+        if handler is None:
+            raise ServiceError("UnknownOperationException", f"{operation} is not emulated")
+        if isinstance(params, dict) and isinstance(params.get("tags"), list) and len(params["tags"]) > TAGS_MAX:
+            raise ServiceError("TooManyTagsException", f"At most {TAGS_MAX} tags are allowed")
+        self._validator.validate(operation, params)  # outside the lock: it only reads the request
+        with self._lock:
             self._collect(time.monotonic())
             return handler(params)
+
+    def stats(self) -> dict[str, Any]:
+        """Calls per operation, throttled calls, and each dataset group's trackers (for benchmarks)."""
+        with self._lock:
+            now = time.monotonic()
+            trackers: dict[str, list[dict[str, Any]]] = {}
+            for tracker in self.trackers.values():
+                if not tracker.gone(now):
+                    trackers.setdefault(tracker.extra["datasetGroupName"], []).append(self._tracker_view(tracker, now))
+            return {"calls": dict(self.calls), "throttled": self.throttled, "trackers": trackers}
 
     def _apply_faults(self, operation: str) -> None:
         queue = self._injected.get(operation)
@@ -452,13 +463,25 @@ class PersonalizeEmulator:
                     status, payload = 200, emulator.handle(operation, params)
                 except ServiceError as error:
                     status, payload = error.status, {"__type": error.code, "message": error.message}
+                self._answer(status, payload, "application/x-amz-json-1.1")
+
+            def do_GET(self) -> None:
+                if self.path == "/_emulator/stats":
+                    self._answer(200, emulator.stats(), "application/json")
+                else:
+                    self._answer(404, {"message": "not found"}, "application/json")
+
+            def _answer(self, status: int, payload: Any, content_type: str) -> None:
                 data = json.dumps(payload).encode()
-                self.send_response(status)
-                self.send_header("Content-Type", "application/x-amz-json-1.1")
-                self.send_header("Content-Length", str(len(data)))
-                self.send_header("x-amzn-RequestId", str(uuid.uuid4()))
-                self.end_headers()
-                self.wfile.write(data)
+                try:
+                    self.send_response(status)
+                    self.send_header("Content-Type", content_type)
+                    self.send_header("Content-Length", str(len(data)))
+                    self.send_header("x-amzn-RequestId", str(uuid.uuid4()))
+                    self.end_headers()
+                    self.wfile.write(data)
+                except (BrokenPipeError, ConnectionResetError):
+                    pass  # the client gave up (its read timeout): as the service, carry on
 
             def log_message(self, format: str, *args: Any) -> None:
                 pass
@@ -498,14 +521,19 @@ def main(argv: list[str] | None = None) -> None:
     )
     parser.add_argument("--tracker-seconds", type=float, default=2.0, help="time before a tracker is ACTIVE")
     parser.add_argument("--rate-limit", type=float, help="requests a second per operation before LimitExceeded")
+    parser.add_argument(
+        "--rate-limited",
+        default="CreateEventTracker,DescribeEventTracker",
+        help="comma-separated operations that --rate-limit applies to",
+    )
     args = parser.parse_args(argv)
     emulator = PersonalizeEmulator()
     emulator.dataset_group_timing = Timing(
         pending=args.dataset_group_seconds / 2, in_progress=args.dataset_group_seconds / 2
     )
     emulator.tracker_timing = Timing(pending=args.tracker_seconds / 2, in_progress=args.tracker_seconds / 2)
-    if args.rate_limit:
-        for operation in ("CreateEventTracker", "DescribeEventTracker", "DescribeDatasetGroup"):
+    if args.rate_limit is not None:
+        for operation in args.rate_limited.split(","):
             emulator.limit_rate(operation, args.rate_limit)
     url = emulator.start(args.port, args.host)
     print(f"Personalize emulator on {url}: export AWS_ENDPOINT_URL_PERSONALIZE={url}", flush=True)

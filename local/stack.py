@@ -126,7 +126,7 @@ class LocalStack:
 
     def __init__(
         self,
-        emulator: PersonalizeEmulator,
+        emulator: PersonalizeEmulator | Any,  # anything with the emulator's `url`
         overrides: dict[str, Any] | None = None,
         template_path: Path = TEMPLATE,
     ) -> None:
