@@ -35,8 +35,14 @@ test: $(BIN)/.installed lint checkov
 checkov: .venv-checkov/bin/.installed
 	.venv-checkov/bin/checkov --config-file .checkov.yaml
 
-## The benchmarks: writes bench/results.md (slow: minutes; not part of `make test`).
-bench: $(BIN)/.installed
+# Only what a deployed function has (boto3, Powertools, pydantic): where the cold-start benchmark imports.
+.venv-lambda/bin/.installed: bench/requirements-lambda.txt
+	$(PYTHON) -m venv .venv-lambda
+	.venv-lambda/bin/python -m pip install --quiet --disable-pip-version-check -r bench/requirements-lambda.txt
+	touch $@
+
+## The benchmarks: writes bench/results.md (slow: about 20 minutes; not part of `make test`).
+bench: $(BIN)/.installed .venv-lambda/bin/.installed .venv-checkov/bin/.installed
 	$(BIN)/python -m bench.run
 
 lint: $(BIN)/.installed
@@ -50,4 +56,4 @@ freeze: $(BIN)/.installed
 	  $(BIN)/python -m pip freeze --exclude-editable; } > requirements-dev.txt
 
 clean:
-	rm -rf $(VENV) .venv-checkov .aws-sam .pytest_cache .ruff_cache .hypothesis .mypy_cache
+	rm -rf $(VENV) .venv-checkov .venv-lambda .aws-sam .pytest_cache .ruff_cache .hypothesis .mypy_cache

@@ -16,6 +16,8 @@ from pathlib import Path
 from local.template import ROOT, Template
 
 FUNCTIONS = Template().functions()
+# The interpreter the imports are timed in: a venv holding only what Lambda has (bench/requirements-lambda.txt).
+LAMBDA_PYTHON = os.environ.get("LAMBDA_PYTHON", str(ROOT / ".venv-lambda" / "bin" / "python"))
 BASELINE = "import boto3; boto3.client('personalize')"
 ENV = {
     **{k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "POWERTOOLS_"))},
@@ -46,15 +48,15 @@ def time_code(code: str, env: dict[str, str], runs: int) -> list[float]:
     script = f"import time\nstart = time.perf_counter()\n{code}\nprint((time.perf_counter() - start) * 1000)"
     times = []
     for _ in range(runs):
-        result = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True, check=True)
+        result = subprocess.run([LAMBDA_PYTHON, "-c", script], env=env, capture_output=True, text=True, check=True)
         times.append(float(result.stdout.strip().splitlines()[-1]))
     return times
 
 
-def import_breakdown(module: str, env: dict[str, str], top: int = 6) -> list[tuple[str, float]]:
-    """The top-level packages that cost most to import (`python -X importtime`, cumulative ms)."""
+def import_breakdown(module: str, env: dict[str, str], top: int = 5) -> list[tuple[str, float]]:
+    """Where the import time goes: `python -X importtime` self-times summed by top-level package (ms)."""
     result = subprocess.run(
-        [sys.executable, "-X", "importtime", "-c", f"import {module}"],
+        [LAMBDA_PYTHON, "-X", "importtime", "-c", f"import {module}"],
         env=env,
         capture_output=True,
         text=True,
@@ -62,10 +64,10 @@ def import_breakdown(module: str, env: dict[str, str], top: int = 6) -> list[tup
     )
     costs: dict[str, float] = {}
     for line in result.stderr.splitlines():
-        match = re.match(r"import time:\s+\d+ \|\s+(\d+) \| ( *)(\S+)", line)
-        if match and len(match.group(2)) <= 1:  # top-level imports only (cumulative already includes children)
-            name = match.group(3).split(".")[0]
-            costs[name] = costs.get(name, 0.0) + int(match.group(1)) / 1000
+        match = re.match(r"import time:\s+(\d+) \|\s+\d+ \| *(\S+)", line)
+        if match:
+            package = match.group(2).split(".")[0]
+            costs[package] = costs.get(package, 0.0) + int(match.group(1)) / 1000
     return sorted(costs.items(), key=lambda item: -item[1])[:top]
 
 
@@ -205,7 +207,7 @@ def peak_memory() -> dict[str, dict[str, float]]:
     for name, (event, stubs) in CALLS.items():
         module = FUNCTIONS[name].handler.rpartition(".")[0]
         completed = subprocess.run(
-            [sys.executable, "-c", _MEMORY_SCRIPT, module, str(ROOT / "events" / event), json.dumps(stubs)],
+            [LAMBDA_PYTHON, "-c", _MEMORY_SCRIPT, module, str(ROOT / "events" / event), json.dumps(stubs)],
             env=_env(name),
             capture_output=True,
             text=True,
