@@ -67,49 +67,36 @@ def test_a_tracker_being_deleted_is_not_adopted(personalize, emulator: Personali
         create_or_adopt_tracker(personalize, ARN)
 
 
-def test_losing_a_race_adopts_the_winner() -> None:
+WINNER = {
+    "name": "w",
+    "eventTrackerArn": "arn:aws:personalize:us-east-1:123456789012:event-tracker/w",
+    "status": "ACTIVE",
+}
+
+
+def create_answered(code: str, listed_after: list[dict[str, Any]]) -> dict[str, Any]:
+    """CreateOrAdoptTracker when no tracker is listed, CreateEventTracker answers `code`, and a re-list shows these."""
     client = boto3.client("personalize", region_name="us-east-1")
-    winner = {
-        "name": "g-tracker",
-        "eventTrackerArn": "arn:aws:personalize:us-east-1:123456789012:event-tracker/w",
-        "status": "CREATE PENDING",
-    }
     with Stubber(client) as stubber:
         stubber.add_response("list_tags_for_resource", {"tags": []})
         stubber.add_response("list_event_trackers", {"eventTrackers": []})
-        stubber.add_client_error("create_event_tracker", "ResourceAlreadyExistsException", "exists", 400)
-        stubber.add_response("list_event_trackers", {"eventTrackers": [winner]})
-        result = create_or_adopt_tracker(client, ARN)
+        stubber.add_client_error("create_event_tracker", code, f"answered {code}", 400)
+        stubber.add_response("list_event_trackers", {"eventTrackers": listed_after})
+        result = dict(create_or_adopt_tracker(client, ARN))
         stubber.assert_no_pending_responses()
+    return result
+
+
+@pytest.mark.parametrize("code", ["ResourceAlreadyExistsException", "ResourceInUseException", "InvalidInputException"])
+def test_losing_a_race_adopts_the_winner(code: str) -> None:
+    result = create_answered(code, [WINNER])
     assert result["adopted"] is True
-    assert result["eventTrackerArn"] == winner["eventTrackerArn"]
-
-
-@pytest.mark.parametrize("code", ["ResourceInUseException", "InvalidInputException"])
-def test_other_codes_for_an_existing_tracker_adopt_too(code: str) -> None:
-    client = boto3.client("personalize", region_name="us-east-1")
-    winner = {
-        "name": "w",
-        "eventTrackerArn": "arn:aws:personalize:us-east-1:123456789012:event-tracker/w",
-        "status": "ACTIVE",
-    }
-    with Stubber(client) as stubber:
-        stubber.add_response("list_tags_for_resource", {"tags": []})
-        stubber.add_response("list_event_trackers", {"eventTrackers": []})
-        stubber.add_client_error("create_event_tracker", code, "in use", 400)
-        stubber.add_response("list_event_trackers", {"eventTrackers": [winner]})
-        assert create_or_adopt_tracker(client, ARN)["adopted"] is True
+    assert result["eventTrackerArn"] == WINNER["eventTrackerArn"]
 
 
 def test_an_invalid_input_with_no_tracker_keeps_its_name() -> None:
-    client = boto3.client("personalize", region_name="us-east-1")
-    with Stubber(client) as stubber:
-        stubber.add_response("list_tags_for_resource", {"tags": []})
-        stubber.add_response("list_event_trackers", {"eventTrackers": []})
-        stubber.add_client_error("create_event_tracker", "InvalidInputException", "bad", 400)
-        stubber.add_response("list_event_trackers", {"eventTrackers": []})
-        with pytest.raises(Exception, match="bad") as raised:
-            create_or_adopt_tracker(client, ARN)
+    with pytest.raises(Exception, match="answered InvalidInputException") as raised:
+        create_answered("InvalidInputException", [])
     assert type(raised.value).__name__ == "InvalidInputException"
 
 
