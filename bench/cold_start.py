@@ -174,13 +174,18 @@ CALLS = {
     ),
 }
 
+# Peak RSS is read from VmHWM: unlike ru_maxrss, which Linux carries across execve from the parent.
 _MEMORY_SCRIPT = """
-import json, resource, sys, tracemalloc
+import json, sys, tracemalloc
+def peak_kb():
+    for line in open("/proc/self/status"):
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1])
 from botocore.stub import Stubber
 module_name, event_path, stubs = sys.argv[1], sys.argv[2], json.loads(sys.argv[3])
 import importlib
 module = importlib.import_module(module_name)
-after_init = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+after_init = peak_kb()
 stubbers = []
 for client, calls in stubs.items():
     stubber = Stubber(getattr(module, client))
@@ -196,7 +201,7 @@ module.lambda_handler(json.load(open(event_path)), Context())
 _, call_peak = tracemalloc.get_traced_memory()
 for stubber in stubbers:
     stubber.assert_no_pending_responses()
-print(json.dumps({"rss_after_init_kb": after_init, "rss_peak_kb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
+print(json.dumps({"rss_after_init_kb": after_init, "rss_peak_kb": peak_kb(),
                   "call_peak_bytes": call_peak}))
 """
 
