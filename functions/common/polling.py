@@ -6,6 +6,8 @@ import math
 from datetime import datetime
 from typing import TypedDict
 
+from common.errors import ProvisioningTimedOut
+
 
 class Polling(TypedDict):
     """Settings the state machine passes to each status check (from DefinitionSubstitutions)."""
@@ -49,8 +51,6 @@ class PollResult(TypedDict, total=False):
 
 def keep_waiting(what: str, status: str, request: PollRequest, now: float) -> PollResult:
     """The answer for a resource that is not ready yet: wait, or time out."""
-    from common.errors import ProvisioningTimedOut
-
     polling = request["polling"]
     timeout = int(polling["timeoutSeconds"])
     left = seconds_left(request["executionStartTime"], timeout, now)

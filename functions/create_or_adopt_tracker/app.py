@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from typing import Any, TypedDict
 
 from aws_lambda_powertools import Logger, Metrics
@@ -64,7 +65,9 @@ def _adopted(tracker: dict[str, Any]) -> TrackerResult:
     }
 
 
-def create_or_adopt_tracker(personalize: Any, dataset_group_arn: str, exclude: Any = None) -> TrackerResult:
+def create_or_adopt_tracker(
+    personalize: Any, dataset_group_arn: str, exclude: re.Pattern[str] | None = None
+) -> TrackerResult:
     dataset_group = parse_dataset_group_arn(dataset_group_arn)
     if dataset_group is None:
         raise ValueError(f"Not a dataset group ARN: {dataset_group_arn!r}")
