@@ -198,6 +198,11 @@ def _run_with_logs(
             return run(console, stack, emulator, event, args, overrides, log_file)
 
 
+def _half_and_half(seconds: float) -> Timing:
+    """CREATE PENDING for half the time, CREATE IN_PROGRESS for the other half."""
+    return Timing(pending=seconds / 2, in_progress=seconds / 2)
+
+
 def run(
     console: Console,
     stack: LocalStack,
@@ -225,15 +230,14 @@ def run(
             return 2
 
     name, seed = dataset_group_of(event)
-    half = lambda seconds: Timing(pending=seconds / 2, in_progress=seconds / 2)  # noqa: E731
-    emulator.dataset_group_timing = half(args.dataset_group_seconds)
+    emulator.dataset_group_timing = _half_and_half(args.dataset_group_seconds)
     if args.dataset_group_fails:
         emulator.dataset_group_timing.fails_with = args.dataset_group_fails
-    emulator.tracker_timing = half(args.tracker_seconds)
+    emulator.tracker_timing = _half_and_half(args.tracker_seconds)
     emulator.tracker_timing.fails_with = "Injected by --tracker-fails" if args.tracker_fails else None
     emulator.tracker_timing.deleted_after = args.delete_tracker_after
-    for operation in ("CreateEventTracker", "DescribeEventTracker"):
-        if args.throttle:
+    if args.throttle:
+        for operation in ("CreateEventTracker", "DescribeEventTracker"):
             emulator.inject_error(operation, "LimitExceededException", args.throttle, "Rate exceeded")
     if name and not args.no_seed:
         if args.existing_tracker:

@@ -67,3 +67,11 @@ def test_the_reconciler_and_the_teardown_in_the_local_run(capfd: pytest.CaptureF
     assert "reconciler checked 1, started ['retail-recommendations']" in out
     assert 'TeardownFunction: {"deleted": ["/personalize/retail-recommendations/tracking-id"]}' in out
     assert "tracking-id: deleted" in out
+
+
+def test_throttling_is_shown_and_absorbed(capfd: pytest.CaptureFixture[str]) -> None:
+    # 4 LimitExceeded answers: more than botocore's 3 attempts, so the state machine retries once.
+    assert main([*FAST, "--throttle", "4"]) == 0
+    out = capfd.readouterr().out
+    assert "✗ LimitExceeded" in out
+    assert "SUCCEEDED" in out
