@@ -73,3 +73,14 @@ def dataset_group_tags(personalize: Any, arn: str) -> dict[str, str]:
             raise DatasetGroupNotFound(f"Dataset group {arn} does not exist") from error
         raise named_aws_error(error) from error
     return {tag["tagKey"]: tag.get("tagValue", "") for tag in tags}
+
+
+def live_trackers(personalize: Any, dataset_group_arn: str) -> list[dict[str, Any]]:
+    """The dataset group's event trackers that are not being deleted (summaries: no trackingId)."""
+    pages = personalize.get_paginator("list_event_trackers").paginate(datasetGroupArn=dataset_group_arn)
+    return [
+        tracker
+        for page in pages
+        for tracker in page.get("eventTrackers", [])
+        if not is_being_deleted(tracker.get("status", ""))
+    ]

@@ -13,7 +13,7 @@ from botocore.exceptions import ClientError
 from common.clients import personalize_client
 from common.errors import DatasetGroupNotFound, EventTrackerFailed, error_code, named_aws_error
 from common.opt_out import compile_exclude_pattern, opt_out_reason
-from common.personalize import TAGS_MAX, dataset_group_tags, is_being_deleted, parse_dataset_group_arn, tracker_name
+from common.personalize import TAGS_MAX, dataset_group_tags, live_trackers, parse_dataset_group_arn, tracker_name
 
 logger = Logger()
 metrics = Metrics()
@@ -47,13 +47,9 @@ def tracker_tags(tags: dict[str, str]) -> list[dict[str, str]]:
 
 
 def find_tracker(personalize: Any, dataset_group_arn: str) -> dict[str, Any] | None:
-    """The dataset group's tracker that is not being deleted, if any."""
-    pages = personalize.get_paginator("list_event_trackers").paginate(datasetGroupArn=dataset_group_arn)
-    for page in pages:
-        for tracker in page.get("eventTrackers", []):
-            if not is_being_deleted(tracker.get("status", "")):
-                return tracker
-    return None
+    """The dataset group's tracker that is not being deleted, if any (there is one at most)."""
+    trackers = live_trackers(personalize, dataset_group_arn)
+    return trackers[0] if trackers else None
 
 
 def _adopted(tracker: dict[str, Any]) -> TrackerResult:

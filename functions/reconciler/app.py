@@ -23,7 +23,7 @@ from common.clients import personalize_client, ssm_client, stepfunctions_client
 from common.errors import DatasetGroupNotFound, InvalidEvent, error_code
 from common.opt_out import compile_exclude_pattern, opt_out_reason
 from common.parameters import parameter_name
-from common.personalize import ACTIVE, CREATING, dataset_group_tags, is_being_deleted
+from common.personalize import ACTIVE, CREATING, dataset_group_tags, live_trackers
 
 logger = Logger()
 metrics = Metrics()
@@ -79,12 +79,7 @@ def running_dataset_groups(stepfunctions: Any, state_machine_arn: str, region: s
 
 def needs_provisioning(personalize: Any, ssm: Any, group: dict[str, Any], prefix: str) -> str | None:
     """Why the dataset group needs the workflow, or None when its tracker and parameter are right."""
-    trackers = [
-        tracker
-        for page in personalize.get_paginator("list_event_trackers").paginate(datasetGroupArn=group["datasetGroupArn"])
-        for tracker in page.get("eventTrackers", [])
-        if not is_being_deleted(tracker.get("status", ""))
-    ]
+    trackers = live_trackers(personalize, group["datasetGroupArn"])
     active = [tracker for tracker in trackers if tracker.get("status") == ACTIVE]
     if not active:
         return "no ACTIVE event tracker"
