@@ -21,7 +21,7 @@ from rich.console import Console
 from rich.table import Table
 
 from local.personalize_emulator import PersonalizeEmulator, Timing
-from local.stack import Execution, LocalStack
+from local.stack import ACCOUNT, REGION, Execution, LocalStack
 from local.template import ROOT, TemplateError
 
 DEFAULT_EVENT = ROOT / "events" / "create-dataset-group.json"
@@ -71,17 +71,17 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 
 
 def dataset_group_of(event: Any) -> tuple[str | None, dict[str, Any]]:
-    """The dataset group name the event names, and the CreateDatasetGroup arguments to seed it with."""
-    if not isinstance(event, dict):
+    """The dataset group the event names (by the workflow's own parser), and its CreateDatasetGroup arguments."""
+    from common.errors import InvalidEvent  # on sys.path once the stack has loaded the handlers
+    from common.inputs import parse_input
+
+    try:
+        name = parse_input(event, REGION, ACCOUNT, "aws", "/")["datasetGroupName"]
+    except InvalidEvent:
         return None, {}
-    arn = event.get("datasetGroupArn")
     detail = event.get("detail") if isinstance(event.get("detail"), dict) else {}
     request = detail.get("requestParameters") or {}
-    response = detail.get("responseElements") or {}
-    arn = arn or response.get("datasetGroupArn")
-    name = arn.rsplit("/", 1)[-1] if isinstance(arn, str) and "/" in arn else request.get("name")
-    extra = {key: request[key] for key in ("domain", "tags") if request.get(key)}
-    return (name if isinstance(name, str) else None), extra
+    return name, {key: request[key] for key in ("domain", "tags") if request.get(key)}
 
 
 class Progress:

@@ -134,11 +134,8 @@ class LocalStack:
         self.template = Template(template_path, overrides, REGION, ACCOUNT)
         self.machine = self.template.state_machine()
         self.functions = self.template.functions()
-        self.invocations: dict[str, int] = {name: 0 for name in self.functions}
-        self.on_invoke: Callable[[str, Any, Any], None] | None = None
         self._handlers: dict[str, Callable[[Any, Any], Any]] = {}
         self._patches: list[Any] = []
-        self._lock = threading.Lock()
 
     # ------------------------------------------------------------ lifecycle
     def __enter__(self) -> LocalStack:
@@ -196,24 +193,16 @@ class LocalStack:
             invoked_function_arn=self.template.resource_arn(name),
             aws_request_id=str(uuid.uuid4()),
         )
-        with self._lock:
-            self.invocations[name] += 1
         try:
             result = self._handlers[name](event, context)
         except Exception as error:
             response_headers["x-amz-function-error"] = "Unhandled"
-            if self.on_invoke:
-                self.on_invoke(name, event, error)
             return json.dumps(lambda_error(error))
-        if self.on_invoke:
-            self.on_invoke(name, event, result)
         return json.dumps(result)
 
     def call(self, name: str, event: Any) -> Any:
         """Invoke a function's handler directly (a scheduled run, a manual invoke), raising what it raises."""
         context = LambdaContext(name, self.template.resource_arn(name), aws_request_id=str(uuid.uuid4()))
-        with self._lock:
-            self.invocations[name] += 1
         return self._handlers[name](json.loads(json.dumps(event)), context)
 
     # ------------------------------------------------------------ the rules
