@@ -8,7 +8,7 @@ BIN := $(VENV)/bin
 export SAM_CLI_TELEMETRY := 0
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: local test lint checkov bench freeze clean
+.PHONY: local invoke test lint checkov bench freeze clean
 
 $(BIN)/.installed: requirements-dev.txt
 	@test -n "$(PYTHON)" || { echo "Python 3.11 or newer is needed"; exit 1; }
@@ -27,6 +27,12 @@ $(BIN)/.installed: requirements-dev.txt
 ## Run the workflow locally on events/create-dataset-group.json (pass options with ARGS="...").
 local: $(BIN)/.installed
 	$(BIN)/python -m local.run $(ARGS)
+
+## One function in a real container with `sam local invoke`, against local AWS services (needs Docker):
+## make invoke FUNCTION=CheckEventTrackerFunction EVENT=events/check-event-tracker.json
+invoke: $(BIN)/.installed
+	@test -n "$(FUNCTION)" -a -n "$(EVENT)" || { echo "usage: make invoke FUNCTION=<logical id> EVENT=events/<file>.json"; exit 2; }
+	@$(BIN)/python -m local.invoke $(FUNCTION) $(EVENT)
 
 ## All tests and checks: lint, then pytest (which also runs cfn-lint, sam validate --lint, sam build, statelint).
 test: $(BIN)/.installed lint checkov

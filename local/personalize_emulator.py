@@ -212,6 +212,21 @@ class PersonalizeEmulator:
             timing.deleted_after = seconds
             self.time_tracker(dataset_group_name, timing)
 
+    def seed_tracker(self, dataset_group_arn: str, arn: str | None = None) -> dict[str, Any]:
+        """An ACTIVE tracker for the dataset group, with this ARN (to match a sample event) or a new one."""
+        with self._lock:
+            created = self._op_CreateEventTracker(
+                {"name": dataset_group_arn.rsplit("/", 1)[1] + "-tracker", "datasetGroupArn": dataset_group_arn}
+            )
+            if arn is not None:
+                tracker = self.trackers.pop(created["eventTrackerArn"])
+                tracker.arn = arn
+                self.trackers[arn] = tracker
+                self.tags[arn] = self.tags.pop(created["eventTrackerArn"])
+                created["eventTrackerArn"] = arn
+            self.trackers[created["eventTrackerArn"]].timing = Timing()
+            return created
+
     def trackers_of(self, dataset_group_name: str) -> list[dict[str, Any]]:
         """The dataset group's trackers that still exist, as DescribeEventTracker shows them."""
         with self._lock:

@@ -37,6 +37,10 @@ class LimitExceeded(ProvisioningError):
     """Personalize kept answering LimitExceeded or throttling after the client's retries."""
 
 
+class Misconfigured(ProvisioningError):
+    """An environment variable the template sets is missing or malformed."""
+
+
 class InvalidTrackingId(ProvisioningError):
     """DescribeEventTracker returned no usable trackingId for an ACTIVE tracker."""
 

@@ -7,11 +7,14 @@ from typing import Any
 
 from aws_lambda_powertools import Logger
 
+from common.config import ACCOUNT_ID, PARTITION, checked
 from common.inputs import DatasetGroup, parse_input
 
 logger = Logger()
 REGION = os.environ.get("AWS_REGION", "")
 PARAMETER_PREFIX = os.environ.get("PARAMETER_PREFIX", "/personalize")
+ACCOUNT = os.environ.get("ACCOUNT_ID", "")
+PARTITION_NAME = os.environ.get("PARTITION", "")
 
 
 def _unwrap(event: Any) -> Any:
@@ -23,7 +26,10 @@ def _unwrap(event: Any) -> Any:
 
 @logger.inject_lambda_context(correlation_id_path="executionId")
 def lambda_handler(event: Any, context: Any) -> DatasetGroup:
-    _, partition, _, _, account, *_ = context.invoked_function_arn.split(":")
+    # The account and partition the template names (not the context's function ARN: under
+    # `sam local invoke` that is always account 012345678912, whatever the template says).
+    account = checked("ACCOUNT_ID", ACCOUNT, ACCOUNT_ID, "an AWS account id (the template sets AWS::AccountId)")
+    partition = checked("PARTITION", PARTITION_NAME, PARTITION, "an AWS partition (the template sets AWS::Partition)")
     result = parse_input(_unwrap(event), REGION, account, partition, PARAMETER_PREFIX)
     logger.info("Dataset group to provision", extra=dict(result))
     return result

@@ -20,6 +20,7 @@ from aws_lambda_powertools.metrics import MetricUnit
 from botocore.exceptions import ClientError
 
 from common.clients import personalize_client, ssm_client, stepfunctions_client
+from common.config import STATE_MACHINE_ARN, checked
 from common.errors import DatasetGroupNotFound, InvalidEvent, error_code
 from common.opt_out import compile_exclude_pattern, opt_out_reason
 from common.parameters import parameter_name
@@ -30,7 +31,7 @@ metrics = Metrics()
 personalize = personalize_client()
 ssm = ssm_client()
 stepfunctions = stepfunctions_client()
-STATE_MACHINE_ARN = os.environ.get("STATE_MACHINE_ARN", "")
+STATE_MACHINE = os.environ.get("STATE_MACHINE_ARN", "")
 PARAMETER_PREFIX = os.environ.get("PARAMETER_PREFIX", "/personalize")
 EXCLUDE = compile_exclude_pattern(os.environ.get("EXCLUDE_NAME_PATTERN", ""))
 WINDOW_SECONDS = 3600
@@ -141,7 +142,8 @@ def reconcile(
 @metrics.log_metrics
 @logger.inject_lambda_context
 def lambda_handler(event: Any, context: Any) -> dict[str, Any]:
-    report = reconcile(personalize, ssm, stepfunctions, STATE_MACHINE_ARN, PARAMETER_PREFIX, EXCLUDE, time.time())
+    state_machine_arn = checked("STATE_MACHINE_ARN", STATE_MACHINE, STATE_MACHINE_ARN, "a state machine ARN")
+    report = reconcile(personalize, ssm, stepfunctions, state_machine_arn, PARAMETER_PREFIX, EXCLUDE, time.time())
     metrics.add_metric(name="DatasetGroupsChecked", unit=MetricUnit.Count, value=report.checked)
     metrics.add_metric(name="ExecutionsStarted", unit=MetricUnit.Count, value=len(report.started))
     metrics.add_metric(name="DatasetGroupsSkipped", unit=MetricUnit.Count, value=len(report.skipped))

@@ -1,0 +1,311 @@
+"""`make invoke`: one function, in a real container with `sam local invoke`, against local AWS services.
+
+    make invoke FUNCTION=CheckEventTrackerFunction EVENT=events/check-event-tracker.json
+
+1. puts the Powertools layer in SAM CLI's layer cache (`local.layer`), so no AWS account is needed;
+2. starts the Personalize emulator and moto's server (SSM, Step Functions and every other service) on
+   the Docker bridge's gateway, where the container reaches them;
+3. seeds what the sample event names, so that the function does its real job;
+4. runs `sam local invoke` with dummy credentials and every AWS endpoint pointed at those servers
+   (`--container-env-vars`, which SAM CLI applies only with `--debug-port`), so it can never reach
+   real AWS; declared variables that SAM resolves differently from CloudFormation (STATE_MACHINE_ARN)
+   go in `--env-vars`;
+5. prints the function's result on stdout, and what it changed on stderr; then stops what it started.
+
+Exit codes: 0 the function returned, 1 it raised (its errorType is on stdout), 2 this command could
+not run it (no Docker, unknown function, unreadable event).
+"""
+
+from __future__ import annotations
+
+import argparse
+import ipaddress
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import boto3
+
+from local import layer
+from local.personalize_emulator import PersonalizeEmulator
+from local.template import TEMPLATE, Template
+
+sys.path.insert(0, str(TEMPLATE.parent / "functions"))  # the functions' own names for their tags
+
+from common.parameters import TAG_DATASET_GROUP_ARN, TAG_EVENT_TRACKER_ARN
+
+ACCOUNT = "123456789012"  # what `sam local invoke` resolves AWS::AccountId to
+REGION = "us-east-1"
+# The sample dataset groups: the reconciler finds one without its tracker and one in order.
+MISSING, IN_ORDER = "retail-recommendations", "video-on-demand"
+FAKE_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"}
+
+
+class CannotInvoke(Exception):
+    """This command cannot run the function (exit code 2)."""
+
+
+def say(line: str) -> None:
+    print(line, file=sys.stderr, flush=True)
+
+
+def docker_gateway() -> str:
+    """The Docker bridge's gateway address: where a container reaches servers on this machine."""
+    docker = shutil.which("docker")
+    if docker is None:
+        raise CannotInvoke("sam local invoke needs Docker, and there is no docker command on PATH")
+    probe = subprocess.run(
+        [docker, "network", "inspect", "bridge", "-f", "{{json .IPAM.Config}}"], capture_output=True, text=True
+    )
+    if probe.returncode != 0:
+        raise CannotInvoke(f"sam local invoke needs a running Docker engine: {probe.stderr.strip()}")
+    for config in json.loads(probe.stdout) or []:
+        if config.get("Gateway"):
+            return str(config["Gateway"])
+        if config.get("Subnet"):  # some engines leave Gateway out: the bridge takes the subnet's first address
+            return str(next(ipaddress.ip_network(config["Subnet"]).hosts()))
+    raise CannotInvoke(f"cannot tell the Docker bridge's gateway address from {probe.stdout.strip()}")
+
+
+def free_port(host: str) -> int:
+    with socket.socket() as probe:
+        probe.bind((host, 0))
+        return int(probe.getsockname()[1])
+
+
+@dataclass
+class Services:
+    """The local AWS: Personalize emulator, moto's server for everything else, and clients of both."""
+
+    emulator: PersonalizeEmulator
+    moto_url: str
+    template: Template
+    clients: dict[str, Any] = field(default_factory=dict)
+
+    def client(self, service: str) -> Any:
+        if service not in self.clients:
+            url = self.emulator.url if service == "personalize" else self.moto_url
+            self.clients[service] = boto3.client(
+                service,
+                endpoint_url=url,
+                region_name=REGION,
+                aws_access_key_id="testing",
+                aws_secret_access_key="testing",
+            )
+        return self.clients[service]
+
+    @property
+    def container_environment(self) -> dict[str, str]:
+        return {"AWS_ENDPOINT_URL": self.moto_url, "AWS_ENDPOINT_URL_PERSONALIZE": self.emulator.url}
+
+
+@contextmanager
+def local_services(host: str) -> Iterator[Services]:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # moto's note about its server extras, which requirements-dev.txt pins
+        from moto.server import ThreadedMotoServer
+
+    emulator = PersonalizeEmulator(ACCOUNT, REGION)
+    emulator.start(port=0, host=host)
+    moto_port = free_port(host)
+    moto = ThreadedMotoServer(ip_address=host, port=moto_port, verbose=False)
+    moto.start()
+    try:
+        yield Services(emulator, f"http://{host}:{moto_port}", Template())
+    finally:
+        moto.stop()
+        emulator.stop()
+
+
+# ---------------------------------------------------------------- seeding what the sample names
+def dataset_group(services: Services, name: str) -> str:
+    return services.emulator.handle("CreateDatasetGroup", {"name": name})["datasetGroupArn"]
+
+
+def parameter_name(services: Services, group_name: str) -> str:
+    prefix = services.template.parameters["ParameterPrefix"]
+    return f"{prefix}/{group_name}/tracking-id"
+
+
+def tagged_parameter(services: Services, group_arn: str, tracker_arn: str, value: str) -> str:
+    name = parameter_name(services, group_arn.rsplit("/", 1)[1])
+    services.client("ssm").put_parameter(
+        Name=name,
+        Value=value,
+        Type="String",
+        Tags=[
+            {"Key": TAG_DATASET_GROUP_ARN, "Value": group_arn},
+            {"Key": TAG_EVENT_TRACKER_ARN, "Value": tracker_arn},
+        ],
+    )
+    return name
+
+
+def seed(services: Services, function: str, event: dict[str, Any]) -> dict[str, str]:
+    """Create what the event names; returns the `--env-vars` values for the function."""
+    emulator = services.emulator
+    if function in ("CheckDatasetGroupFunction", "CreateOrAdoptTrackerFunction"):
+        dataset_group(services, event["datasetGroupArn"].rsplit("/", 1)[1])
+        say(f"seeded     dataset group {event['datasetGroupArn']} (ACTIVE)")
+    elif function == "CheckEventTrackerFunction":
+        group = dataset_group(services, MISSING)
+        emulator.seed_tracker(group, event["eventTrackerArn"])
+        say(f"seeded     event tracker {event['eventTrackerArn']} (ACTIVE) of {group}")
+    elif function == "ReconcilerFunction":
+        dataset_group(services, MISSING)
+        in_order = dataset_group(services, IN_ORDER)
+        tracker = emulator.seed_tracker(in_order, None)
+        tagged_parameter(services, in_order, tracker["eventTrackerArn"], tracker["trackingId"])
+        say(f"seeded     dataset group {MISSING} without a tracker, {IN_ORDER} with its tracker and parameter")
+        machine = services.template.state_machine()
+        role = f"arn:aws:iam::{ACCOUNT}:role/local"
+        arn = services.client("stepfunctions").create_state_machine(
+            name=machine.logical_id, definition=machine.definition, roleArn=role
+        )["stateMachineArn"]
+        say(f"seeded     state machine {arn}")
+        return {"STATE_MACHINE_ARN": arn}
+    elif function == "TeardownFunction":
+        request = event["detail"]["requestParameters"]
+        group = request.get("datasetGroupArn") or f"arn:aws:personalize:{REGION}:{ACCOUNT}:dataset-group/{MISSING}"
+        tracker = request.get("eventTrackerArn") or f"arn:aws:personalize:{REGION}:{ACCOUNT}:event-tracker/0a1b2c3d"
+        ours = tagged_parameter(services, group, tracker, "a-tracking-id")
+        theirs = ours.rsplit("/", 1)[0] + "/notes"
+        services.client("ssm").put_parameter(Name=theirs, Value="written by someone else", Type="String")
+        say(f"seeded     parameter {ours} (tagged with {group} and {tracker}), and untagged {theirs}")
+    return {}
+
+
+def report_effects(services: Services, function: str, env: dict[str, str]) -> None:
+    """What the function changed, read back from the local services."""
+    if function == "StoreTrackingIdFunction" or function == "TeardownFunction":
+        ssm = services.client("ssm")
+        names = [p["Name"] for p in ssm.describe_parameters().get("Parameters", [])]
+        for name in sorted(names):
+            value = ssm.get_parameter(Name=name)["Parameter"]["Value"]
+            say(f"after      parameter {name} = {value}")
+        if not names:
+            say("after      no parameters")
+    elif function == "CreateOrAdoptTrackerFunction":
+        for tracker in services.emulator.trackers.values():
+            say(f"after      event tracker {tracker.arn} ({tracker.name}) of {tracker.extra['datasetGroupArn']}")
+    elif function == "ReconcilerFunction":
+        executions = services.client("stepfunctions").list_executions(stateMachineArn=env["STATE_MACHINE_ARN"])
+        for execution in executions["executions"]:
+            say(f"after      execution {execution['name']} ({execution['status']})")
+
+
+# ---------------------------------------------------------------- sam local invoke
+def sam_command(function: str, event: Path, env_vars: Path, container_env_vars: Path, debug_port: int) -> list[str]:
+    sam = shutil.which("sam", path=str(Path(sys.executable).parent)) or shutil.which("sam")
+    if sam is None:
+        raise CannotInvoke("no sam command: run `make invoke`, which installs SAM CLI in .venv")
+    return [
+        sam, "local", "invoke", function,
+        "--template-file", str(TEMPLATE),
+        "--event", str(event),
+        "--env-vars", str(env_vars),
+        "--container-env-vars", str(container_env_vars),
+        "--debug-port", str(debug_port),  # SAM CLI applies --container-env-vars only in debug mode
+    ]  # fmt: skip
+
+
+def sam_environment() -> dict[str, str]:
+    """This process's environment with its AWS credentials replaced by dummy ones: nothing reaches real AWS."""
+    keep = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+    return {
+        **keep,
+        **FAKE_CREDENTIALS,
+        "AWS_REGION": REGION,
+        "AWS_DEFAULT_REGION": REGION,
+        "AWS_CONFIG_FILE": os.devnull,
+        "AWS_SHARED_CREDENTIALS_FILE": os.devnull,
+        "SAM_CLI_TELEMETRY": "0",
+    }
+
+
+NO_RESPONSE = "No response from invoke container"
+NO_RESPONSE_HINT = (
+    "SAM CLI gave up before the container's runtime listened. Under emulation (arm64 on x86_64) the runtime starts"
+    " slowly, and Docker's userland proxy accepts SAM's connection before it is ready: run dockerd with"
+    ' {"userland-proxy": false} in /etc/docker/daemon.json (.ci/run does), then try again.'
+)
+
+
+def run_sam(command: list[str]) -> tuple[int, str, str]:
+    """SAM's exit code, its stdout (the function's result) and its stderr, which is echoed as it comes."""
+    process = subprocess.Popen(
+        command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=sam_environment(), cwd=TEMPLATE.parent
+    )
+    assert process.stderr is not None and process.stdout is not None
+    log = []
+    for line in process.stderr:
+        sys.stderr.write(line)
+        log.append(line)
+    result = process.stdout.read().strip()
+    return process.wait(), result, "".join(log)
+
+
+def invoke(function: str, event_file: Path) -> int:
+    functions = Template().functions()
+    if function not in functions:
+        raise CannotInvoke(f"{function} is not a function of {TEMPLATE.name}: one of {', '.join(sorted(functions))}")
+    try:
+        event = json.loads(event_file.read_text())
+    except (OSError, ValueError) as error:
+        raise CannotInvoke(f"cannot read the event {event_file}: {error}") from None
+
+    gateway = docker_gateway()
+    say(f"layer      {layer.prepare()}")
+    with local_services(gateway) as services, tempfile.TemporaryDirectory(prefix="invoke-") as scratch:
+        say(f"services   Personalize {services.emulator.url}, everything else (moto) {services.moto_url}")
+        env = seed(services, function, event)
+        env_vars = Path(scratch, "env-vars.json")
+        env_vars.write_text(json.dumps({function: env}))
+        container_env_vars = Path(scratch, "container-env-vars.json")
+        container_env_vars.write_text(json.dumps(services.container_environment))
+        command = sam_command(function, event_file, env_vars, container_env_vars, free_port("127.0.0.1"))
+        say("running    " + " ".join(command[1:5]) + " ...")
+        returncode, result, log = run_sam(command)
+        print(result, flush=True)
+        if returncode != 0 or not result:
+            if NO_RESPONSE in log:
+                say(NO_RESPONSE_HINT)
+            say(f"sam local invoke exited with {returncode} and no result")
+            return 2
+        report_effects(services, function, env)
+    return 1 if raised(result) else 0
+
+
+def raised(result: str) -> bool:
+    """Whether the function's answer is the Lambda runtime's error document."""
+    try:
+        answer = json.loads(result.splitlines()[-1])
+    except (ValueError, IndexError):
+        return True
+    return isinstance(answer, dict) and "errorType" in answer
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("function", help="logical id in template.yaml, such as CheckEventTrackerFunction")
+    parser.add_argument("event", type=Path, help="event file, such as events/check-event-tracker.json")
+    args = parser.parse_args(argv)
+    try:
+        sys.exit(invoke(args.function, args.event))
+    except CannotInvoke as error:
+        say(f"make invoke: {error}")
+        sys.exit(2)
+
+
+if __name__ == "__main__":
+    main()
