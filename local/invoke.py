@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import ipaddress
+import logging
 import json
 import os
 import shutil
@@ -115,6 +116,7 @@ def local_services(host: str) -> Iterator[Services]:
         warnings.simplefilter("ignore")  # moto's note about its server extras, which requirements-dev.txt pins
         from moto.server import ThreadedMotoServer
 
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)  # moto's server logs every request otherwise
     emulator = PersonalizeEmulator(ACCOUNT, REGION)
     emulator.start(port=0, host=host)
     moto_port = free_port(host)

@@ -7,7 +7,6 @@ taking a malformed value apart.
 
 from __future__ import annotations
 
-import os
 import re
 
 from common.errors import Misconfigured
@@ -17,15 +16,16 @@ ACCOUNT_ID = r"\d{12}"
 PARTITION = r"aws[a-z-]*"
 
 # `sam local invoke` resolves `!Ref` of a resource to its logical id, not to its ARN.
-_SAM_LOCAL_HINT = (
-    " Under `sam local invoke`, `!Ref` of a resource is its logical id: pass the real value with --env-vars"
-    " (`make invoke` does)."
+_LOGICAL_ID = re.compile(r"[A-Za-z][A-Za-z0-9]*")
+_LOGICAL_ID_HINT = (
+    " It looks like a logical id, which is what `sam local invoke` makes of `!Ref`: pass the real value with"
+    " --env-vars (`make invoke` does)."
 )
 
 
 def checked(name: str, value: str, pattern: str, what: str) -> str:
     """The value of the environment variable `name` (read at import), or Misconfigured when it is not `what`."""
     if not re.fullmatch(pattern, value):
-        hint = _SAM_LOCAL_HINT if os.environ.get("AWS_SAM_LOCAL") == "true" else ""
+        hint = _LOGICAL_ID_HINT if _LOGICAL_ID.fullmatch(value) else ""
         raise Misconfigured(f"{name} is {value[:200]!r}, not {what}.{hint}")
     return value

@@ -97,3 +97,43 @@ def test_store_tracking_id(handler) -> None:
     assert result["parameterName"] == "/personalize/retail-recommendations/tracking-id"
     stored = boto3.client("ssm", region_name="us-east-1").get_parameter(Name=result["parameterName"])
     assert stored["Parameter"]["Value"] == event("store-tracking-id.json")["trackingId"]
+
+
+@pytest.mark.parametrize(
+    "value, logical_id",
+    [("ProvisionEventTrackerStateMachine", True), ("", False), ("arn:aws:states:us-east-1:1:stateMachine:x", False)],
+)
+def test_a_misconfigured_reconciler_says_which_setting_is_wrong(
+    value: str, logical_id: bool, emulator: PersonalizeEmulator
+) -> None:
+    """Under `sam local invoke`, !Ref of the state machine is its logical id: a clear error, not an unpacking one."""
+    from dataclasses import replace
+
+    from common.errors import Misconfigured
+
+    function = replace(FUNCTIONS["ReconcilerFunction"])
+    function.environment = {**function.environment, "STATE_MACHINE_ARN": value}
+    with mock_aws(), mock.patch.dict(os.environ, {"AWS_ENDPOINT_URL_PERSONALIZE": emulator.url}):
+        handle = load_handler(function)
+        with pytest.raises(Misconfigured, match=rf"^STATE_MACHINE_ARN is '{value}', not a state machine ARN\.") as error:
+            handle({}, LambdaContext("ReconcilerFunction", "arn:aws:lambda:us-east-1:012345678912:function:r"))
+    assert ("looks like a logical id" in str(error.value) and "--env-vars" in str(error.value)) is logical_id
+
+
+def test_parse_input_takes_the_account_from_the_template_not_from_the_context(handler) -> None:
+    """SAM CLI's context always names account 012345678912; the samples and AWS::AccountId say 123456789012."""
+    parse = handler("ParseInputFunction")
+    assert FUNCTIONS["ParseInputFunction"].environment["ACCOUNT_ID"] == "123456789012"
+    assert parse(event("direct-input.json"))["datasetGroupName"] == "retail-recommendations"
+
+
+def test_parse_input_without_its_account_is_misconfigured() -> None:
+    from dataclasses import replace
+
+    from common.errors import Misconfigured
+
+    function = replace(FUNCTIONS["ParseInputFunction"])
+    function.environment = {**function.environment, "ACCOUNT_ID": ""}
+    handle = load_handler(function)
+    with pytest.raises(Misconfigured, match="ACCOUNT_ID is '', not an AWS account id"):
+        handle(event("direct-input.json"), LambdaContext("p", "arn:aws:lambda:us-east-1:123456789012:function:p"))

@@ -1,0 +1,126 @@
+"""Every `make invoke` line of the README, run as written: `sam local invoke` in a real container.
+
+Skipped, with the reason, where no Docker engine answers; `.ci/run` sets REQUIRE_CONTAINERS=1, which
+turns that skip into a failure. Each run checks the function's result and what it changed.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shlex
+import subprocess
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from local.template import Template
+
+ROOT = Path(__file__).resolve().parents[2]
+GROUP = "arn:aws:personalize:us-east-1:123456789012:dataset-group/"
+PARAMETER = "/personalize/retail-recommendations/tracking-id"
+
+
+def readme_invoke_lines() -> list[str]:
+    """The `make invoke` lines of the README's section on `sam local invoke`."""
+    text = (ROOT / "README.md").read_text()
+    section = text.split("## Trying functions with `sam local invoke`", 1)[1].split("\n## ", 1)[0]
+    return [line.strip() for line in section.splitlines() if line.startswith("make invoke ")]
+
+
+def docker_engine() -> str | None:
+    """Why containers cannot run here, or None when a Docker engine answers."""
+    try:
+        probe = subprocess.run(["docker", "info"], capture_output=True, text=True, timeout=30)
+    except (OSError, subprocess.TimeoutExpired) as error:
+        return f"no Docker engine: {error}"
+    return None if probe.returncode == 0 else f"no Docker engine: {probe.stderr.strip()[:200]}"
+
+
+def parsed(line: str) -> tuple[str, str]:
+    arguments = dict(word.split("=", 1) for word in shlex.split(line)[2:])
+    return arguments["FUNCTION"], arguments["EVENT"]
+
+
+def parse_input(name: str) -> Callable[[Any, str], None]:
+    def check(result: Any, log: str) -> None:
+        assert result == {
+            "datasetGroupArn": GROUP + name,
+            "datasetGroupName": name,
+            "parameterName": f"/personalize/{name}/tracking-id",
+        }
+
+    return check
+
+
+def check_dataset_group(result: Any, log: str) -> None:
+    assert result == {"status": "ACTIVE", "ready": True, "waitSeconds": 0}
+
+
+def create_or_adopt_tracker(result: Any, log: str) -> None:
+    assert result["skipped"] is False and result["adopted"] is False
+    assert result["eventTrackerName"] == "retail-recommendations-tracker"
+    assert f"after      event tracker {result['eventTrackerArn']} (retail-recommendations-tracker)" in log
+
+
+def check_event_tracker(result: Any, log: str) -> None:
+    assert result["status"] == "ACTIVE" and result["ready"] is True
+    assert re.fullmatch(r"[0-9a-f-]{36}", result["trackingId"])
+
+
+def store_tracking_id(result: Any, log: str) -> None:
+    sample = json.loads((ROOT / "events/store-tracking-id.json").read_text())
+    assert result["parameterName"] == PARAMETER and result["trackingId"] == sample["trackingId"]
+    assert f"after      parameter {PARAMETER} = {sample['trackingId']}" in log
+
+
+def reconciler(result: Any, log: str) -> None:
+    assert result == {
+        "checked": 2,
+        "started": ["retail-recommendations"],
+        "skipped": {"video-on-demand": "tracker and parameter are in place"},
+    }
+    assert re.search(r"after      execution reconcile-\d{8}T\d{2}-retail-recommendations \(RUNNING\)", log)
+
+
+def teardown(result: Any, log: str) -> None:
+    assert result == {"deleted": [PARAMETER]}
+    assert f"after      parameter {PARAMETER}" not in log
+    assert "after      parameter /personalize/retail-recommendations/notes = written by someone else" in log
+
+
+EXPECTED: dict[tuple[str, str], Callable[[Any, str], None]] = {
+    ("ParseInputFunction", "events/create-dataset-group.json"): parse_input("retail-recommendations"),
+    ("ParseInputFunction", "events/create-domain-dataset-group.json"): parse_input("video-on-demand"),
+    ("ParseInputFunction", "events/direct-input.json"): parse_input("retail-recommendations"),
+    ("CheckDatasetGroupFunction", "events/check-dataset-group.json"): check_dataset_group,
+    ("CreateOrAdoptTrackerFunction", "events/create-or-adopt-tracker.json"): create_or_adopt_tracker,
+    ("CheckEventTrackerFunction", "events/check-event-tracker.json"): check_event_tracker,
+    ("StoreTrackingIdFunction", "events/store-tracking-id.json"): store_tracking_id,
+    ("ReconcilerFunction", "events/scheduled-event.json"): reconciler,
+    ("TeardownFunction", "events/delete-event-tracker.json"): teardown,
+    ("TeardownFunction", "events/delete-dataset-group.json"): teardown,
+}
+
+
+def test_the_readme_lists_every_function_and_sample_once() -> None:
+    listed = [parsed(line) for line in readme_invoke_lines()]
+    assert sorted(listed) == sorted(EXPECTED)
+    assert {function for function, _ in listed} == set(Template().functions())
+    assert {event for _, event in listed} == {f"events/{path.name}" for path in (ROOT / "events").glob("*.json")}
+
+
+@pytest.mark.parametrize("line", readme_invoke_lines())
+def test_readme_line(line: str) -> None:
+    reason = docker_engine()
+    if reason:
+        if os.environ.get("REQUIRE_CONTAINERS") == "1":
+            pytest.fail(f"REQUIRE_CONTAINERS=1 but {reason}")
+        pytest.skip(reason)
+    run = subprocess.run(shlex.split(line), cwd=ROOT, capture_output=True, text=True, timeout=600)
+    assert run.returncode == 0, f"{line}\nstdout: {run.stdout[-2000:]}\nstderr: {run.stderr[-4000:]}"
+    result = json.loads(run.stdout.strip().splitlines()[-1])
+    EXPECTED[parsed(line)](result, run.stderr)
