@@ -20,8 +20,8 @@ from __future__ import annotations
 
 import argparse
 import ipaddress
-import logging
 import json
+import logging
 import os
 import shutil
 import socket

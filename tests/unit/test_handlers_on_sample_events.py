@@ -115,7 +115,9 @@ def test_a_misconfigured_reconciler_says_which_setting_is_wrong(
     function.environment = {**function.environment, "STATE_MACHINE_ARN": value}
     with mock_aws(), mock.patch.dict(os.environ, {"AWS_ENDPOINT_URL_PERSONALIZE": emulator.url}):
         handle = load_handler(function)
-        with pytest.raises(Misconfigured, match=rf"^STATE_MACHINE_ARN is '{value}', not a state machine ARN\.") as error:
+        with pytest.raises(
+            Misconfigured, match=rf"^STATE_MACHINE_ARN is '{value}', not a state machine ARN\."
+        ) as error:
             handle({}, LambdaContext("ReconcilerFunction", "arn:aws:lambda:us-east-1:012345678912:function:r"))
     assert ("looks like a logical id" in str(error.value) and "--env-vars" in str(error.value)) is logical_id
 
