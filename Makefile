@@ -7,6 +7,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 export SAM_CLI_TELEMETRY := 0
 export PYTHONDONTWRITEBYTECODE := 1
+MAKEFLAGS += --no-print-directory
 
 .PHONY: local invoke test lint checkov bench freeze clean
 

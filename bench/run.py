@@ -256,10 +256,44 @@ the code does not use and any call no permission allows):
 """
 
 
+def section_sam_local_invoke(runs: int) -> str:
+    from bench import sam_invoke
+
+    first, results = sam_invoke.measure(runs)
+    rows = [
+        [
+            f"`{r.function}`",
+            f"`{r.event}`",
+            " / ".join(f"{s:.1f}" for s in r.seconds),
+            " / ".join(f"{d / 1000:.1f}" for d in r.durations_ms),
+            "yes" if r.ok else "NO",
+        ]
+        for r in results
+    ]
+    walls = [s for r in results for s in r.seconds]
+    size_rows = [[what, f"{mb:.1f}"] for what, mb in sam_invoke.sizes().items()]
+    return f"""## 6. `sam local invoke`
+
+Each `make invoke` line of the README, {runs} times, after one first invoke that builds SAM CLI's image
+(stand-in base image + SAM's runtime emulator + the Powertools layer): **{first:.1f} s** for that first one.
+The functions are arm64: on this x86_64 machine they run under qemu, so these figures describe the local tool,
+not Lambda's cold start. Wall time is the whole `make invoke` (layer check, local services, SAM CLI reading the
+template, a new container); "in container" is the runtime's own REPORT Duration (import and handler; under
+`--debug-port` the init is counted in it).
+
+{_table(["function", "event", "wall s (each run)", "in container s", "result checked"], rows)}
+
+Later invocations: {min(walls):.1f} to {max(walls):.1f} s wall. Sizes (MB):
+
+{_table(["what", "MB"], size_rows)}
+"""
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--runs", type=int, default=21, help="fresh interpreters per module for the cold start")
     parser.add_argument("--generated", type=int, default=1000, help="hypothesis inputs for the bad-input run")
+    parser.add_argument("--invokes", type=int, default=2, help="runs of each `make invoke` line (needs Docker)")
     args = parser.parse_args(argv)
     started = time.monotonic()
     sections = []
@@ -269,6 +303,7 @@ def main(argv: list[str] | None = None) -> None:
         ("burst", section_burst),
         ("bad input", lambda: section_bad_input(args.generated)),
         ("least privilege", section_least_privilege),
+        ("sam local invoke", lambda: section_sam_local_invoke(args.invokes)),
     ]:
         print(f"bench: {name} ...", file=sys.stderr, flush=True)
         sections.append(make())

@@ -120,7 +120,8 @@ def test_readme_line(line: str) -> None:
         if os.environ.get("REQUIRE_CONTAINERS") == "1":
             pytest.fail(f"REQUIRE_CONTAINERS=1 but {reason}")
         pytest.skip(reason)
-    run = subprocess.run(shlex.split(line), cwd=ROOT, capture_output=True, text=True, timeout=600)
+    shell = {k: v for k, v in os.environ.items() if not k.startswith("MAKE")}  # as typed in a shell, not from make
+    run = subprocess.run(shlex.split(line), cwd=ROOT, env=shell, capture_output=True, text=True, timeout=600)
     assert run.returncode == 0, f"{line}\nstdout: {run.stdout[-2000:]}\nstderr: {run.stderr[-4000:]}"
     result = json.loads(run.stdout.strip().splitlines()[-1])
     EXPECTED[parsed(line)](result, run.stderr)
