@@ -112,8 +112,19 @@ class Template:
             raise reject(f"longer than {spec['MaxLength']}")
 
     # ------------------------------------------------------------ intrinsics
+    def _generated_kind(self, logical_id: str) -> str:
+        """The type of a resource SAM generates from an event: `<resource><event name>` (its rule)."""
+        for owner, resource in self.doc["Resources"].items():
+            for event_name, event in resource.get("Properties", {}).get("Events", {}).items():
+                if owner + event_name == logical_id and event["Type"] in ("EventBridgeRule", "Schedule"):
+                    return "AWS::Events::Rule"
+        raise TemplateError(f"{logical_id} is neither a resource of the template nor one SAM generates")
+
     def resource_arn(self, logical_id: str) -> str:
-        kind = self.doc["Resources"][logical_id]["Type"]
+        resource = self.doc["Resources"].get(logical_id)
+        kind = resource["Type"] if resource else self._generated_kind(logical_id)
+        if kind == "AWS::Events::Rule":
+            return f"arn:aws:events:{self.region}:{self.account}:rule/{logical_id}"
         if kind in ("AWS::Serverless::Function", "AWS::Lambda::Function"):
             return f"arn:aws:lambda:{self.region}:{self.account}:function:{logical_id}"
         if kind in _STATE_MACHINES:

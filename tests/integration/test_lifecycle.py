@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import boto3
@@ -89,6 +91,30 @@ def test_the_reconciler_never_starts_a_second_execution(stack: LocalStack, emula
     assert second["skipped"]["missed"] in ("an execution for it is running", "already started in this hour")
     executions = wait_for_executions(stack)
     assert len(executions) == 2
+    assert all(e.status == "SUCCEEDED" for e in executions)
+
+
+def test_two_reconcilers_at_once_start_one_execution_per_dataset_group(
+    stack: LocalStack, emulator: PersonalizeEmulator
+) -> None:
+    """No reserved concurrency: the deterministic execution names are what keep two runs from doubling up."""
+    names = [f"missed-{index}" for index in range(12)]
+    for name in names:
+        stack.create_dataset_group(name)
+    together = threading.Barrier(2)
+
+    def reconcile() -> dict[str, Any]:
+        together.wait()
+        return stack.call("ReconcilerFunction", {})
+
+    with ThreadPoolExecutor(2) as pool:
+        reports = list(pool.map(lambda _: reconcile(), range(2)))
+
+    # StartExecution with a running execution's name and input returns that execution: both runs may
+    # report a group as started, but each group has exactly one execution.
+    assert set(reports[0]["started"]) | set(reports[1]["started"]) == set(names)
+    executions = wait_for_executions(stack)
+    assert sorted(e.output["datasetGroupName"] for e in executions) == sorted(names)
     assert all(e.status == "SUCCEEDED" for e in executions)
 
 

@@ -17,12 +17,10 @@ from unittest import mock
 
 import boto3
 import pytest
-from cfnlint.decode import cfn_yaml
-from samtranslator.translator.transform import transform
 
-from local.template import TEMPLATE as TEMPLATE_PATH
 from local.template import Template
 from tests.helpers import ACCOUNT, REGION, ROOT
+from tests.template.expanded import expanded
 
 KEY = f"arn:aws:kms:{REGION}:{ACCOUNT}:key/1234abcd-12ab-34cd-56ef-1234567890ab"
 FUNCTIONS = ROOT / "functions"
@@ -118,25 +116,7 @@ def definition_actions(definition: dict[str, Any]) -> set[str]:
 
 
 # ------------------------------------------------------------------ what the template grants
-def _transformed() -> Template:
-    doc = json.loads(json.dumps(cfn_yaml.load(str(TEMPLATE_PATH))))
-    doc["Globals"]["Function"]["CodeUri"] = "s3://bucket/code.zip"  # as `sam package` would
-    for resource in doc["Resources"].values():
-        if "DefinitionUri" in resource.get("Properties", {}):
-            resource["Properties"]["DefinitionUri"] = "s3://bucket/definition.json"
-
-    class NoManagedPolicies:
-        def load(self) -> dict[str, str]:
-            return {}
-
-    with mock.patch.dict(os.environ, {"AWS_DEFAULT_REGION": REGION}):
-        expanded = transform(doc, {}, NoManagedPolicies())
-    return Template(
-        TEMPLATE_PATH, {"ParameterType": "SecureString", "KmsKeyId": KEY}, REGION, ACCOUNT, document=expanded
-    )
-
-
-EXPANDED = _transformed()
+EXPANDED = expanded({"ParameterType": "SecureString", "KmsKeyId": KEY})
 SOURCE = Template(overrides={"ParameterType": "SecureString", "KmsKeyId": KEY})
 ROLES = {
     logical_id.removesuffix("Role"): EXPANDED.resolve(role["Properties"])

@@ -73,8 +73,12 @@ def test_the_rule_has_a_retry_policy_and_a_dead_letter_queue() -> None:
     assert rule["Properties"]["DeadLetterConfig"] == {"Arn": {"Fn::GetAtt": ["ProvisioningDeadLetterQueue", "Arn"]}}
     policy = TEMPLATE.resolve(TEMPLATE.doc["Resources"]["ProvisioningDeadLetterQueuePolicy"]["Properties"])
     [statement] = policy["PolicyDocument"]["Statement"]
-    rule_arn = statement["Condition"]["ArnEquals"]["aws:SourceArn"]
-    assert rule_arn == f"arn:aws:events:us-east-1:123456789012:rule/{TEMPLATE.resolve(rule['Properties']['RuleName'])}"
+    source = TEMPLATE.doc["Resources"]["ProvisioningDeadLetterQueuePolicy"]["Properties"]["PolicyDocument"]
+    # Only the rule SAM makes for this event (<state machine><event>) may send to the queue.
+    assert source["Statement"][0]["Condition"]["ArnEquals"]["aws:SourceArn"] == {
+        "Fn::GetAtt": [f"{MACHINE.logical_id}CreateDatasetGroup", "Arn"]
+    }
+    assert statement["Resource"] == TEMPLATE.resource_arn("ProvisioningDeadLetterQueue")
 
 
 # ------------------------------------------------------------------ the definition
