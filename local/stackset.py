@@ -1,0 +1,63 @@
+"""A template for CloudFormation StackSets: SAM expanded offline, code read from a bucket in each region.
+
+    sam build && sam package --s3-bucket <prefix>-<region> --output-template-file packaged.yaml
+    python -m local.stackset packaged.yaml <prefix> > stackset.json
+
+StackSets deploy plain CloudFormation, one template to every account and region, while Lambda reads
+its code only from a bucket in the function's own region. This expands the AWS::Serverless transform
+here (the translator SAM CLI itself uses) and points every function's code, and the state machine's
+definition, at `<prefix>-<region of the stack instance>`, which must hold the same keys (README,
+"Deploying to an organisation with StackSets").
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from typing import Any
+from unittest import mock
+
+from cfnlint.decode import cfn_yaml
+from samtranslator.translator.transform import transform
+
+
+class _NoManagedPolicyNames:
+    """The template attaches managed policies by ARN only: no lookup of policy names is needed."""
+
+    def load(self) -> dict[str, str]:
+        return {}
+
+
+def expand(document: dict[str, Any], region: str = "us-east-1") -> dict[str, Any]:
+    """The template as CloudFormation sees it after the AWS::Serverless transform."""
+    with mock.patch.dict(os.environ, {"AWS_DEFAULT_REGION": region}):
+        return transform(json.loads(json.dumps(document)), {}, _NoManagedPolicyNames())
+
+
+def regional_artifacts(expanded: dict[str, Any], bucket_prefix: str) -> dict[str, Any]:
+    """Every code and definition location moved to the bucket `<prefix>-<stack region>`, same keys."""
+    bucket = {"Fn::Sub": bucket_prefix + "-${AWS::Region}"}
+    result = json.loads(json.dumps(expanded))
+    for resource in result["Resources"].values():
+        properties = resource.get("Properties", {})
+        if resource["Type"] == "AWS::Lambda::Function" and "S3Bucket" in properties.get("Code", {}):
+            properties["Code"]["S3Bucket"] = bucket
+        if resource["Type"] == "AWS::StepFunctions::StateMachine" and "DefinitionS3Location" in properties:
+            properties["DefinitionS3Location"]["Bucket"] = bucket
+    return result
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("packaged", help="the template `sam package` wrote")
+    parser.add_argument("bucket_prefix", help="buckets are <prefix>-<region>, one in each region of the stack set")
+    args = parser.parse_args(argv)
+    packaged = cfn_yaml.load(args.packaged)
+    json.dump(regional_artifacts(expand(packaged), args.bucket_prefix), sys.stdout, indent=2)
+    print()
+
+
+if __name__ == "__main__":
+    main()
