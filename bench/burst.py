@@ -32,6 +32,8 @@ class Burst:
     calls: dict[str, int]
     peak_concurrent: int
     parameters_right: int
+    lambda_concurrency: int | None = None
+    lambda_throttled: int = 0
 
 
 class RemoteEmulator:
@@ -68,10 +70,16 @@ class RemoteEmulator:
         self.process.wait(timeout=10)
 
 
-def burst(groups: int, tracker_seconds: float = 10.0) -> Burst:
+def burst(
+    groups: int, tracker_seconds: float = 10.0, lambda_concurrency: int | None = None, lambda_seconds: float = 0.2
+) -> Burst:
+    """`lambda_concurrency`: the account's Lambda concurrency (None: unlimited), each invocation taking `lambda_seconds`."""
     emulator = RemoteEmulator(tracker_seconds)
     try:
-        with LocalStack(emulator, SETTINGS) as stack, contextlib.redirect_stdout(io.StringIO()):
+        with (
+            LocalStack(emulator, SETTINGS, lambda_concurrency=lambda_concurrency, lambda_seconds=lambda_seconds) as stack,
+            contextlib.redirect_stdout(io.StringIO()),
+        ):
             names = [f"burst-{index:03}" for index in range(groups)]
             for name in names:
                 stack.create_dataset_group(name)
@@ -104,6 +112,8 @@ def burst(groups: int, tracker_seconds: float = 10.0) -> Burst:
                 calls=stats["calls"],
                 peak_concurrent=_peak_running(stack, arns),
                 parameters_right=right,
+                lambda_concurrency=lambda_concurrency,
+                lambda_throttled=stack.lambda_throttled,
             )
     finally:
         emulator.stop()

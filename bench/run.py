@@ -173,10 +173,12 @@ Targets:
 
 
 def section_burst() -> str:
-    results = [burst.burst(groups) for groups in (100, 300)]
+    results = [burst.burst(groups) for groups in (100, 300)] + [burst.burst(60, lambda_concurrency=10)]
     rows = [
         [
             r.groups,
+            r.lambda_concurrency or "unlimited",
+            r.lambda_throttled,
             r.succeeded,
             r.failed,
             r.missing,
@@ -194,12 +196,16 @@ def section_burst() -> str:
 
 N dataset groups created at once; every execution started together on the local engine; the emulator (in a
 process of its own) answers LimitExceededException past {burst.RATE} requests a second of CreateEventTracker and of
-DescribeEventTracker. Settings: {burst.SETTINGS}; trackers ACTIVE 10 s after creation.
+DescribeEventTracker. Settings: {burst.SETTINGS}; trackers ACTIVE 10 s after creation. The last row also limits
+the account's Lambda concurrency to 10 (each invocation holding its slot 0.2 s): invocations beyond it are refused
+with TooManyRequestsException and reach the workflow as `Lambda.TooManyRequestsException`, as on AWS.
 
 {
         _table(
             [
                 "groups",
+                "Lambda concurrency",
+                "throttled invocations",
                 "succeeded",
                 "failed",
                 "missing",

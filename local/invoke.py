@@ -159,10 +159,10 @@ def seed(services: Services, function: str, event: dict[str, Any]) -> dict[str, 
     if function in ("CheckDatasetGroupFunction", "CreateOrAdoptTrackerFunction"):
         dataset_group(services, event["datasetGroupArn"].rsplit("/", 1)[1])
         say(f"seeded     dataset group {event['datasetGroupArn']} (ACTIVE)")
-    elif function == "CheckEventTrackerFunction":
+    elif function in ("CheckEventTrackerFunction", "StoreTrackingIdFunction"):
         group = dataset_group(services, MISSING)
-        emulator.seed_tracker(group, event["eventTrackerArn"])
-        say(f"seeded     event tracker {event['eventTrackerArn']} (ACTIVE) of {group}")
+        tracker = emulator.seed_tracker(group, event["eventTrackerArn"])
+        say(f"seeded     event tracker {event['eventTrackerArn']} (ACTIVE, trackingId {tracker['trackingId']}) of {group}")
     elif function == "ReconcilerFunction":
         dataset_group(services, MISSING)
         in_order = dataset_group(services, IN_ORDER)

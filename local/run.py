@@ -52,6 +52,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--existing-tracker", action="store_true", help="the dataset group already has an ACTIVE tracker"
     )
+    parser.add_argument(
+        "--lambda-concurrency",
+        type=int,
+        metavar="N",
+        help="the account's Lambda concurrency: invocations beyond N are refused (TooManyRequestsException)",
+    )
     parser.add_argument("--no-seed", action="store_true", help="do not create the dataset group in the emulator")
     parser.add_argument("--run-anyway", action="store_true", help="start the workflow even if the rule would not match")
     parser.add_argument(
@@ -163,6 +169,8 @@ def report(console: Console, stack: LocalStack, execution: Execution, parameter_
         table.add_row("value", parameter["Value"] if parameter else "[dim](not written)[/dim]")
     table.add_row("state transitions", str(execution.state_transitions))
     table.add_row("lambda invocations", str(execution.lambda_invocations))
+    if stack.lambda_concurrency:
+        table.add_row("lambda throttled", f"{stack.lambda_throttled} (concurrency {stack.lambda_concurrency})")
     table.add_row("wall time", f"{wall:.1f} s")
     console.print(table)
 
@@ -190,7 +198,7 @@ def _run_with_logs(
 ) -> int:
     with PersonalizeEmulator() as emulator, contextlib.redirect_stdout(log_file):
         try:
-            stack = LocalStack(emulator, overrides)
+            stack = LocalStack(emulator, overrides, lambda_concurrency=args.lambda_concurrency, lambda_seconds=0.2)
         except TemplateError as error:
             console.print(f"[red]{error}[/red]")
             return 2

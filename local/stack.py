@@ -29,7 +29,14 @@ from unittest import mock
 
 import boto3
 from moto import mock_aws
+from botocore.exceptions import ClientError
+from moto.awslambda.exceptions import LambdaClientError
 from moto.awslambda.models import LambdaBackend
+from moto.stepfunctions.parser.api import HistoryEventType, LambdaFunctionFailedEventDetails
+from moto.stepfunctions.parser.asl.component.common.error_name.custom_error_name import CustomErrorName
+from moto.stepfunctions.parser.asl.component.common.error_name.failure_event import FailureEvent
+from moto.stepfunctions.parser.asl.component.state.exec.state_task.state_task_lambda import StateTaskLambda
+from moto.stepfunctions.parser.asl.eval.event.event_detail import EventDetails
 from moto.events.models import EventPattern
 
 from local.personalize_emulator import PersonalizeEmulator
@@ -121,6 +128,36 @@ def lambda_error(error: BaseException) -> dict[str, Any]:
     }
 
 
+class TooManyRequests(LambdaClientError):
+    """Lambda's answer to an invocation beyond the account's concurrency."""
+
+    code = 429
+
+    def __init__(self, message: str) -> None:
+        super().__init__("TooManyRequestsException", message)
+
+
+def _lambda_api_error_named_as_step_functions_does() -> Callable[..., Any]:
+    """Step Functions names a failed Lambda API call `Lambda.<ErrorCode>` (moto's engine says `Exception`)."""
+    original = StateTaskLambda._from_error
+
+    def from_error(task: StateTaskLambda, env: Any, ex: Exception) -> Any:
+        if not isinstance(ex, ClientError):
+            return original(task, env, ex)
+        name = f"Lambda.{ex.response['Error']['Code']}"
+        cause = ex.response["Error"].get("Message", "")
+        return FailureEvent(
+            env=env,
+            error_name=CustomErrorName(name),
+            event_type=HistoryEventType.LambdaFunctionFailed,
+            event_details=EventDetails(
+                lambdaFunctionFailedEventDetails=LambdaFunctionFailedEventDetails(error=name, cause=cause)
+            ),
+        )
+
+    return from_error
+
+
 class LocalStack:
     """Start with `with LocalStack(...) as stack:`; then start executions and inspect the world."""
 
@@ -129,8 +166,19 @@ class LocalStack:
         emulator: PersonalizeEmulator | Any,  # anything with the emulator's `url`
         overrides: dict[str, Any] | None = None,
         template_path: Path = TEMPLATE,
+        lambda_concurrency: int | None = None,
+        lambda_seconds: float = 0.0,
     ) -> None:
+        """`lambda_concurrency`: the account's Lambda concurrency (None: unlimited); an invocation beyond it is
+        refused with TooManyRequestsException, as Lambda refuses it. `lambda_seconds`: how long each invocation
+        holds its slot at least (in-process handlers take milliseconds; real invocations take longer)."""
         self.emulator = emulator
+        self.lambda_concurrency = lambda_concurrency
+        self.lambda_seconds = lambda_seconds
+        self._slots = threading.BoundedSemaphore(lambda_concurrency) if lambda_concurrency else None
+        self.lambda_throttled = 0
+        self.lambda_invoked = 0
+        self._count_lock = threading.Lock()
         self.template = Template(template_path, overrides, REGION, ACCOUNT)
         self.machine = self.template.state_machine()
         self.functions = self.template.functions()
@@ -151,6 +199,7 @@ class LocalStack:
             mock.patch.dict(os.environ, env),
             mock_aws(config={"stepfunctions": {"execute_state_machine": True}}),
             mock.patch.object(LambdaBackend, "invoke", self._invoke_patch()),
+            mock.patch.object(StateTaskLambda, "_from_error", _lambda_api_error_named_as_step_functions_does()),
         ]
         for patch in self._patches:
             patch.start()
@@ -187,6 +236,22 @@ class LocalStack:
         return invoke
 
     def invoke(self, name: str, body: Any, response_headers: dict[str, str]) -> str:
+        if self._slots is not None and not self._slots.acquire(blocking=False):
+            with self._count_lock:
+                self.lambda_throttled += 1
+            raise TooManyRequests(f"Rate Exceeded. (concurrency {self.lambda_concurrency} in use)")
+        try:
+            with self._count_lock:
+                self.lambda_invoked += 1
+            started = time.monotonic()
+            answer = self._run_handler(name, body, response_headers)
+            time.sleep(max(0.0, self.lambda_seconds - (time.monotonic() - started)))
+            return answer
+        finally:
+            if self._slots is not None:
+                self._slots.release()
+
+    def _run_handler(self, name: str, body: Any, response_headers: dict[str, str]) -> str:
         event = json.loads(body) if body else {}
         context = LambdaContext(
             function_name=name,

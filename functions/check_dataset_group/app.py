@@ -9,9 +9,9 @@ from aws_lambda_powertools import Logger
 from botocore.exceptions import ClientError
 
 from common.clients import personalize_client
-from common.errors import DatasetGroupFailed, DatasetGroupNotFound, error_code, named_aws_error
+from common.errors import DatasetGroupFailed, DatasetGroupNotFound, error_code, is_throttling, named_aws_error
 from common.personalize import ACTIVE, CREATE_FAILED, CREATING, is_being_deleted
-from common.polling import PollRequest, PollResult, keep_waiting
+from common.polling import THROTTLED, PollRequest, PollResult, keep_waiting
 
 logger = Logger()
 personalize = personalize_client()
@@ -28,6 +28,9 @@ def check_dataset_group(personalize: Any, request: CheckDatasetGroupRequest, now
     except ClientError as error:
         if error_code(error) == "ResourceNotFoundException":
             raise DatasetGroupNotFound(f"Dataset group {arn} does not exist") from error
+        if is_throttling(error):
+            logger.warning("DescribeDatasetGroup throttled; waiting", extra={"code": error_code(error)})
+            return keep_waiting(f"DescribeDatasetGroup {arn}", THROTTLED, request, now)
         raise named_aws_error(error) from error
 
     status = group.get("status", "")

@@ -1,4 +1,8 @@
-"""WaitForEventTracker: is the event tracker ACTIVE yet? If so, what is its trackingId?"""
+"""WaitForEventTracker: is the event tracker ACTIVE yet, with a trackingId?
+
+The trackingId itself is not returned: it would travel through the execution's history. StoreTrackingId
+reads it from DescribeEventTracker.
+"""
 
 from __future__ import annotations
 
@@ -9,9 +13,9 @@ from aws_lambda_powertools import Logger
 from botocore.exceptions import ClientError
 
 from common.clients import personalize_client
-from common.errors import EventTrackerFailed, InvalidTrackingId, error_code, named_aws_error
+from common.errors import EventTrackerFailed, InvalidTrackingId, error_code, is_throttling, named_aws_error
 from common.personalize import ACTIVE, CREATE_FAILED, CREATING, is_being_deleted
-from common.polling import PollRequest, PollResult, keep_waiting
+from common.polling import THROTTLED, PollRequest, PollResult, keep_waiting
 
 logger = Logger()
 personalize = personalize_client()
@@ -28,15 +32,17 @@ def check_event_tracker(personalize: Any, request: CheckEventTrackerRequest, now
     except ClientError as error:
         if error_code(error) == "ResourceNotFoundException":
             raise EventTrackerFailed(f"Event tracker {arn} disappeared while being created") from error
+        if is_throttling(error):
+            logger.warning("DescribeEventTracker throttled; waiting", extra={"code": error_code(error)})
+            return keep_waiting(f"DescribeEventTracker {arn}", THROTTLED, request, now)
         raise named_aws_error(error) from error
 
     status = tracker.get("status", "")
     logger.info("Event tracker status", extra={"eventTrackerArn": arn, "status": status})
     if status == ACTIVE:
-        tracking_id = (tracker.get("trackingId") or "").strip()
-        if not tracking_id:
+        if not (tracker.get("trackingId") or "").strip():
             raise InvalidTrackingId(f"Event tracker {arn} is ACTIVE but has no trackingId")
-        return {"status": status, "ready": True, "waitSeconds": 0, "trackingId": tracking_id}
+        return {"status": status, "ready": True, "waitSeconds": 0}
     if status == CREATE_FAILED:
         # DescribeEventTracker has no failureReason field.
         raise EventTrackerFailed(f"Event tracker {arn} is CREATE FAILED")

@@ -34,7 +34,7 @@ class ProvisioningTimedOut(ProvisioningError):
 
 
 class LimitExceeded(ProvisioningError):
-    """Personalize kept answering LimitExceeded or throttling after the client's retries."""
+    """Personalize kept answering LimitExceeded or throttling until ProvisioningTimeoutSeconds."""
 
 
 class Misconfigured(ProvisioningError):
@@ -54,6 +54,11 @@ _by_code: dict[str, type[Exception]] = {}
 
 def error_code(error: ClientError) -> str:
     return str(error.response.get("Error", {}).get("Code", "ClientError"))
+
+
+def is_throttling(error: ClientError) -> bool:
+    """Personalize (or another service) says "slow down": a reason to wait, not to fail."""
+    return error_code(error) in _THROTTLING_CODES
 
 
 def named_aws_error(error: ClientError, throttling_as_limit: bool = True) -> Exception:

@@ -26,6 +26,10 @@ class CreateDatasetGroupResponse(BaseModel):
     datasetGroupArn: str | None = None
 
 
+class UserIdentity(BaseModel):
+    invokedBy: str | None = None
+
+
 class CreateDatasetGroupCall(BaseModel):
     """The CloudTrail record in the event's `detail`."""
 
@@ -35,6 +39,15 @@ class CreateDatasetGroupCall(BaseModel):
     errorMessage: str | None = None
     requestParameters: CreateDatasetGroupRequest | None = None
     responseElements: CreateDatasetGroupResponse | None = None
+    userIdentity: UserIdentity | None = None
+    sourceIPAddress: str | None = None
+    userAgent: str | None = None
+
+    def made_by_cloudformation(self) -> bool:
+        """CloudTrail names the service that made a call on a principal's behalf in `userIdentity.invokedBy`,
+        and records its DNS name as `sourceIPAddress` and `userAgent` (CloudTrail record contents)."""
+        invoked_by = self.userIdentity.invokedBy if self.userIdentity else None
+        return CLOUDFORMATION in (invoked_by, self.sourceIPAddress, self.userAgent)
 
 
 class CreateDatasetGroupEvent(EventBridgeModel):
@@ -52,12 +65,14 @@ class DirectInput(BaseModel):
 
 
 _CAUSE_MAX = 1000
+CLOUDFORMATION = "cloudformation.amazonaws.com"
 
 
 class DatasetGroup(TypedDict):
     datasetGroupArn: str
     datasetGroupName: str
     parameterName: str
+    createdByCloudFormation: bool  # its stack may declare the tracker too (AWS::Personalize::EventTracker)
 
 
 def _describe(error: ValidationError) -> str:
@@ -68,7 +83,7 @@ def _describe(error: ValidationError) -> str:
     return "; ".join(problems)[:_CAUSE_MAX]
 
 
-def _arn_from_event(event: dict[str, Any], partition: str) -> str:
+def _arn_from_event(event: dict[str, Any], partition: str) -> tuple[str, bool]:
     try:
         parsed = parse(event=event, model=CreateDatasetGroupEvent)
     except ValidationError as error:
@@ -77,22 +92,23 @@ def _arn_from_event(event: dict[str, Any], partition: str) -> str:
     if call.errorCode:
         raise InvalidEvent(f"The CreateDatasetGroup call failed ({call.errorCode}): nothing to provision")
     if call.responseElements and call.responseElements.datasetGroupArn:
-        return call.responseElements.datasetGroupArn
+        return call.responseElements.datasetGroupArn, call.made_by_cloudformation()
     name = call.requestParameters.name if call.requestParameters else None
     if not name:
         raise InvalidEvent("The event has neither responseElements.datasetGroupArn nor requestParameters.name")
-    return dataset_group_arn(partition, parsed.region, parsed.account, name)
+    return dataset_group_arn(partition, parsed.region, parsed.account, name), call.made_by_cloudformation()
 
 
 def parse_input(event: Any, region: str, account: str, partition: str, prefix: str) -> DatasetGroup:
     """The dataset group to provision a tracker for, or InvalidEvent saying why not."""
+    by_cloudformation = False  # a direct input is a person's or the reconciler's: no stack is creating a tracker
     if isinstance(event, dict) and "datasetGroupArn" in event:
         try:
             arn = parse(event=event, model=DirectInput).datasetGroupArn
         except ValidationError as error:
             raise InvalidEvent(f"Not a direct input: {_describe(error)}") from None
     elif isinstance(event, dict):
-        arn = _arn_from_event(event, partition)
+        arn, by_cloudformation = _arn_from_event(event, partition)
     else:
         raise InvalidEvent(
             f'Expected a JSON object (an EventBridge event or {{"datasetGroupArn": ...}}), got {type(event).__name__}'
@@ -110,4 +126,5 @@ def parse_input(event: Any, region: str, account: str, partition: str, prefix: s
         "datasetGroupArn": dataset_group.arn,
         "datasetGroupName": dataset_group.name,
         "parameterName": parameter_name(prefix, dataset_group.name),
+        "createdByCloudFormation": by_cloudformation,
     }

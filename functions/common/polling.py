@@ -6,7 +6,7 @@ import math
 from datetime import datetime
 from typing import TypedDict
 
-from common.errors import ProvisioningTimedOut
+from common.errors import LimitExceeded, ProvisioningTimedOut
 
 
 class Polling(TypedDict):
@@ -46,14 +46,21 @@ class PollResult(TypedDict, total=False):
     status: str
     ready: bool
     waitSeconds: int
-    trackingId: str
+
+
+THROTTLED = "THROTTLED"  # the status a check reports when Personalize answered "slow down"
 
 
 def keep_waiting(what: str, status: str, request: PollRequest, now: float) -> PollResult:
-    """The answer for a resource that is not ready yet: wait, or time out."""
+    """The answer for a resource that is not ready yet, or a call that was throttled: wait, or give up.
+
+    Past the deadline: ProvisioningTimedOut, or LimitExceeded when throttling was the reason.
+    """
     polling = request["polling"]
     timeout = int(polling["timeoutSeconds"])
     left = seconds_left(request["executionStartTime"], timeout, now)
+    if left <= 0 and status == THROTTLED:
+        raise LimitExceeded(f"{what}: Personalize was still throttling after ProvisioningTimeoutSeconds ({timeout} s)")
     if left <= 0:
         raise ProvisioningTimedOut(f"{what} was still {status} after ProvisioningTimeoutSeconds ({timeout} s)")
     wait = next_wait_seconds(

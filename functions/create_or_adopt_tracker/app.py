@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import re
+import time
 from typing import Any, TypedDict
 
 from aws_lambda_powertools import Logger, Metrics
@@ -11,9 +12,10 @@ from aws_lambda_powertools.metrics import MetricUnit
 from botocore.exceptions import ClientError
 
 from common.clients import personalize_client
-from common.errors import DatasetGroupNotFound, EventTrackerFailed, error_code, named_aws_error
+from common.errors import DatasetGroupNotFound, EventTrackerFailed, LimitExceeded, error_code, named_aws_error
 from common.opt_out import compile_exclude_pattern, opt_out_reason
 from common.personalize import TAGS_MAX, dataset_group_tags, live_trackers, parse_dataset_group_arn, tracker_name
+from common.polling import THROTTLED, PollRequest, keep_waiting
 
 logger = Logger()
 metrics = Metrics()
@@ -25,13 +27,14 @@ EXCLUDE = compile_exclude_pattern(os.environ.get("EXCLUDE_NAME_PATTERN", ""))
 _ALREADY_HAS_TRACKER = frozenset({"ResourceAlreadyExistsException", "ResourceInUseException", "InvalidInputException"})
 
 
-class TrackerRequest(TypedDict):
+class TrackerRequest(PollRequest):
     datasetGroupArn: str
-    executionId: str
 
 
 class TrackerResult(TypedDict, total=False):
     skipped: bool
+    throttled: bool
+    waitSeconds: int
     reason: str
     eventTrackerArn: str
     eventTrackerName: str
@@ -110,10 +113,24 @@ def create_or_adopt_tracker(
     }
 
 
+def create_adopt_or_wait(
+    personalize: Any, request: TrackerRequest, exclude: re.Pattern[str] | None, now: float
+) -> TrackerResult:
+    """create_or_adopt_tracker, or "throttled: wait N s" (LimitExceeded once the deadline has passed)."""
+    try:
+        return {**create_or_adopt_tracker(personalize, request["datasetGroupArn"], exclude), "throttled": False}
+    except LimitExceeded as error:
+        logger.warning("Throttled; waiting", extra={"reason": str(error)})
+        wait = keep_waiting(f"CreateOrAdoptTracker {request['datasetGroupArn']}", THROTTLED, request, now)
+        return {"skipped": False, "throttled": True, "waitSeconds": wait["waitSeconds"]}
+
+
 @metrics.log_metrics
 @logger.inject_lambda_context(correlation_id_path="executionId")
 def lambda_handler(event: TrackerRequest, context: Any) -> TrackerResult:
-    result = create_or_adopt_tracker(personalize, event["datasetGroupArn"], EXCLUDE)
+    result = create_adopt_or_wait(personalize, event, EXCLUDE, time.time())
+    if result["throttled"]:
+        return result
     if result["skipped"]:
         logger.info("Dataset group opted out", extra={"reason": result["reason"]})
     else:

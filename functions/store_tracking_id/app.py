@@ -1,4 +1,8 @@
-"""StoreTrackingId: write the ACTIVE tracker's trackingId to SSM Parameter Store."""
+"""StoreTrackingId: write the ACTIVE tracker's trackingId to SSM Parameter Store.
+
+The trackingId is read here, from DescribeEventTracker, and goes only to SSM: it is not in the
+state machine's payloads or history. The result carries it only for String parameters.
+"""
 
 from __future__ import annotations
 
@@ -8,11 +12,12 @@ from typing import Any, TypedDict
 from aws_lambda_powertools import Logger
 from botocore.exceptions import ClientError
 
-from common.clients import ssm_client
-from common.errors import InvalidTrackingId, named_aws_error
+from common.clients import personalize_client, ssm_client
+from common.errors import EventTrackerFailed, InvalidTrackingId, error_code, named_aws_error
 from common.parameters import TAG_DATASET_GROUP_ARN, TAG_EVENT_TRACKER_ARN
 
 logger = Logger()
+personalize = personalize_client()
 ssm = ssm_client()
 PARAMETER_TYPE = os.environ.get("PARAMETER_TYPE", "String")
 KMS_KEY_ID = os.environ.get("KMS_KEY_ID", "")
@@ -23,27 +28,39 @@ class StoreRequest(TypedDict):
     datasetGroupName: str
     parameterName: str
     eventTrackerArn: str
-    trackingId: str
     adopted: bool
     executionId: str
 
 
-class Provisioned(TypedDict):
+class Provisioned(TypedDict, total=False):
     datasetGroupArn: str
     datasetGroupName: str
     eventTrackerArn: str
-    trackingId: str
+    trackingId: str  # String parameters only
     parameterName: str
     adopted: bool
     skipped: bool
 
 
-def store_tracking_id(
-    ssm: Any, request: StoreRequest, parameter_type: str = "String", kms_key_id: str = ""
-) -> Provisioned:
-    tracking_id = request.get("trackingId")
+def read_tracking_id(personalize: Any, event_tracker_arn: str) -> str:
+    """The ACTIVE tracker's trackingId, from DescribeEventTracker (never from the workflow's payload)."""
+    try:
+        tracker = personalize.describe_event_tracker(eventTrackerArn=event_tracker_arn)["eventTracker"]
+    except ClientError as error:
+        if error_code(error) == "ResourceNotFoundException":
+            raise EventTrackerFailed(f"Event tracker {event_tracker_arn} disappeared before its trackingId was stored")
+        raise named_aws_error(error) from error
+    tracking_id = tracker.get("trackingId")
     if not isinstance(tracking_id, str) or not tracking_id.strip() or tracking_id != tracking_id.strip():
-        raise InvalidTrackingId(f"Refusing to store trackingId {tracking_id!r} for {request['eventTrackerArn']}")
+        # The value itself is not repeated: with SecureString it must appear only in SSM.
+        raise InvalidTrackingId(f"Refusing to store the trackingId of {event_tracker_arn}: it is empty or padded")
+    return tracking_id
+
+
+def store_tracking_id(
+    ssm: Any, personalize: Any, request: StoreRequest, parameter_type: str = "String", kms_key_id: str = ""
+) -> Provisioned:
+    tracking_id = read_tracking_id(personalize, request["eventTrackerArn"])
 
     name = request["parameterName"]
     put: dict[str, Any] = {
@@ -71,19 +88,21 @@ def store_tracking_id(
     except ClientError as error:
         raise named_aws_error(error, throttling_as_limit=False) from error
 
-    return {
+    result: Provisioned = {
         "datasetGroupArn": request["datasetGroupArn"],
         "datasetGroupName": request["datasetGroupName"],
         "eventTrackerArn": request["eventTrackerArn"],
-        "trackingId": tracking_id,
         "parameterName": name,
         "adopted": bool(request.get("adopted")),
         "skipped": False,
     }
+    if parameter_type == "String":
+        result["trackingId"] = tracking_id
+    return result
 
 
 @logger.inject_lambda_context(correlation_id_path="executionId")
 def lambda_handler(event: StoreRequest, context: Any) -> Provisioned:
-    result = store_tracking_id(ssm, event, PARAMETER_TYPE, KMS_KEY_ID)
+    result = store_tracking_id(ssm, personalize, event, PARAMETER_TYPE, KMS_KEY_ID)
     logger.info("Stored trackingId", extra={"parameterName": result["parameterName"]})
     return result

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import io
 import json
+import logging
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -254,7 +256,51 @@ def test_secure_string_parameters_with_a_kms_key(make_stack, emulator: Personali
     execution = stack.run(event("create-dataset-group.json"))
 
     assert execution.status == "SUCCEEDED", execution.cause
+    [tracker] = emulator.trackers_of("retail-recommendations")
     parameter = stack.parameter("/personalize/retail-recommendations/tracking-id")
-    assert (parameter["Type"], parameter["Value"]) == ("SecureString", execution.output["trackingId"])
+    assert (parameter["Type"], parameter["Value"]) == ("SecureString", tracker["trackingId"])
     [described] = stack.ssm.describe_parameters()["Parameters"]
     assert described["KeyId"] == key
+
+
+def test_a_secure_string_tracking_id_appears_only_in_ssm(
+    make_stack, emulator: PersonalizeEmulator, capfd: pytest.CaptureFixture[str]
+) -> None:
+    """Anyone with states:GetExecutionHistory, or the logs, or a subscriber, must not learn it."""
+    stack = make_stack(ParameterType="SecureString")
+    stack.create_dataset_group("retail-recommendations")
+    # Every handler's Powertools Logger shares the service's logging.Logger and its one handler.
+    [handler] = logging.getLogger("event-tracker-provisioner").handlers
+    log = io.StringIO()
+    previous = handler.setStream(log)
+    try:
+        execution = stack.run(event("create-dataset-group.json"))
+        stack.call("ReconcilerFunction", {})  # it compares the stored value: its logs must not show it either
+    finally:
+        handler.setStream(previous)
+
+    assert execution.status == "SUCCEEDED", execution.cause
+    [tracker] = emulator.trackers_of("retail-recommendations")
+    secret = tracker["trackingId"]
+    assert stack.parameter("/personalize/retail-recommendations/tracking-id")["Value"] == secret
+    captured = capfd.readouterr()
+    places = {
+        "execution history": json.dumps(execution.history, default=str),
+        "execution output": json.dumps(execution.output),
+        "notifications": json.dumps(stack.notifications()),
+        "logs and metrics": log.getvalue() + captured.out + captured.err,
+    }
+    assert "Reconciled" in places["logs and metrics"], "no logs were captured: this test would prove nothing"
+    assert "Stored trackingId" in places["logs and metrics"]
+    assert [where for where, text in places.items() if secret in text] == []
+
+
+def test_a_string_tracking_id_is_in_the_output_for_convenience(stack: LocalStack, emulator) -> None:
+    stack.create_dataset_group("retail-recommendations")
+    execution = stack.run(event("create-dataset-group.json"))
+    [tracker] = emulator.trackers_of("retail-recommendations")
+    assert execution.output["trackingId"] == tracker["trackingId"]
+    history = json.dumps(execution.history, default=str)
+    # Only StoreTrackingId's result (the execution's output) carries it; no payload before it does.
+    before_store = history.split('"StoreTrackingId"')[0]
+    assert tracker["trackingId"] not in before_store

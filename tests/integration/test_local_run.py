@@ -70,8 +70,9 @@ def test_the_reconciler_and_the_teardown_in_the_local_run(capfd: pytest.CaptureF
 
 
 def test_throttling_is_shown_and_absorbed(capfd: pytest.CaptureFixture[str]) -> None:
-    # 4 LimitExceeded answers: more than botocore's 3 attempts, so the state machine retries once.
+    # 4 LimitExceeded answers: more than botocore's 3 attempts, so the workflow waits and tries again.
     assert main([*FAST, "--throttle", "4"]) == 0
     out = capfd.readouterr().out
-    assert "✗ LimitExceeded" in out
+    assert "⏳ WaitToCreateTracker" in out
+    assert "✗" not in out  # waiting is not failing
     assert "SUCCEEDED" in out

@@ -35,7 +35,7 @@ def assert_provisioned(
         "datasetGroupArn": dataset_group_arn(name),
         "datasetGroupName": name,
         "eventTrackerArn": tracker["eventTrackerArn"],
-        "trackingId": tracker["trackingId"],
+        "trackingId": tracker["trackingId"],  # String parameters: the output has it
         "parameterName": parameter_name,
         "adopted": execution.output["adopted"],
         "skipped": False,
@@ -72,7 +72,13 @@ def test_waits_for_the_dataset_group_then_the_tracker(stack: LocalStack, emulato
     states = execution.states_entered()
     # A tracker just created is not checked at once: the first check comes after PollIntervalSeconds.
     created = states.index("CreateOrAdoptTracker")
-    assert states[created + 1 : created + 4] == ["IsOptedOut", "WaitForEventTracker", "CheckEventTracker"]
+    assert states[created - 1] == "IsCreatedByCloudFormation"  # no: a person made it, so no grace period
+    assert states[created + 1 : created + 5] == [
+        "WasCreateThrottled",
+        "IsOptedOut",
+        "WaitForEventTracker",
+        "CheckEventTracker",
+    ]
     assert states.count("CheckDatasetGroup") >= 3
     assert states.count("CheckEventTracker") >= 3
     assert states[-3:] == ["StoreTrackingId", "NotifyProvisioned", "Provisioned"]
@@ -188,8 +194,10 @@ def test_a_tracker_deleted_while_polled_fails(stack: LocalStack, emulator: Perso
 
 
 # 8 --------------------------------------------------------------------------------------------
-def test_limit_exceeded_bursts_that_clear(stack: LocalStack, emulator: PersonalizeEmulator) -> None:
-    # More than botocore's 3 attempts, so the state machine's own Retry is used too.
+def test_limit_exceeded_bursts_that_clear_are_waited_out_with_no_failed_task(
+    stack: LocalStack, emulator: PersonalizeEmulator
+) -> None:
+    # More than botocore's 3 attempts: each throttled step answers "wait", and the next try succeeds.
     emulator.inject_error("CreateEventTracker", "LimitExceededException", times=4)
     emulator.inject_error("DescribeEventTracker", "LimitExceededException", times=4)
     stack.create_dataset_group(NAME)
@@ -199,25 +207,42 @@ def test_limit_exceeded_bursts_that_clear(stack: LocalStack, emulator: Personali
     assert execution.status == "SUCCEEDED", execution.cause
     assert_provisioned(stack, emulator, execution)
     assert emulator.calls["CreateEventTracker"] == 5
-    assert execution.retries == 2  # one retry of CreateOrAdoptTracker, one of CheckEventTracker
-    assert [e["lambdaFunctionFailedEventDetails"]["error"] for e in execution.failed_tasks] == ["LimitExceeded"] * 2
+    assert execution.failed_tasks == [] and execution.retries == 0
+    states = execution.states_entered()
+    assert "WaitToCreateTracker" in states
+    assert states.count("CreateOrAdoptTracker") == 2
 
 
-def test_limit_exceeded_that_never_clears_fails_within_the_bound(
-    stack: LocalStack, emulator: PersonalizeEmulator, retry_delays: list[float]
+def test_throttling_of_every_call_ends_at_the_deadline_as_limit_exceeded(
+    make_stack, emulator: PersonalizeEmulator
 ) -> None:
+    timeout, cap = 8, 2
+    stack = make_stack(ProvisioningTimeoutSeconds=timeout, MaxPollIntervalSeconds=cap)
+    stack.create_dataset_group(NAME)
+    for operation in ("DescribeDatasetGroup", "ListTagsForResource", "ListEventTrackers", "CreateEventTracker",
+                      "DescribeEventTracker"):  # fmt: skip
+        emulator.limit_rate(operation, 0)
+
+    execution = stack.run(event("create-dataset-group.json"))
+
+    assert_failed(execution, "LimitExceeded", "still throttling after ProvisioningTimeoutSeconds")
+    # The deadline plus at most one wait, and the last check's own client retries (botocore: 3 attempts).
+    assert execution.seconds <= timeout + cap + 4, execution.seconds
+    assert [e["lambdaFunctionFailedEventDetails"]["error"] for e in execution.failed_tasks] == ["LimitExceeded"]
+    assert emulator.trackers_of(NAME) == []
+    assert stack.parameter(PARAMETER) is None
+
+
+def test_throttled_tracker_creation_ends_at_the_deadline(make_stack, emulator: PersonalizeEmulator) -> None:
+    stack = make_stack(ProvisioningTimeoutSeconds=6, MaxPollIntervalSeconds=2)
     emulator.limit_rate("CreateEventTracker", 0)
     stack.create_dataset_group(NAME)
 
     execution = stack.run(event("create-dataset-group.json"))
 
-    assert_failed(execution, "LimitExceeded", "LimitExceededException: Rate exceeded")
-    # botocore's 3 attempts, for each of the 1 + 10 attempts the state machine's Retry allows.
-    assert emulator.calls["CreateEventTracker"] == 3 * 11
-    assert len(retry_delays) == 10
-    assert all(0 <= delay <= 60 for delay in retry_delays)  # FULL jitter, MaxDelaySeconds 60
-    assert emulator.trackers_of(NAME) == []
-    assert stack.parameter(PARAMETER) is None
+    assert_failed(execution, "LimitExceeded", "CreateOrAdoptTracker .* still throttling")
+    assert execution.seconds <= 6 + 2 + 4, execution.seconds
+    assert execution.states_entered().count("WaitToCreateTracker") >= 2
 
 
 # 9 --------------------------------------------------------------------------------------------

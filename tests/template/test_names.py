@@ -57,9 +57,10 @@ def test_the_rules_are_named_by_cloudformation() -> None:
     """Named rules (`<stack>-provision`) exceeded 64 characters for StackSet instances."""
     template = expanded()
     rules = template.resources("AWS::Events::Rule")
-    assert {"ProvisionEventTrackerStateMachineCreateDatasetGroup", "TeardownFunctionDeleteTrackerOrDatasetGroup"} <= set(
-        rules
-    )
+    assert {
+        "ProvisionEventTrackerStateMachineCreateDatasetGroup",
+        "TeardownFunctionDeleteTrackerOrDatasetGroup",
+    } <= set(rules)
     assert all("Name" not in rule["Properties"] for rule in rules.values())
 
 

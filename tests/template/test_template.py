@@ -102,7 +102,7 @@ def test_statelint_accepts_the_definition(tmp_path: Path) -> None:
 
 def test_waits_use_seconds_path() -> None:
     waits = {name: state for name, state in DEFINITION["States"].items() if state["Type"] == "Wait"}
-    assert set(waits) == {"WaitForDatasetGroup", "WaitForEventTracker"}
+    assert set(waits) == {"WaitForDatasetGroup", "WaitForStackTracker", "WaitToCreateTracker", "WaitForEventTracker"}
     assert all(set(state) == {"Type", "SecondsPath", "Next"} for state in waits.values())
 
 
@@ -122,11 +122,27 @@ def test_every_lambda_task_retries_lambda_service_errors() -> None:
         assert retried >= LAMBDA_ERRORS
 
 
+def worst_case_delay(retrier: dict[str, Any]) -> float:
+    """The longest a retrier can wait in all (FULL jitter waits at most this)."""
+    delays = [retrier["IntervalSeconds"] * retrier.get("BackoffRate", 2.0) ** n for n in range(retrier["MaxAttempts"])]
+    return sum(min(delay, retrier.get("MaxDelaySeconds", delay)) for delay in delays)
+
+
 def test_every_retry_is_bounded_and_jittered() -> None:
     for state in DEFINITION["States"].values():
         for retrier in state.get("Retry", []):
-            assert 1 <= retrier["MaxAttempts"] <= 10
+            assert 1 <= retrier["MaxAttempts"] <= 12
             assert retrier["JitterStrategy"] == "FULL"
+            assert worst_case_delay(retrier) <= 300  # Lambda throttling: 241 s at most
+
+
+def test_lambda_throttling_is_waited_out_patiently() -> None:
+    """New accounts have a Lambda concurrency of 10: a burst is throttled, and that is waiting, not failing."""
+    for name, state in DEFINITION["States"].items():
+        if state["Type"] == "Task" and ":function:" in state["Resource"]:
+            [retrier] = [r for r in state["Retry"] if "Lambda.TooManyRequestsException" in r["ErrorEquals"]]
+            assert retrier["ErrorEquals"] == ["Lambda.TooManyRequestsException"], name
+            assert worst_case_delay(retrier) >= 120, name
 
 
 def test_normal_waiting_is_not_an_error_being_retried() -> None:

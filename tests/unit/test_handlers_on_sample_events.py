@@ -59,6 +59,7 @@ def test_parse_input(handler, sample: str, name: str) -> None:
         "datasetGroupArn": dataset_group_arn(name),
         "datasetGroupName": name,
         "parameterName": f"/ml/recs/{name}/tracking-id",
+        "createdByCloudFormation": False,
     }
     assert parse(event(sample)) == expected  # as `sam local invoke` sends it
     assert (
@@ -86,17 +87,19 @@ def test_create_or_adopt_tracker_then_check_it(handler, personalize) -> None:
     assert created["adopted"] is False
     payload = dict(event("check-event-tracker.json"), eventTrackerArn=created["eventTrackerArn"])
     checked = handler("CheckEventTrackerFunction")(payload)
-    assert checked["status"] == "ACTIVE"
-    assert checked["trackingId"]
+    assert checked == {"status": "ACTIVE", "ready": True, "waitSeconds": 0}
 
 
-def test_store_tracking_id(handler) -> None:
+def test_store_tracking_id(handler, personalize, emulator: PersonalizeEmulator) -> None:
     import boto3
 
-    result = handler("StoreTrackingIdFunction")(event("store-tracking-id.json"))
+    sample = event("store-tracking-id.json")
+    group = personalize.create_dataset_group(name="retail-recommendations")["datasetGroupArn"]
+    tracker = emulator.seed_tracker(group, sample["eventTrackerArn"])
+    result = handler("StoreTrackingIdFunction")(sample)
     assert result["parameterName"] == "/personalize/retail-recommendations/tracking-id"
     stored = boto3.client("ssm", region_name="us-east-1").get_parameter(Name=result["parameterName"])
-    assert stored["Parameter"]["Value"] == event("store-tracking-id.json")["trackingId"]
+    assert stored["Parameter"]["Value"] == tracker["trackingId"] == result["trackingId"]
 
 
 @pytest.mark.parametrize(

@@ -30,7 +30,28 @@ def test_the_sample_events_name_their_dataset_group(sample: str, name: str) -> N
         "datasetGroupArn": dataset_group_arn(name),
         "datasetGroupName": name,
         "parameterName": f"/personalize/{name}/tracking-id",
+        "createdByCloudFormation": False,
     }
+
+
+def test_a_dataset_group_made_by_cloudformation_is_marked() -> None:
+    assert parse(event("create-dataset-group-by-cloudformation.json")) == {
+        "datasetGroupArn": dataset_group_arn("stack-recommendations"),
+        "datasetGroupName": "stack-recommendations",
+        "parameterName": "/personalize/stack-recommendations/tracking-id",
+        "createdByCloudFormation": True,
+    }
+
+
+@pytest.mark.parametrize("field", ["invokedBy", "sourceIPAddress", "userAgent"])
+def test_any_one_cloudtrail_mark_of_cloudformation_is_enough(field: str) -> None:
+    sample = create_event("by-stack")
+    if field == "invokedBy":
+        sample["detail"]["userIdentity"]["invokedBy"] = "cloudformation.amazonaws.com"
+    else:
+        sample["detail"][field] = "cloudformation.amazonaws.com"
+    assert parse(sample)["createdByCloudFormation"] is True
+    assert parse(create_event("by-person"))["createdByCloudFormation"] is False
 
 
 def test_without_response_elements_the_arn_is_built_from_the_request() -> None:

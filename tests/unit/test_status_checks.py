@@ -83,11 +83,18 @@ def test_a_missing_dataset_group_is_not_found(personalize) -> None:
         check_group(personalize, "missing")
 
 
-def test_persistent_limit_exceeded_is_limit_exceeded(personalize, emulator: PersonalizeEmulator) -> None:
+def test_throttling_means_wait_and_at_the_deadline_limit_exceeded(personalize, emulator: PersonalizeEmulator) -> None:
     personalize.create_dataset_group(name="g")
     emulator.limit_rate("DescribeDatasetGroup", 0)
-    with pytest.raises(LimitExceeded):
-        check_group(personalize)
+    assert check_group(personalize) == {"status": "THROTTLED", "ready": False, "waitSeconds": 5}
+    with pytest.raises(LimitExceeded, match="still throttling after ProvisioningTimeoutSeconds"):
+        check_group(personalize, started=time.time() - 1801)
+
+
+def test_a_throttled_tracker_check_waits_too(personalize, emulator: PersonalizeEmulator, group: str) -> None:
+    arn = personalize.create_event_tracker(name="t", datasetGroupArn=group)["eventTrackerArn"]
+    emulator.limit_rate("DescribeEventTracker", 0)
+    assert check_tracker(personalize, arn, previous=5) == {"status": "THROTTLED", "ready": False, "waitSeconds": 10}
 
 
 def test_other_aws_errors_keep_their_name() -> None:
@@ -126,13 +133,12 @@ def test_a_creating_tracker_means_wait(personalize, emulator: PersonalizeEmulato
     }
 
 
-def test_an_active_tracker_gives_its_tracking_id(personalize, group: str) -> None:
+def test_an_active_tracker_is_ready_and_its_tracking_id_stays_out_of_the_answer(personalize, group: str) -> None:
     created = personalize.create_event_tracker(name="t", datasetGroupArn=group)
     assert check_tracker(personalize, created["eventTrackerArn"]) == {
         "status": "ACTIVE",
         "ready": True,
         "waitSeconds": 0,
-        "trackingId": created["trackingId"],
     }
 
 

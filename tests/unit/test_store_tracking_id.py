@@ -1,4 +1,4 @@
-"""StoreTrackingId: the trackingId in SSM, tagged, overwritten on re-runs, never empty."""
+"""StoreTrackingId: the trackingId, read from DescribeEventTracker, in SSM, tagged, overwritten on re-runs, never empty."""
 
 from __future__ import annotations
 
@@ -10,11 +10,13 @@ import pytest
 from botocore.stub import Stubber
 from moto import mock_aws
 
-from common.errors import InvalidTrackingId
+from common.errors import EventTrackerFailed, InvalidTrackingId, LimitExceeded
 from store_tracking_id.app import store_tracking_id
 from tests.helpers import event
 
 NAME = "/personalize/retail-recommendations/tracking-id"
+SAMPLE = event("store-tracking-id.json")
+TRACKING_ID = "b0c1d2e3-f4a5-4b6c-8d7e-9f0a1b2c3d4e"
 
 
 @pytest.fixture
@@ -23,55 +25,91 @@ def ssm() -> Iterator[Any]:
         yield boto3.client("ssm", region_name="us-east-1")
 
 
+def personalize(*tracking_ids: str | None) -> Any:
+    """A Personalize client whose DescribeEventTracker answers these trackingIds, one call each (None: absent)."""
+    client = boto3.client("personalize", region_name="us-east-1")
+    stubber = Stubber(client)
+    for tracking_id in tracking_ids:
+        tracker = {"eventTrackerArn": SAMPLE["eventTrackerArn"], "status": "ACTIVE"}
+        if tracking_id is not None:
+            tracker["trackingId"] = tracking_id
+        stubber.add_response(
+            "describe_event_tracker", {"eventTracker": tracker}, {"eventTrackerArn": SAMPLE["eventTrackerArn"]}
+        )
+    stubber.activate()
+    return client
+
+
 def request(**changes: Any) -> dict[str, Any]:
-    return {**event("store-tracking-id.json"), **changes}
+    return {**SAMPLE, **changes}
+
+
+def test_the_sample_carries_no_tracking_id() -> None:
+    assert "trackingId" not in SAMPLE  # the workflow never passes it: StoreTrackingId reads it
 
 
 def test_writes_the_tracking_id_with_its_arns(ssm) -> None:
-    result = store_tracking_id(ssm, request())
+    result = store_tracking_id(ssm, personalize(TRACKING_ID), request())
 
-    sample = event("store-tracking-id.json")
     assert result == {
-        "datasetGroupArn": sample["datasetGroupArn"],
+        "datasetGroupArn": SAMPLE["datasetGroupArn"],
         "datasetGroupName": "retail-recommendations",
-        "eventTrackerArn": sample["eventTrackerArn"],
-        "trackingId": sample["trackingId"],
+        "eventTrackerArn": SAMPLE["eventTrackerArn"],
+        "trackingId": TRACKING_ID,
         "parameterName": NAME,
         "adopted": False,
         "skipped": False,
     }
     parameter = ssm.get_parameter(Name=NAME)["Parameter"]
-    assert (parameter["Value"], parameter["Type"]) == (sample["trackingId"], "String")
+    assert (parameter["Value"], parameter["Type"]) == (TRACKING_ID, "String")
     tags = ssm.list_tags_for_resource(ResourceType="Parameter", ResourceId=NAME)["TagList"]
     assert {t["Key"]: t["Value"] for t in tags} == {
-        "event-tracker-provisioner:dataset-group-arn": sample["datasetGroupArn"],
-        "event-tracker-provisioner:event-tracker-arn": sample["eventTrackerArn"],
+        "event-tracker-provisioner:dataset-group-arn": SAMPLE["datasetGroupArn"],
+        "event-tracker-provisioner:event-tracker-arn": SAMPLE["eventTrackerArn"],
     }
     [described] = ssm.describe_parameters()["Parameters"]
-    assert sample["eventTrackerArn"] in described["Description"]
-    assert sample["datasetGroupArn"] in described["Description"]
+    assert SAMPLE["eventTrackerArn"] in described["Description"]
+    assert SAMPLE["datasetGroupArn"] in described["Description"]
 
 
 def test_a_rerun_overwrites(ssm) -> None:
-    store_tracking_id(ssm, request(trackingId="old"))
-    store_tracking_id(ssm, request(trackingId="new", adopted=True))
+    client = personalize("old", "new")
+    store_tracking_id(ssm, client, request())
+    store_tracking_id(ssm, client, request(adopted=True))
     assert ssm.get_parameter(Name=NAME)["Parameter"]["Value"] == "new"
 
 
-def test_secure_string_with_a_kms_key(ssm) -> None:
+def test_secure_string_with_a_kms_key_keeps_the_value_out_of_the_result(ssm) -> None:
     key = boto3.client("kms", region_name="us-east-1").create_key()["KeyMetadata"]["Arn"]
-    store_tracking_id(ssm, request(), parameter_type="SecureString", kms_key_id=key)
+    result = store_tracking_id(ssm, personalize(TRACKING_ID), request(), parameter_type="SecureString", kms_key_id=key)
+    assert "trackingId" not in result and TRACKING_ID not in str(result)
     parameter = ssm.get_parameter(Name=NAME, WithDecryption=True)["Parameter"]
-    assert (parameter["Type"], parameter["Value"]) == ("SecureString", event("store-tracking-id.json")["trackingId"])
+    assert (parameter["Type"], parameter["Value"]) == ("SecureString", TRACKING_ID)
     [described] = ssm.describe_parameters()["Parameters"]
     assert described["KeyId"] == key
 
 
-@pytest.mark.parametrize("tracking_id", ["", " ", " padded ", None, 42])
-def test_never_writes_an_empty_or_partial_value(ssm, tracking_id: Any) -> None:
-    with pytest.raises(InvalidTrackingId):
-        store_tracking_id(ssm, request(trackingId=tracking_id))
+@pytest.mark.parametrize("tracking_id", ["", " ", " x7q9 ", None])
+def test_never_writes_an_empty_or_partial_value(ssm, tracking_id: str | None) -> None:
+    with pytest.raises(InvalidTrackingId) as raised:
+        store_tracking_id(ssm, personalize(tracking_id), request())
     assert ssm.describe_parameters()["Parameters"] == []
+    if tracking_id and tracking_id.strip():
+        assert tracking_id.strip() not in str(raised.value)  # the value itself is never repeated
+
+
+def test_a_tracker_gone_before_the_store_fails_by_name(ssm) -> None:
+    client = boto3.client("personalize", region_name="us-east-1")
+    with Stubber(client) as stubber, pytest.raises(EventTrackerFailed, match="disappeared"):
+        stubber.add_client_error("describe_event_tracker", "ResourceNotFoundException", "gone", 400)
+        store_tracking_id(ssm, client, request())
+
+
+def test_personalize_throttling_is_limit_exceeded_for_the_state_machine_to_retry(ssm) -> None:
+    client = boto3.client("personalize", region_name="us-east-1")
+    with Stubber(client) as stubber, pytest.raises(LimitExceeded):
+        stubber.add_client_error("describe_event_tracker", "LimitExceededException", "slow down", 400)
+        store_tracking_id(ssm, client, request())
 
 
 @pytest.mark.parametrize("code", ["TooManyUpdates", "ThrottlingException"])
@@ -80,5 +118,5 @@ def test_ssm_throttling_keeps_its_name_for_the_state_machine_to_retry(code: str)
     with Stubber(client) as stubber:
         stubber.add_client_error("put_parameter", code, "slow down", 400)
         with pytest.raises(Exception, match="slow down") as raised:
-            store_tracking_id(client, request())
+            store_tracking_id(client, personalize(TRACKING_ID), request())
     assert type(raised.value).__name__ == code

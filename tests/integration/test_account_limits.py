@@ -1,0 +1,38 @@
+"""The workflow at an account's limits: Lambda concurrency, on the local engine that models it."""
+
+from __future__ import annotations
+
+import time
+
+from local.personalize_emulator import PersonalizeEmulator
+from local.stack import LocalStack
+from tests.helpers import FAST, create_event
+
+BURST = 60
+CONCURRENCY = 10  # what new accounts start with, shared by every function
+
+
+def test_a_burst_beyond_the_lambda_concurrency_is_all_provisioned(emulator: PersonalizeEmulator) -> None:
+    settings = {**FAST, "ProvisioningTimeoutSeconds": 300}
+    with LocalStack(emulator, settings, lambda_concurrency=CONCURRENCY, lambda_seconds=0.05) as stack:
+        names = [f"burst-{index}" for index in range(BURST)]
+        for name in names:
+            stack.create_dataset_group(name)
+        started = time.monotonic()
+        arns = [stack.start(create_event(name)) for name in names]
+        executions = [stack.wait(arn, timeout=600) for arn in arns]
+        took = time.monotonic() - started
+
+        assert stack.lambda_throttled > 0, "the burst never reached the concurrency: this test would prove nothing"
+        failed = [(e.arn, e.error, e.cause) for e in executions if e.status != "SUCCEEDED"]
+        assert not failed
+        for name in names:
+            [tracker] = emulator.trackers_of(name)
+            assert stack.parameter(stack.parameter_name(name))["Value"] == tracker["trackingId"]
+        throttles = [
+            e for x in executions for e in x.history if e.get("lambdaFunctionFailedEventDetails", {}).get("error")
+        ]
+        assert {e["lambdaFunctionFailedEventDetails"]["error"] for e in throttles} == {
+            "Lambda.TooManyRequestsException"
+        }
+    print(f"{BURST} groups, concurrency {CONCURRENCY}: {stack.lambda_throttled} throttled, {took:.0f} s")
