@@ -73,13 +73,11 @@ class RemoteEmulator:
 def burst(
     groups: int, tracker_seconds: float = 10.0, lambda_concurrency: int | None = None, lambda_seconds: float = 0.2
 ) -> Burst:
-    """`lambda_concurrency`: the account's Lambda concurrency (None: unlimited), each invocation taking `lambda_seconds`."""
+    """`lambda_concurrency`: the account's Lambda concurrency (None: unlimited); invocations take `lambda_seconds`."""
     emulator = RemoteEmulator(tracker_seconds)
     try:
-        with (
-            LocalStack(emulator, SETTINGS, lambda_concurrency=lambda_concurrency, lambda_seconds=lambda_seconds) as stack,
-            contextlib.redirect_stdout(io.StringIO()),
-        ):
+        limits = {"lambda_concurrency": lambda_concurrency, "lambda_seconds": lambda_seconds}
+        with LocalStack(emulator, SETTINGS, **limits) as stack, contextlib.redirect_stdout(io.StringIO()):
             names = [f"burst-{index:03}" for index in range(groups)]
             for name in names:
                 stack.create_dataset_group(name)

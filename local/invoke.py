@@ -162,7 +162,7 @@ def seed(services: Services, function: str, event: dict[str, Any]) -> dict[str, 
     elif function in ("CheckEventTrackerFunction", "StoreTrackingIdFunction"):
         group = dataset_group(services, MISSING)
         tracker = emulator.seed_tracker(group, event["eventTrackerArn"])
-        say(f"seeded     event tracker {event['eventTrackerArn']} (ACTIVE, trackingId {tracker['trackingId']}) of {group}")
+        say(f"seeded     event tracker {event['eventTrackerArn']} (ACTIVE, trackingId {tracker['trackingId']})")
     elif function == "ReconcilerFunction":
         dataset_group(services, MISSING)
         in_order = dataset_group(services, IN_ORDER)

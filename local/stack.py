@@ -28,16 +28,16 @@ from typing import Any
 from unittest import mock
 
 import boto3
-from moto import mock_aws
 from botocore.exceptions import ClientError
+from moto import mock_aws
 from moto.awslambda.exceptions import LambdaClientError
 from moto.awslambda.models import LambdaBackend
+from moto.events.models import EventPattern
 from moto.stepfunctions.parser.api import HistoryEventType, LambdaFunctionFailedEventDetails
 from moto.stepfunctions.parser.asl.component.common.error_name.custom_error_name import CustomErrorName
 from moto.stepfunctions.parser.asl.component.common.error_name.failure_event import FailureEvent
 from moto.stepfunctions.parser.asl.component.state.exec.state_task.state_task_lambda import StateTaskLambda
 from moto.stepfunctions.parser.asl.eval.event.event_detail import EventDetails
-from moto.events.models import EventPattern
 
 from local.personalize_emulator import PersonalizeEmulator
 from local.template import TEMPLATE, Function, Rule, Template

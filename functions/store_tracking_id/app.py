@@ -48,7 +48,9 @@ def read_tracking_id(personalize: Any, event_tracker_arn: str) -> str:
         tracker = personalize.describe_event_tracker(eventTrackerArn=event_tracker_arn)["eventTracker"]
     except ClientError as error:
         if error_code(error) == "ResourceNotFoundException":
-            raise EventTrackerFailed(f"Event tracker {event_tracker_arn} disappeared before its trackingId was stored")
+            raise EventTrackerFailed(
+                f"Event tracker {event_tracker_arn} disappeared before its trackingId was stored"
+            ) from error
         raise named_aws_error(error) from error
     tracking_id = tracker.get("trackingId")
     if not isinstance(tracking_id, str) or not tracking_id.strip() or tracking_id != tracking_id.strip():

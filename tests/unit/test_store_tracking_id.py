@@ -1,4 +1,4 @@
-"""StoreTrackingId: the trackingId, read from DescribeEventTracker, in SSM, tagged, overwritten on re-runs, never empty."""
+"""StoreTrackingId: the trackingId, read from DescribeEventTracker, in SSM, tagged, overwritten, never empty."""
 
 from __future__ import annotations
 
