@@ -207,10 +207,26 @@ def report_effects(services: Services, function: str, env: dict[str, str]) -> No
 
 
 # ---------------------------------------------------------------- sam local invoke
+def base_image(template: Template) -> str:
+    """The Lambda base image SAM CLI runs the functions in (public.ecr.aws/lambda/python:3.13-arm64)."""
+    from samcli.local.docker.lambda_image import LambdaImage, Runtime
+
+    settings = template.doc["Globals"]["Function"]
+    tag = Runtime.get_image_name_tag(settings["Runtime"], settings["Architectures"][0])
+    return f"{LambdaImage._INVOKE_REPO_PREFIX}/{tag}"
+
+
+def has_image(name: str) -> bool:
+    return subprocess.run(["docker", "image", "inspect", name], capture_output=True).returncode == 0
+
+
 def sam_command(function: str, event: Path, env_vars: Path, container_env_vars: Path, debug_port: int) -> list[str]:
     sam = shutil.which("sam", path=str(Path(sys.executable).parent)) or shutil.which("sam")
     if sam is None:
         raise CannotInvoke("no sam command: run `make invoke`, which installs SAM CLI in .venv")
+    # A base image already here is used as it is (no registry needed); otherwise SAM CLI pulls it.
+    # SAM_SKIP_PULL_IMAGE, SAM CLI's own variable, still decides when it is set.
+    skip_pull = "SAM_SKIP_PULL_IMAGE" not in os.environ and has_image(base_image(Template()))
     return [
         sam, "local", "invoke", function,
         "--template-file", str(TEMPLATE),
@@ -218,6 +234,7 @@ def sam_command(function: str, event: Path, env_vars: Path, container_env_vars: 
         "--env-vars", str(env_vars),
         "--container-env-vars", str(container_env_vars),
         "--debug-port", str(debug_port),  # SAM CLI applies --container-env-vars only in debug mode
+        *(["--skip-pull-image"] if skip_pull else []),
     ]  # fmt: skip
 
 

@@ -11,7 +11,12 @@ EVENTS = ROOT / "events"
 ACCOUNT = "123456789012"
 REGION = "us-east-1"
 # Short waits: the tests run the real definition, whose Wait states really sleep.
-FAST = {"PollIntervalSeconds": 1, "MaxPollIntervalSeconds": 2, "ProvisioningTimeoutSeconds": 30}
+FAST = {
+    "PollIntervalSeconds": 1,
+    "MaxPollIntervalSeconds": 2,
+    "ProvisioningTimeoutSeconds": 30,
+    "ReconcileStartsPerSecond": 100,
+}
 
 
 def dataset_group_arn(name: str) -> str:

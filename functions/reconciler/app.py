@@ -34,6 +34,7 @@ stepfunctions = stepfunctions_client()
 STATE_MACHINE = os.environ.get("STATE_MACHINE_ARN", "")
 PARAMETER_PREFIX = os.environ.get("PARAMETER_PREFIX", "/personalize")
 EXCLUDE = compile_exclude_pattern(os.environ.get("EXCLUDE_NAME_PATTERN", ""))
+STARTS_PER_SECOND = float(os.environ.get("STARTS_PER_SECOND") or 2)
 WINDOW_SECONDS = 3600
 NAME_MAX = 80
 
@@ -98,10 +99,33 @@ def needs_provisioning(personalize: Any, ssm: Any, group: dict[str, Any], prefix
     return None
 
 
+class Pace:
+    """At most `per_second` starts a second: each execution soon invokes Lambda, and accounts share 10 at first."""
+
+    def __init__(self, per_second: float, clock: Any = time.monotonic, sleep: Any = time.sleep) -> None:
+        self.interval = 1.0 / per_second
+        self.clock, self.sleep = clock, sleep
+        self.next_at = 0.0
+
+    def wait(self) -> None:
+        now = self.clock()
+        if now < self.next_at:
+            self.sleep(self.next_at - now)
+        self.next_at = max(now, self.next_at) + self.interval
+
+
 def reconcile(
-    personalize: Any, ssm: Any, stepfunctions: Any, state_machine_arn: str, prefix: str, exclude: Any, now: float
+    personalize: Any,
+    ssm: Any,
+    stepfunctions: Any,
+    state_machine_arn: str,
+    prefix: str,
+    exclude: Any,
+    now: float,
+    starts_per_second: float = STARTS_PER_SECOND,
 ) -> Report:
     report = Report()
+    pace = Pace(starts_per_second)
     _, _, _, region, account, *_ = state_machine_arn.split(":")
     running = running_dataset_groups(stepfunctions, state_machine_arn, region, account)
     for page in personalize.get_paginator("list_dataset_groups").paginate():
@@ -124,6 +148,7 @@ def reconcile(
             if reason:
                 report.skipped[name] = reason
                 continue
+            pace.wait()
             try:
                 stepfunctions.start_execution(
                     stateMachineArn=state_machine_arn,

@@ -51,3 +51,23 @@ def test_keep_waiting_answers_the_next_wait() -> None:
 def test_keep_waiting_times_out_past_the_deadline() -> None:
     with pytest.raises(ProvisioningTimedOut, match=r"Tracker was still CREATE IN_PROGRESS after .*\(1800 s\)"):
         keep_waiting("Tracker", "CREATE IN_PROGRESS", request(), now=T0 + 1800)
+
+
+def test_the_reconcilers_pace_spaces_its_starts() -> None:
+    from reconciler.app import Pace
+
+    clock = [100.0]
+    slept: list[float] = []
+
+    def sleep(seconds: float) -> None:
+        slept.append(seconds)
+        clock[0] += seconds
+
+    pace = Pace(2, clock=lambda: clock[0], sleep=sleep)
+    for _ in range(5):
+        pace.wait()
+    assert slept == [0.5, 0.5, 0.5, 0.5]  # 5 starts in 2 s: at most 2 a second
+    clock[0] += 10  # a slow check in between: no catching up in a burst
+    pace.wait()
+    pace.wait()
+    assert slept[-1] == 0.5 and len(slept) == 5
