@@ -76,3 +76,10 @@ def test_throttling_is_shown_and_absorbed(capfd: pytest.CaptureFixture[str]) -> 
     assert "⏳ WaitToCreateTracker" in out
     assert "✗" not in out  # waiting is not failing
     assert "SUCCEEDED" in out
+
+
+def test_the_accounts_lambda_concurrency_is_an_option(capfd: pytest.CaptureFixture[str]) -> None:
+    assert main([*FAST, "--lambda-concurrency", "1"]) == 0
+    out = capfd.readouterr().out
+    assert "lambda throttled" in out and "(concurrency 1)" in out
+    assert "SUCCEEDED" in out
