@@ -2,19 +2,27 @@
 
 from __future__ import annotations
 
+import contextlib
+import io
 import time
 
 from local.personalize_emulator import PersonalizeEmulator
 from local.stack import LocalStack
 from tests.helpers import FAST, create_event
 
-BURST = 60
-CONCURRENCY = 10  # what new accounts start with, shared by every function
+# Six executions for each unit of the account's Lambda concurrency, as 60 dataset groups at once in a new account
+# (concurrency 10) would be. The local engine runs every execution in one process, so the suite keeps it to 18
+# at 3; `make bench` runs the 60 at 10 (bench/results.md, Burst).
+BURST = 18
+CONCURRENCY = 3
 
 
 def test_a_burst_beyond_the_lambda_concurrency_is_all_provisioned(emulator: PersonalizeEmulator) -> None:
     settings = {**FAST, "ProvisioningTimeoutSeconds": 300}
-    with LocalStack(emulator, settings, lambda_concurrency=CONCURRENCY, lambda_seconds=0.05) as stack:
+    with (
+        LocalStack(emulator, settings, lambda_concurrency=CONCURRENCY, lambda_seconds=0.05) as stack,
+        contextlib.redirect_stdout(io.StringIO()),  # 60 executions' handler logs
+    ):
         names = [f"burst-{index}" for index in range(BURST)]
         for name in names:
             stack.create_dataset_group(name)
