@@ -111,7 +111,7 @@ class Services:
 
 
 @contextmanager
-def local_services(host: str) -> Iterator[Services]:
+def local_services(host: str, template: Template) -> Iterator[Services]:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # moto's note about its server extras, which requirements-dev.txt pins
         from moto.server import ThreadedMotoServer
@@ -123,7 +123,7 @@ def local_services(host: str) -> Iterator[Services]:
     moto = ThreadedMotoServer(ip_address=host, port=moto_port, verbose=False)
     moto.start()
     try:
-        yield Services(emulator, f"http://{host}:{moto_port}", Template())
+        yield Services(emulator, f"http://{host}:{moto_port}", template)
     finally:
         moto.stop()
         emulator.stop()
@@ -220,13 +220,12 @@ def has_image(name: str) -> bool:
     return subprocess.run(["docker", "image", "inspect", name], capture_output=True).returncode == 0
 
 
-def sam_command(function: str, event: Path, env_vars: Path, container_env_vars: Path, debug_port: int) -> list[str]:
+def sam_command(
+    function: str, event: Path, env_vars: Path, container_env_vars: Path, debug_port: int, skip_pull: bool
+) -> list[str]:
     sam = shutil.which("sam", path=str(Path(sys.executable).parent)) or shutil.which("sam")
     if sam is None:
         raise CannotInvoke("no sam command: run `make invoke`, which installs SAM CLI in .venv")
-    # A base image already here is used as it is (no registry needed); otherwise SAM CLI pulls it.
-    # SAM_SKIP_PULL_IMAGE, SAM CLI's own variable, still decides when it is set.
-    skip_pull = "SAM_SKIP_PULL_IMAGE" not in os.environ and has_image(base_image(Template()))
     return [
         sam, "local", "invoke", function,
         "--template-file", str(TEMPLATE),
@@ -275,7 +274,8 @@ def run_sam(command: list[str]) -> tuple[int, str, str]:
 
 
 def invoke(function: str, event_file: Path) -> int:
-    functions = Template().functions()
+    template = Template()
+    functions = template.functions()
     if function not in functions:
         raise CannotInvoke(f"{function} is not a function of {TEMPLATE.name}: one of {', '.join(sorted(functions))}")
     try:
@@ -285,14 +285,17 @@ def invoke(function: str, event_file: Path) -> int:
 
     gateway = docker_gateway()
     say(f"layer      {layer.prepare()}")
-    with local_services(gateway) as services, tempfile.TemporaryDirectory(prefix="invoke-") as scratch:
+    # A base image already here is used as it is (no registry needed); otherwise SAM CLI pulls it.
+    # SAM_SKIP_PULL_IMAGE, SAM CLI's own variable, still decides when it is set.
+    skip_pull = "SAM_SKIP_PULL_IMAGE" not in os.environ and has_image(base_image(template))
+    with local_services(gateway, template) as services, tempfile.TemporaryDirectory(prefix="invoke-") as scratch:
         say(f"services   Personalize {services.emulator.url}, everything else (moto) {services.moto_url}")
         env = seed(services, function, event)
         env_vars = Path(scratch, "env-vars.json")
         env_vars.write_text(json.dumps({function: env}))
         container_env_vars = Path(scratch, "container-env-vars.json")
         container_env_vars.write_text(json.dumps(services.container_environment))
-        command = sam_command(function, event_file, env_vars, container_env_vars, free_port("127.0.0.1"))
+        command = sam_command(function, event_file, env_vars, container_env_vars, free_port("127.0.0.1"), skip_pull)
         say("running    " + " ".join(command[1:5]) + " ...")
         returncode, result, log = run_sam(command)
         print(result, flush=True)
