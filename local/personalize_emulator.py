@@ -30,6 +30,9 @@ from botocore.model import Shape
 ACCOUNT = "123456789012"
 REGION = "us-east-1"
 TAGS_MAX = 200
+# The API matches datasetType case-insensitively; ARNs and answers carry it in upper case.
+DATASET_TYPES = frozenset({"INTERACTIONS", "ITEMS", "USERS", "ACTIONS", "ACTION_INTERACTIONS"})
+ACTION_INTERACTIONS = "ACTION_INTERACTIONS"
 
 
 class ServiceError(Exception):
@@ -166,6 +169,9 @@ class PersonalizeEmulator:
         self._tracker_timings: dict[str, Timing] = {}  # by dataset group name
         self.dataset_groups: dict[str, _Resource] = {}
         self.trackers: dict[str, _Resource] = {}
+        self.datasets: dict[str, _Resource] = {}
+        self.dataset_timing = Timing()
+        self._dataset_timings: dict[tuple[str, str], Timing] = {}  # by (dataset group name, dataset type)
         self.tags: dict[str, dict[str, str]] = {}
         self.calls: dict[str, int] = {}
         self.throttled = 0
@@ -193,6 +199,15 @@ class PersonalizeEmulator:
             for tracker in self.trackers.values():
                 if tracker.extra["datasetGroupName"] == dataset_group_name:
                     tracker.timing = timing
+
+    def time_dataset(self, dataset_group_name: str, dataset_type: str, timing: Timing) -> None:
+        """Timing for the dataset of this type in this dataset group (created now or later)."""
+        with self._lock:
+            key = (dataset_group_name, dataset_type.upper())
+            self._dataset_timings[key] = timing
+            for dataset in self.datasets.values():
+                if (dataset.extra["datasetGroupName"], dataset.extra["datasetType"]) == key:
+                    dataset.timing = timing
 
     def limit_rate(self, operation: str, per_second: float) -> None:
         """Answer LimitExceededException past `per_second` requests of `operation` in any second."""
@@ -279,7 +294,7 @@ class PersonalizeEmulator:
             recent.append(now)
 
     def _collect(self, now: float) -> None:
-        for store in (self.trackers, self.dataset_groups):
+        for store in (self.trackers, self.datasets, self.dataset_groups):
             for arn in [arn for arn, resource in store.items() if resource.gone(now)]:
                 del store[arn]
                 self.tags.pop(arn, None)
@@ -367,6 +382,8 @@ class PersonalizeEmulator:
         now = time.monotonic()
         if any(t.extra["datasetGroupArn"] == group.arn and not t.gone(now) for t in self.trackers.values()):
             raise ServiceError("ResourceInUseException", f"Dataset group {group.arn} still has an event tracker")
+        if any(d.extra["datasetGroupArn"] == group.arn and not d.gone(now) for d in self.datasets.values()):
+            raise ServiceError("ResourceInUseException", f"Dataset group {group.arn} still has datasets")
         if group.status(now).startswith("DELETE"):
             raise ServiceError("ResourceInUseException", f"Dataset group {group.arn} is being deleted")
         group.deleted_at = now
@@ -441,8 +458,85 @@ class PersonalizeEmulator:
         self._collect(now)
         return {}
 
+    # ------------------------------------------------------------ datasets
+    def _dataset(self, arn: str) -> _Resource:
+        dataset = self.datasets.get(arn)
+        if dataset is None:
+            raise ServiceError("ResourceNotFoundException", f"Could not find resource with ARN {arn}")
+        return dataset
+
+    def _op_CreateDataset(self, params: dict[str, Any]) -> dict[str, Any]:
+        group = self._dataset_group(params["datasetGroupArn"])
+        dataset_type = params["datasetType"].upper()
+        if dataset_type not in DATASET_TYPES:
+            raise ServiceError("InvalidInputException", f"Unknown datasetType {params['datasetType']}")
+        now = time.monotonic()
+        status = group.status(now)
+        if status != "ACTIVE":
+            raise ServiceError("ResourceInUseException", f"Dataset group {group.arn} is {status}, not ACTIVE")
+        arn = f"arn:aws:personalize:{self.region}:{self.account}:dataset/{group.name}/{dataset_type}"
+        if arn in self.datasets:
+            raise ServiceError("ResourceAlreadyExistsException", f"Dataset group {group.arn} has a {dataset_type}")
+        timing = self._dataset_timings.get((group.name, dataset_type), self.dataset_timing)
+        extra = {
+            "datasetGroupArn": group.arn,
+            "datasetGroupName": group.name,
+            "datasetType": dataset_type,
+            "schemaArn": params["schemaArn"],
+        }
+        if dataset_type == ACTION_INTERACTIONS:  # Personalize makes its tracker with the dataset
+            extra["trackingId"] = str(uuid.uuid4())
+        self.datasets[arn] = _Resource(arn, params["name"], timing, time.time(), now, extra=extra)
+        self.tags[arn] = {}
+        self._set_tags(arn, params.get("tags", []))
+        return {"datasetArn": arn}
+
+    def _dataset_view(self, dataset: _Resource, now: float) -> dict[str, Any]:
+        status = dataset.status(now)
+        view = {
+            "name": dataset.name,
+            "datasetArn": dataset.arn,
+            "datasetGroupArn": dataset.extra["datasetGroupArn"],
+            "datasetType": dataset.extra["datasetType"],
+            "schemaArn": dataset.extra["schemaArn"],
+            "status": status,
+            "creationDateTime": dataset.created,
+            "lastUpdatedDateTime": dataset.created + max(0.0, min(now, dataset.ready_at()) - dataset.started),
+        }
+        if "trackingId" in dataset.extra and status == "ACTIVE":  # reported once the dataset is ACTIVE
+            view["trackingId"] = dataset.extra["trackingId"]
+        return view
+
+    def _op_DescribeDataset(self, params: dict[str, Any]) -> dict[str, Any]:
+        return {"dataset": self._dataset_view(self._dataset(params["datasetArn"]), time.monotonic())}
+
+    def _op_ListDatasets(self, params: dict[str, Any]) -> dict[str, Any]:
+        now = time.monotonic()
+        datasets = [
+            d
+            for d in self.datasets.values()
+            if not params.get("datasetGroupArn") or d.extra["datasetGroupArn"] == params["datasetGroupArn"]
+        ]
+        summaries = [
+            {
+                key: self._dataset_view(d, now)[key]
+                for key in ("name", "datasetArn", "datasetType", "status", "creationDateTime", "lastUpdatedDateTime")
+            }
+            for d in sorted(datasets, key=lambda d: d.created, reverse=True)
+        ]
+        return self._page(summaries, params, "datasets")
+
+    def _op_DeleteDataset(self, params: dict[str, Any]) -> dict[str, Any]:
+        dataset = self._dataset(params["datasetArn"])
+        now = time.monotonic()
+        if dataset.status(now).startswith("DELETE"):
+            raise ServiceError("ResourceInUseException", f"Dataset {dataset.arn} is being deleted")
+        dataset.deleted_at = now
+        self._collect(now)
+        return {}
+
     def _resource(self, arn: str) -> _Resource:
-        resource = self.dataset_groups.get(arn) or self.trackers.get(arn)
+        resource = self.dataset_groups.get(arn) or self.trackers.get(arn) or self.datasets.get(arn)
         if resource is None:
             raise ServiceError("ResourceNotFoundException", f"Could not find resource with ARN {arn}")
         return resource

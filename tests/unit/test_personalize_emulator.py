@@ -168,3 +168,63 @@ def test_a_tracker_deleted_while_polled(personalize, emulator: PersonalizeEmulat
 def test_unknown_operations_are_refused(emulator: PersonalizeEmulator) -> None:
     client = boto3.client("personalize", region_name="us-east-1", endpoint_url=emulator.url)
     assert error_of(client.list_campaigns)[0] == "UnknownOperationException"
+
+
+# ------------------------------------------------------------------ datasets (Action interactions and the others)
+SCHEMA = "arn:aws:personalize:us-east-1:123456789012:schema/action-interactions"
+
+
+def test_an_action_interactions_dataset_reports_its_tracking_id_once_active(
+    personalize, emulator: PersonalizeEmulator
+) -> None:
+    group = personalize.create_dataset_group(name="g")["datasetGroupArn"]
+    emulator.time_dataset("g", "action_interactions", Timing(pending=0.3))
+    # The API matches datasetType case-insensitively; the ARN and the answers carry it in upper case.
+    arn = personalize.create_dataset(
+        name="actions", schemaArn=SCHEMA, datasetGroupArn=group, datasetType="Action_Interactions"
+    )["datasetArn"]
+    assert arn == "arn:aws:personalize:us-east-1:123456789012:dataset/g/ACTION_INTERACTIONS"
+
+    creating = personalize.describe_dataset(datasetArn=arn)["dataset"]
+    assert creating["status"] == "CREATE PENDING" and "trackingId" not in creating
+    time.sleep(0.4)
+    active = personalize.describe_dataset(datasetArn=arn)["dataset"]
+    assert active["status"] == "ACTIVE" and active["datasetType"] == "ACTION_INTERACTIONS"
+    assert len(active["trackingId"]) == 36
+    [summary] = personalize.list_datasets(datasetGroupArn=group)["datasets"]
+    assert summary["datasetArn"] == arn and "trackingId" not in summary  # as DatasetSummary's model has it
+
+
+def test_other_dataset_types_have_no_tracking_id_and_one_of_each_type(personalize) -> None:
+    group = personalize.create_dataset_group(name="g")["datasetGroupArn"]
+    items = personalize.create_dataset(name="items", schemaArn=SCHEMA, datasetGroupArn=group, datasetType="ITEMS")
+    assert "trackingId" not in personalize.describe_dataset(datasetArn=items["datasetArn"])["dataset"]
+    again = {"name": "items2", "schemaArn": SCHEMA, "datasetGroupArn": group, "datasetType": "items"}
+    assert error_of(personalize.create_dataset, **again)[0] == "ResourceAlreadyExistsException"
+    unknown = {"name": "x", "schemaArn": SCHEMA, "datasetGroupArn": group, "datasetType": "Clicks"}
+    assert error_of(personalize.create_dataset, **unknown)[0] == "InvalidInputException"
+
+
+def test_a_dataset_group_with_datasets_cannot_be_deleted_until_they_are_gone(personalize) -> None:
+    group = personalize.create_dataset_group(name="g")["datasetGroupArn"]
+    arn = personalize.create_dataset(name="a", schemaArn=SCHEMA, datasetGroupArn=group, datasetType="INTERACTIONS")[
+        "datasetArn"
+    ]
+    assert error_of(personalize.delete_dataset_group, datasetGroupArn=group)[0] == "ResourceInUseException"
+    personalize.delete_dataset(datasetArn=arn)
+    assert error_of(personalize.describe_dataset, datasetArn=arn)[0] == "ResourceNotFoundException"
+    personalize.delete_dataset_group(datasetGroupArn=group)
+    assert personalize.list_datasets()["datasets"] == []
+
+
+@pytest.mark.parametrize("changes", [{"name": "-starts-with-dash"}, {"name": "x" * 64}, {"datasetType": "Items2"}])
+def test_dataset_requests_are_validated_against_botocores_model(personalize, changes) -> None:
+    group = personalize.create_dataset_group(name="g")["datasetGroupArn"]
+    client = boto3.client(
+        "personalize",
+        region_name="us-east-1",
+        endpoint_url=personalize.meta.endpoint_url,
+        config=Config(parameter_validation=False),
+    )
+    request = {"name": "ok", "schemaArn": SCHEMA, "datasetGroupArn": group, "datasetType": "ITEMS", **changes}
+    assert error_of(client.create_dataset, **request) == ("InvalidInputException", 400)
