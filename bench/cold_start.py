@@ -138,7 +138,15 @@ CALLS = {
     ),
     "StoreTrackingIdFunction": (
         "store-tracking-id.json",
-        {"ssm": [("put_parameter", {"Version": 1}), ("add_tags_to_resource", {})]},
+        {
+            "personalize": [
+                (
+                    "describe_event_tracker",
+                    {"eventTracker": {"status": "ACTIVE", "trackingId": "b0c1d2e3-f4a5-4b6c-8d7e-9f0a1b2c3d4e"}},
+                )
+            ],
+            "ssm": [("put_parameter", {"Version": 1}), ("add_tags_to_resource", {})],
+        },
     ),
     "ReconcilerFunction": (
         "scheduled-event.json",
