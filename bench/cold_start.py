@@ -107,6 +107,7 @@ def package_sizes() -> dict[str, int]:
 
 # One call of each handler, with its AWS calls answered by botocore's Stubber.
 _DG = "arn:aws:personalize:us-east-1:123456789012:dataset-group/retail-recommendations"
+_DS = "arn:aws:personalize:us-east-1:123456789012:dataset/retail-recommendations/ACTION_INTERACTIONS"
 _ET = "arn:aws:personalize:us-east-1:123456789012:event-tracker/0a1b2c3d"
 _SM = "arn:aws:states:us-east-1:123456789012:stateMachine:ProvisionEventTrackerStateMachine"
 CALLS = {
@@ -168,7 +169,32 @@ CALLS = {
                 ),
                 ("list_tags_for_resource", {"tags": []}),
                 ("list_event_trackers", {"eventTrackers": []}),
+                ("list_datasets", {"datasets": []}),
             ],
+        },
+    ),
+    "CheckDatasetFunction": (
+        "check-dataset.json",
+        {"personalize": [("describe_dataset", {"dataset": {"datasetArn": _DS, "status": "ACTIVE"}})]},
+    ),
+    "StoreActionTrackingIdFunction": (
+        "store-action-tracking-id.json",
+        {
+            "personalize": [
+                (
+                    "describe_dataset",
+                    {
+                        "dataset": {
+                            "datasetArn": _DS,
+                            "datasetGroupArn": _DG,
+                            "status": "ACTIVE",
+                            "trackingId": "b0c1d2e3-f4a5-4b6c-8d7e-9f0a1b2c3d4e",
+                        }
+                    },
+                ),
+                ("list_tags_for_resource", {"tags": []}),
+            ],
+            "ssm": [("put_parameter", {"Version": 1}), ("add_tags_to_resource", {})],
         },
     ),
     "TeardownFunction": (

@@ -43,12 +43,13 @@ from local.template import TEMPLATE, Template
 
 sys.path.insert(0, str(TEMPLATE.parent / "functions"))  # the functions' own names for their tags
 
-from common.parameters import TAG_DATASET_GROUP_ARN, TAG_EVENT_TRACKER_ARN
+from common.parameters import TAG_DATASET_ARN, TAG_DATASET_GROUP_ARN, TAG_EVENT_TRACKER_ARN
 
 ACCOUNT = "123456789012"  # what `sam local invoke` resolves AWS::AccountId to
 REGION = "us-east-1"
 # The sample dataset groups: the reconciler finds one without its tracker and one in order.
 MISSING, IN_ORDER = "retail-recommendations", "video-on-demand"
+SCHEMA = f"arn:aws:personalize:{REGION}:{ACCOUNT}:schema/local-action-interactions"
 FAKE_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"}
 
 
@@ -139,18 +140,29 @@ def parameter_name(services: Services, group_name: str) -> str:
     return f"{prefix}/{group_name}/tracking-id"
 
 
-def tagged_parameter(services: Services, group_arn: str, tracker_arn: str, value: str) -> str:
-    name = parameter_name(services, group_arn.rsplit("/", 1)[1])
+def tagged_parameter(services: Services, group_arn: str, value: str, tracker: str = "", dataset: str = "") -> str:
+    """A parameter as the workflow writes it: the tracker's (tagged with its ARN) or the dataset's."""
+    suffix = "action-tracking-id" if dataset else "tracking-id"
+    name = parameter_name(services, group_arn.rsplit("/", 1)[1]).rsplit("/", 1)[0] + "/" + suffix
+    tags = {TAG_DATASET_GROUP_ARN: group_arn, TAG_EVENT_TRACKER_ARN: tracker, TAG_DATASET_ARN: dataset}
     services.client("ssm").put_parameter(
-        Name=name,
-        Value=value,
-        Type="String",
-        Tags=[
-            {"Key": TAG_DATASET_GROUP_ARN, "Value": group_arn},
-            {"Key": TAG_EVENT_TRACKER_ARN, "Value": tracker_arn},
-        ],
+        Name=name, Value=value, Type="String", Tags=[{"Key": k, "Value": v} for k, v in tags.items() if v]
     )
     return name
+
+
+def action_dataset(services: Services, group_name: str) -> str:
+    """The dataset group (ACTIVE) with its Action interactions dataset (ACTIVE, with its trackingId)."""
+    group = dataset_group(services, group_name)
+    return services.emulator.handle(
+        "CreateDataset",
+        {
+            "name": f"{group_name}-actions",
+            "schemaArn": SCHEMA,
+            "datasetGroupArn": group,
+            "datasetType": "ACTION_INTERACTIONS",
+        },
+    )["datasetArn"]
 
 
 def seed(services: Services, function: str, event: dict[str, Any]) -> dict[str, str]:
@@ -167,7 +179,7 @@ def seed(services: Services, function: str, event: dict[str, Any]) -> dict[str, 
         dataset_group(services, MISSING)
         in_order = dataset_group(services, IN_ORDER)
         tracker = emulator.seed_tracker(in_order, None)
-        tagged_parameter(services, in_order, tracker["eventTrackerArn"], tracker["trackingId"])
+        tagged_parameter(services, in_order, tracker["trackingId"], tracker=tracker["eventTrackerArn"])
         say(f"seeded     dataset group {MISSING} without a tracker, {IN_ORDER} with its tracker and parameter")
         machine = services.template.state_machine()
         role = f"arn:aws:iam::{ACCOUNT}:role/local"
@@ -176,20 +188,28 @@ def seed(services: Services, function: str, event: dict[str, Any]) -> dict[str, 
         )["stateMachineArn"]
         say(f"seeded     state machine {arn}")
         return {"STATE_MACHINE_ARN": arn}
+    elif function in ("CheckDatasetFunction", "StoreActionTrackingIdFunction"):
+        dataset = action_dataset(services, MISSING)
+        tracking_id = emulator.handle("DescribeDataset", {"datasetArn": dataset})["dataset"]["trackingId"]
+        say(f"seeded     Action interactions dataset {dataset} (ACTIVE, trackingId {tracking_id})")
     elif function == "TeardownFunction":
         request = event["detail"]["requestParameters"]
-        group = request.get("datasetGroupArn") or f"arn:aws:personalize:{REGION}:{ACCOUNT}:dataset-group/{MISSING}"
+        group = f"arn:aws:personalize:{REGION}:{ACCOUNT}:dataset-group/{MISSING}"
         tracker = request.get("eventTrackerArn") or f"arn:aws:personalize:{REGION}:{ACCOUNT}:event-tracker/0a1b2c3d"
-        ours = tagged_parameter(services, group, tracker, "a-tracking-id")
-        theirs = ours.rsplit("/", 1)[0] + "/notes"
+        dataset = f"arn:aws:personalize:{REGION}:{ACCOUNT}:dataset/{MISSING}/ACTION_INTERACTIONS"
+        ours = [
+            tagged_parameter(services, group, "a-tracking-id", tracker=tracker),
+            tagged_parameter(services, group, "an-action-tracking-id", dataset=dataset),
+        ]
+        theirs = ours[0].rsplit("/", 1)[0] + "/notes"
         services.client("ssm").put_parameter(Name=theirs, Value="written by someone else", Type="String")
-        say(f"seeded     parameter {ours} (tagged with {group} and {tracker}), and untagged {theirs}")
+        say(f"seeded     parameters {', '.join(ours)} (tagged with their ARNs), and untagged {theirs}")
     return {}
 
 
 def report_effects(services: Services, function: str, env: dict[str, str]) -> None:
     """What the function changed, read back from the local services."""
-    if function == "StoreTrackingIdFunction" or function == "TeardownFunction":
+    if function in ("StoreTrackingIdFunction", "StoreActionTrackingIdFunction", "TeardownFunction"):
         ssm = services.client("ssm")
         names = [p["Name"] for p in ssm.describe_parameters().get("Parameters", [])]
         for name in sorted(names):

@@ -25,6 +25,8 @@ from local.stack import ACCOUNT, REGION, Execution, LocalStack
 from local.template import ROOT, TemplateError
 
 DEFAULT_EVENT = ROOT / "events" / "create-dataset-group.json"
+ACTION_EVENT = ROOT / "events" / "create-action-interactions-dataset.json"
+SCHEMA = "arn:aws:personalize:us-east-1:123456789012:schema/local-action-interactions"
 # Short waits so a local run takes seconds; every one can be overridden with --param.
 LOCAL_PARAMETERS = {"PollIntervalSeconds": "1", "MaxPollIntervalSeconds": "4", "ProvisioningTimeoutSeconds": "120"}
 
@@ -59,6 +61,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         help="the account's Lambda concurrency: invocations beyond N are refused (TooManyRequestsException)",
     )
     parser.add_argument("--no-seed", action="store_true", help="do not create the dataset group in the emulator")
+    parser.add_argument(
+        "--action-interactions",
+        action="store_true",
+        help="the Action interactions flow: seed the dataset group (ACTIVE) and its Action interactions dataset "
+        "(ACTIVE after --tracker-seconds); default event events/create-action-interactions-dataset.json",
+    )
     parser.add_argument("--run-anyway", action="store_true", help="start the workflow even if the rule would not match")
     parser.add_argument(
         "--reconcile",
@@ -143,6 +151,10 @@ class Progress:
             return f"  dataset group {data['datasetGroupStatus'].get('status')}"
         if state == "CheckEventTracker":
             return f"  tracker {data['eventTrackerStatus'].get('status')}"
+        if state == "CheckDataset":
+            return f"  Action interactions dataset {data['datasetStatus'].get('status')}"
+        if state == "CreateOrAdoptTracker" and data["eventTracker"].get("throttled"):
+            return "  throttled"
         if state == "CreateOrAdoptTracker":
             tracker = data["eventTracker"]
             if tracker.get("skipped"):
@@ -178,6 +190,8 @@ def report(console: Console, stack: LocalStack, execution: Execution, parameter_
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     console = Console(file=sys.__stdout__, highlight=False, width=max(120, Console(file=sys.__stdout__).width))
+    if args.action_interactions and args.event == DEFAULT_EVENT:
+        args.event = ACTION_EVENT
     event = json.loads(args.event.read_text())
     overrides = dict(LOCAL_PARAMETERS)
     for item in args.param:
@@ -222,7 +236,7 @@ def run(
 ) -> int:
     console.print(f"[bold]event[/bold]      {args.event}")
     console.print(f"[bold]parameters[/bold] {' '.join(f'{k}={v}' for k, v in overrides.items())}")
-    direct = isinstance(event, dict) and set(event) == {"datasetGroupArn"}
+    direct = isinstance(event, dict) and set(event) in ({"datasetGroupArn"}, {"datasetArn"})
     if direct:
         console.print(
             "[bold]rule[/bold]       direct input: started by hand, as for a backfill (the rule is not involved)"
@@ -248,7 +262,7 @@ def run(
         for operation in ("CreateEventTracker", "DescribeEventTracker"):
             emulator.inject_error(operation, "LimitExceededException", args.throttle, "Rate exceeded")
     if name and not args.no_seed:
-        if args.existing_tracker:
+        if args.existing_tracker or args.action_interactions:
             emulator.time_dataset_group(name, Timing())
             emulator.time_tracker(name, Timing())
         group_arn = stack.create_dataset_group(name, **seed)
@@ -256,6 +270,12 @@ def run(
         if args.existing_tracker:
             stack.personalize.create_event_tracker(name=f"{name}-by-hand", datasetGroupArn=group_arn)
             console.print(f"[bold]seeded[/bold]     its ACTIVE tracker {name}-by-hand")
+        if args.action_interactions:
+            emulator.time_dataset(name, "ACTION_INTERACTIONS", _half_and_half(args.tracker_seconds))
+            dataset = stack.personalize.create_dataset(
+                name=f"{name}-actions", schemaArn=SCHEMA, datasetGroupArn=group_arn, datasetType="Action_Interactions"
+            )["datasetArn"]
+            console.print(f"[bold]seeded[/bold]     its Action interactions dataset {dataset}")
     console.rule()
 
     started = time.monotonic()

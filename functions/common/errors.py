@@ -25,6 +25,14 @@ class DatasetGroupNotFound(ProvisioningError):
     """The dataset group does not exist (any more)."""
 
 
+class DatasetFailed(ProvisioningError):
+    """The Action interactions dataset ended in CREATE FAILED or is being deleted."""
+
+
+class DatasetNotFound(ProvisioningError):
+    """The Action interactions dataset does not exist (any more)."""
+
+
 class EventTrackerFailed(ProvisioningError):
     """The tracker ended in CREATE FAILED, disappeared or is being deleted."""
 

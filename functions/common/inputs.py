@@ -1,11 +1,16 @@
-"""The two inputs the workflow accepts, and the dataset group each names.
+"""The inputs the workflow accepts, and what each asks it to provision.
 
-A CloudTrail CreateDatasetGroup event from EventBridge, or {"datasetGroupArn": ...}
-for manual runs, replays and backfills. Parsed with Powertools Parser (pydantic) models.
+- the event tracker of a dataset group: a CloudTrail CreateDatasetGroup event from EventBridge, or
+  {"datasetGroupArn": ...} for manual runs, replays and backfills;
+- the tracking ID of an Action interactions dataset: a CloudTrail CreateDataset event of that type,
+  or {"datasetArn": ...}.
+
+Parsed with Powertools Parser (pydantic) models.
 """
 
 from __future__ import annotations
 
+import re
 from typing import Any, Literal, TypedDict
 
 from aws_lambda_powertools.utilities.parser import parse
@@ -13,7 +18,7 @@ from aws_lambda_powertools.utilities.parser.models import EventBridgeModel
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from common.errors import InvalidEvent
-from common.parameters import parameter_name
+from common.parameters import action_parameter_name, parameter_name
 from common.personalize import dataset_group_arn, parse_dataset_group_arn
 
 
@@ -56,6 +61,37 @@ class CreateDatasetGroupEvent(EventBridgeModel):
     detail: CreateDatasetGroupCall  # type: ignore[assignment]
 
 
+class CreateDatasetRequest(BaseModel):
+    datasetGroupArn: str | None = None
+    datasetType: str | None = None
+
+
+class CreateDatasetResponse(BaseModel):
+    datasetArn: str | None = None
+
+
+class CreateDatasetCall(BaseModel):
+    eventSource: Literal["personalize.amazonaws.com"]
+    eventName: Literal["CreateDataset"]
+    errorCode: str | None = None
+    requestParameters: CreateDatasetRequest | None = None
+    responseElements: CreateDatasetResponse | None = None
+
+
+class CreateDatasetEvent(EventBridgeModel):
+    source: Literal["aws.personalize"]
+    detail_type: Literal["AWS API Call via CloudTrail"] = Field(alias="detail-type")  # type: ignore[assignment]
+    detail: CreateDatasetCall  # type: ignore[assignment]
+
+
+class DirectDatasetInput(BaseModel):
+    """`{"datasetArn": ...}`: store an Action interactions dataset's tracking ID (replays, the reconciler)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    datasetArn: str
+
+
 class DirectInput(BaseModel):
     """`{"datasetGroupArn": ...}`, for manual runs, replays and backfills."""
 
@@ -68,11 +104,19 @@ _CAUSE_MAX = 1000
 CLOUDFORMATION = "cloudformation.amazonaws.com"
 
 
+EVENT_TRACKER, ACTION_INTERACTIONS = "eventTracker", "actionInteractions"
+_DATASET_ARN = re.compile(
+    r"arn:(?P<partition>aws[a-z-]*):personalize:(?P<region>[a-z]{2}(?:-[a-z]+)+-\d):(?P<account>\d{12}):dataset/\S{1,230}"
+)
+
+
 class DatasetGroup(TypedDict):
-    datasetGroupArn: str
-    datasetGroupName: str
-    parameterName: str
+    kind: str  # EVENT_TRACKER or ACTION_INTERACTIONS
+    datasetGroupArn: str | None  # for a dataset named only by its ARN: read from DescribeDataset later
+    datasetGroupName: str | None
+    parameterName: str | None
     createdByCloudFormation: bool  # its stack may declare the tracker too (AWS::Personalize::EventTracker)
+    datasetArn: str | None  # the Action interactions dataset, for ACTION_INTERACTIONS
 
 
 def _describe(error: ValidationError) -> str:
@@ -99,8 +143,50 @@ def _arn_from_event(event: dict[str, Any], partition: str) -> tuple[str, bool]:
     return dataset_group_arn(partition, parsed.region, parsed.account, name), call.made_by_cloudformation()
 
 
+def _action_interactions(event: dict[str, Any], region: str, account: str, prefix: str) -> DatasetGroup:
+    """The Action interactions dataset a CreateDataset event or {"datasetArn": ...} names."""
+    group_arn = None
+    try:
+        if "datasetArn" in event:
+            dataset_arn = parse(event=event, model=DirectDatasetInput).datasetArn
+        else:
+            call = parse(event=event, model=CreateDatasetEvent).detail
+            if call.errorCode:
+                raise InvalidEvent(f"The CreateDataset call failed ({call.errorCode}): nothing to provision")
+            request = call.requestParameters or CreateDatasetRequest()
+            if (request.datasetType or "").upper() != "ACTION_INTERACTIONS":  # the API ignores its case
+                raise InvalidEvent(f"Dataset type {request.datasetType!r} has no tracking ID: only Action_Interactions")
+            if not (call.responseElements and call.responseElements.datasetArn):
+                raise InvalidEvent("The CreateDataset event has no responseElements.datasetArn")
+            dataset_arn, group_arn = call.responseElements.datasetArn, request.datasetGroupArn
+    except ValidationError as error:
+        raise InvalidEvent(f"Not a CreateDataset event or a direct input: {_describe(error)}") from None
+    match = _DATASET_ARN.fullmatch(dataset_arn)
+    if match is None:
+        raise InvalidEvent(f"Not a Personalize dataset ARN: {dataset_arn[:300]!r}")
+    if (match["region"], match["account"]) != (region, account):
+        raise InvalidEvent(
+            f"Dataset {dataset_arn} is in {match['account']}/{match['region']}; "
+            f"this application provisions {account}/{region} only"
+        )
+    group = parse_dataset_group_arn(group_arn) if group_arn else None
+    return {
+        "kind": ACTION_INTERACTIONS,
+        "datasetGroupArn": group.arn if group else None,
+        "datasetGroupName": group.name if group else None,
+        "parameterName": action_parameter_name(prefix, group.name) if group else None,
+        "createdByCloudFormation": False,
+        "datasetArn": dataset_arn,
+    }
+
+
 def parse_input(event: Any, region: str, account: str, partition: str, prefix: str) -> DatasetGroup:
-    """The dataset group to provision a tracker for, or InvalidEvent saying why not."""
+    """What to provision, or InvalidEvent saying why not."""
+    if isinstance(event, dict) and (
+        "datasetArn" in event
+        or (isinstance(event.get("detail"), dict) and event["detail"].get("eventName") == "CreateDataset")
+    ):
+        return _action_interactions(event, region, account, prefix)
     by_cloudformation = False  # a direct input is a person's or the reconciler's: no stack is creating a tracker
     if isinstance(event, dict) and "datasetGroupArn" in event:
         try:
@@ -123,8 +209,10 @@ def parse_input(event: Any, region: str, account: str, partition: str, prefix: s
             f"this application provisions {account}/{region} only"
         )
     return {
+        "kind": EVENT_TRACKER,
         "datasetGroupArn": dataset_group.arn,
         "datasetGroupName": dataset_group.name,
         "parameterName": parameter_name(prefix, dataset_group.name),
         "createdByCloudFormation": by_cloudformation,
+        "datasetArn": None,
     }

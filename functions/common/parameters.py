@@ -2,9 +2,51 @@
 
 from __future__ import annotations
 
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from common.errors import named_aws_error
+
 TAG_DATASET_GROUP_ARN = "event-tracker-provisioner:dataset-group-arn"
 TAG_EVENT_TRACKER_ARN = "event-tracker-provisioner:event-tracker-arn"
+TAG_DATASET_ARN = "event-tracker-provisioner:dataset-arn"
 
 
 def parameter_name(prefix: str, dataset_group_name: str) -> str:
+    """The event tracker's trackingId, for PutEvents."""
     return f"{prefix.rstrip('/')}/{dataset_group_name}/tracking-id"
+
+
+def action_parameter_name(prefix: str, dataset_group_name: str) -> str:
+    """The Action interactions dataset's trackingId, for PutActionInteractions."""
+    return f"{prefix.rstrip('/')}/{dataset_group_name}/action-tracking-id"
+
+
+def put_tracking_id(
+    ssm: Any,
+    name: str,
+    tracking_id: str,
+    description: str,
+    tags: dict[str, str],
+    parameter_type: str = "String",
+    kms_key_id: str = "",
+) -> None:
+    """Write (overwrite) the parameter, then tag it: PutParameter rejects Tags together with Overwrite."""
+    put: dict[str, Any] = {
+        "Name": name,
+        "Value": tracking_id,
+        "Type": parameter_type,
+        "Overwrite": True,
+        "Tier": "Standard",
+        "Description": description[:1024],
+    }
+    if parameter_type == "SecureString" and kms_key_id:
+        put["KeyId"] = kms_key_id
+    try:
+        ssm.put_parameter(**put)
+        ssm.add_tags_to_resource(
+            ResourceType="Parameter", ResourceId=name, Tags=[{"Key": k, "Value": v} for k, v in tags.items()]
+        )
+    except ClientError as error:
+        raise named_aws_error(error, throttling_as_limit=False) from error

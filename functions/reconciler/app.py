@@ -23,7 +23,7 @@ from common.clients import personalize_client, ssm_client, stepfunctions_client
 from common.config import STATE_MACHINE_ARN, checked
 from common.errors import DatasetGroupNotFound, InvalidEvent, error_code
 from common.opt_out import compile_exclude_pattern, opt_out_reason
-from common.parameters import parameter_name
+from common.parameters import action_parameter_name, parameter_name
 from common.personalize import ACTIVE, CREATING, dataset_group_tags, live_trackers
 
 logger = Logger()
@@ -36,6 +36,8 @@ PARAMETER_PREFIX = os.environ.get("PARAMETER_PREFIX", "/personalize")
 EXCLUDE = compile_exclude_pattern(os.environ.get("EXCLUDE_NAME_PATTERN", ""))
 STARTS_PER_SECOND = float(os.environ.get("STARTS_PER_SECOND") or 2)
 WINDOW_SECONDS = 3600
+ACTION_INTERACTIONS_TYPE = "ACTION_INTERACTIONS"
+ACTIONS_SUFFIX = "(action tracking ID)"  # how the report names a group's Action interactions dataset
 NAME_MAX = 80
 
 
@@ -60,7 +62,8 @@ def execution_name(dataset_group_name: str, now: float) -> str:
 
 
 def running_dataset_groups(stepfunctions: Any, state_machine_arn: str, region: str, account: str) -> set[str]:
-    """ARNs of the dataset groups the workflow's running executions are provisioning."""
+    """What the workflow's running executions are provisioning: dataset group ARNs (their trackers) and
+    dataset ARNs (Action interactions tracking IDs)."""
     from common.inputs import parse_input  # pydantic: imported only when there is an input to read
 
     _, partition, *_ = state_machine_arn.split(":")
@@ -73,7 +76,8 @@ def running_dataset_groups(stepfunctions: Any, state_machine_arn: str, region: s
             described = stepfunctions.describe_execution(executionArn=execution["executionArn"])
             try:
                 data = json.loads(described.get("input") or "null")
-                running.add(parse_input(data, region, account, partition, "/")["datasetGroupArn"])
+                parsed = parse_input(data, region, account, partition, "/")
+                running.add(parsed["datasetArn"] or parsed["datasetGroupArn"] or "")
             except (ValueError, InvalidEvent):
                 continue  # an execution that fails on its input provisions nothing
     return running
@@ -97,6 +101,24 @@ def needs_provisioning(personalize: Any, ssm: Any, group: dict[str, Any], prefix
     if stored["Parameter"]["Value"] != tracking_id:
         return "the SSM parameter holds another trackingId"
     return None
+
+
+def action_dataset_needing_provisioning(personalize: Any, ssm: Any, group: dict[str, Any], prefix: str) -> str | None:
+    """The ARN of the group's ACTIVE Action interactions dataset whose parameter is missing or wrong, else None."""
+    pages = personalize.get_paginator("list_datasets").paginate(datasetGroupArn=group["datasetGroupArn"])
+    datasets = [d for page in pages for d in page.get("datasets", [])]
+    actions = [d for d in datasets if d.get("datasetType", "").upper() == ACTION_INTERACTIONS_TYPE]
+    if not actions or actions[0].get("status") != ACTIVE:
+        return None  # none, or not ACTIVE yet: its own CreateDataset event starts the workflow, which waits
+    arn = actions[0]["datasetArn"]
+    tracking_id = personalize.describe_dataset(datasetArn=arn)["dataset"].get("trackingId")
+    try:
+        stored = ssm.get_parameter(Name=action_parameter_name(prefix, group["name"]), WithDecryption=True)
+    except ClientError as error:
+        if error_code(error) == "ParameterNotFound":
+            return str(arn)
+        raise
+    return None if stored["Parameter"]["Value"] == tracking_id else str(arn)
 
 
 class Pace:
@@ -126,6 +148,20 @@ def reconcile(
 ) -> Report:
     report = Report()
     pace = Pace(starts_per_second)
+
+    def start(label: str, name: str, workflow_input: dict[str, str]) -> None:
+        pace.wait()
+        try:
+            stepfunctions.start_execution(
+                stateMachineArn=state_machine_arn, name=name, input=json.dumps(workflow_input)
+            )
+        except ClientError as error:
+            if error_code(error) != "ExecutionAlreadyExists":
+                raise
+            report.skipped[label] = "already started in this hour"
+            return
+        report.started.append(label)
+
     _, _, _, region, account, *_ = state_machine_arn.split(":")
     running = running_dataset_groups(stepfunctions, state_machine_arn, region, account)
     for page in personalize.get_paginator("list_dataset_groups").paginate():
@@ -140,27 +176,27 @@ def reconcile(
             except DatasetGroupNotFound:
                 report.skipped[name] = "dataset group was deleted meanwhile"
                 continue
-            if reason is None and arn in running:
-                reason = "an execution for it is running"
+            if reason:
+                report.skipped[name] = reason
+                continue
+            # The event tracker and its parameter.
+            reason = "an execution for it is running" if arn in running else None
             if reason is None and status == ACTIVE:
                 missing = needs_provisioning(personalize, ssm, group, prefix)
                 reason = None if missing else "tracker and parameter are in place"
             if reason:
                 report.skipped[name] = reason
-                continue
-            pace.wait()
-            try:
-                stepfunctions.start_execution(
-                    stateMachineArn=state_machine_arn,
-                    name=execution_name(name, now),
-                    input=json.dumps({"datasetGroupArn": arn}),
-                )
-            except ClientError as error:
-                if error_code(error) != "ExecutionAlreadyExists":
-                    raise
-                report.skipped[name] = "already started in this hour"
-                continue
-            report.started.append(name)
+            else:
+                start(name, execution_name(name, now), {"datasetGroupArn": arn})
+            # The Action interactions dataset's tracking ID, if the group has that dataset.
+            dataset_arn = (
+                action_dataset_needing_provisioning(personalize, ssm, group, prefix) if status == ACTIVE else None
+            )
+            if dataset_arn and dataset_arn in running:
+                report.skipped[f"{name} {ACTIONS_SUFFIX}"] = "an execution for it is running"
+            elif dataset_arn:
+                label = f"{name} {ACTIONS_SUFFIX}"
+                start(label, execution_name(f"{name}-actions", now), {"datasetArn": dataset_arn})
     return report
 
 

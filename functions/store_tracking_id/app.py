@@ -14,7 +14,7 @@ from botocore.exceptions import ClientError
 
 from common.clients import personalize_client, ssm_client
 from common.errors import EventTrackerFailed, InvalidTrackingId, error_code, named_aws_error
-from common.parameters import TAG_DATASET_GROUP_ARN, TAG_EVENT_TRACKER_ARN
+from common.parameters import TAG_DATASET_GROUP_ARN, TAG_EVENT_TRACKER_ARN, put_tracking_id
 
 logger = Logger()
 personalize = personalize_client()
@@ -65,30 +65,15 @@ def store_tracking_id(
     tracking_id = read_tracking_id(personalize, request["eventTrackerArn"])
 
     name = request["parameterName"]
-    put: dict[str, Any] = {
-        "Name": name,
-        "Value": tracking_id,
-        "Type": parameter_type,
-        "Overwrite": True,
-        "Tier": "Standard",
-        "Description": f"trackingId of event tracker {request['eventTrackerArn']} "
-        f"of dataset group {request['datasetGroupArn']}"[:1024],
-    }
-    if parameter_type == "SecureString" and kms_key_id:
-        put["KeyId"] = kms_key_id
-    try:
-        ssm.put_parameter(**put)
-        # PutParameter rejects Tags together with Overwrite, so tag separately.
-        ssm.add_tags_to_resource(
-            ResourceType="Parameter",
-            ResourceId=name,
-            Tags=[
-                {"Key": TAG_DATASET_GROUP_ARN, "Value": request["datasetGroupArn"]},
-                {"Key": TAG_EVENT_TRACKER_ARN, "Value": request["eventTrackerArn"]},
-            ],
-        )
-    except ClientError as error:
-        raise named_aws_error(error, throttling_as_limit=False) from error
+    put_tracking_id(
+        ssm,
+        name,
+        tracking_id,
+        f"trackingId of event tracker {request['eventTrackerArn']} of dataset group {request['datasetGroupArn']}",
+        {TAG_DATASET_GROUP_ARN: request["datasetGroupArn"], TAG_EVENT_TRACKER_ARN: request["eventTrackerArn"]},
+        parameter_type,
+        kms_key_id,
+    )
 
     result: Provisioned = {
         "datasetGroupArn": request["datasetGroupArn"],

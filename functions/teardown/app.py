@@ -1,6 +1,6 @@
-"""Teardown: remove the trackingId parameter of a deleted event tracker or dataset group.
+"""Teardown: remove the parameters of a deleted event tracker, Action interactions dataset or dataset group.
 
-Triggered by CloudTrail DeleteEventTracker and DeleteDatasetGroup calls. Only
+Triggered by CloudTrail DeleteEventTracker, DeleteDataset and DeleteDatasetGroup calls. Only
 parameters this application wrote (recognised by its tags) are deleted.
 """
 
@@ -15,7 +15,7 @@ from botocore.exceptions import ClientError
 
 from common.clients import ssm_client
 from common.errors import error_code, named_aws_error
-from common.parameters import TAG_DATASET_GROUP_ARN, TAG_EVENT_TRACKER_ARN
+from common.parameters import TAG_DATASET_ARN, TAG_DATASET_GROUP_ARN, TAG_EVENT_TRACKER_ARN
 
 logger = Logger()
 metrics = Metrics()
@@ -26,6 +26,7 @@ PARAMETER_PREFIX = os.environ.get("PARAMETER_PREFIX", "/personalize")
 _DELETIONS = {
     "DeleteEventTracker": ("eventTrackerArn", TAG_EVENT_TRACKER_ARN),
     "DeleteDatasetGroup": ("datasetGroupArn", TAG_DATASET_GROUP_ARN),
+    "DeleteDataset": ("datasetArn", TAG_DATASET_ARN),  # the Action interactions dataset's action-tracking-id
 }
 
 
@@ -57,7 +58,7 @@ def our_parameters(ssm: Any, prefix: str, tag: str, arn: str) -> list[str]:
 def tear_down(ssm: Any, event: Any, prefix: str) -> list[str]:
     resource = deleted_resource(event)
     if resource is None:
-        logger.warning("Not a successful DeleteEventTracker or DeleteDatasetGroup call; nothing to do")
+        logger.warning("Not a successful DeleteEventTracker, DeleteDataset or DeleteDatasetGroup call; nothing to do")
         return []
     tag, arn = resource
     deleted = []

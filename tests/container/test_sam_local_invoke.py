@@ -52,6 +52,8 @@ def parse_input(name: str, by_cloudformation: bool = False) -> Callable[[Any, st
             "datasetGroupName": name,
             "parameterName": f"/personalize/{name}/tracking-id",
             "createdByCloudFormation": by_cloudformation,
+            "kind": "eventTracker",
+            "datasetArn": None,
         }
 
     return check
@@ -87,10 +89,52 @@ def reconciler(result: Any, log: str) -> None:
     assert re.search(r"after      execution reconcile-\d{8}T\d{2}-retail-recommendations \(RUNNING\)", log)
 
 
-def teardown(result: Any, log: str) -> None:
-    assert result == {"deleted": [PARAMETER]}
-    assert f"after      parameter {PARAMETER}" not in log
-    assert "after      parameter /personalize/retail-recommendations/notes = written by someone else" in log
+ACTION_PARAMETER = "/personalize/retail-recommendations/action-tracking-id"
+DATASET = "arn:aws:personalize:us-east-1:123456789012:dataset/retail-recommendations/ACTION_INTERACTIONS"
+
+
+def parse_action_input(group_known: bool) -> Callable[[Any, str], None]:
+    def check(result: Any, log: str) -> None:
+        assert result == {
+            "kind": "actionInteractions",
+            "datasetArn": DATASET,
+            "datasetGroupArn": GROUP + "retail-recommendations" if group_known else None,
+            "datasetGroupName": "retail-recommendations" if group_known else None,
+            "parameterName": ACTION_PARAMETER if group_known else None,
+            "createdByCloudFormation": False,
+        }
+
+    return check
+
+
+def check_dataset(result: Any, log: str) -> None:
+    assert result == {"status": "ACTIVE", "ready": True, "waitSeconds": 0}
+
+
+def store_action_tracking_id(result: Any, log: str) -> None:
+    seeded = re.search(r"seeded     Action interactions dataset \S+ \(ACTIVE, trackingId ([0-9a-f-]{36})\)", log)
+    assert seeded, log
+    assert result == {
+        "datasetArn": DATASET,
+        "datasetGroupArn": GROUP + "retail-recommendations",
+        "datasetGroupName": "retail-recommendations",
+        "parameterName": ACTION_PARAMETER,
+        "skipped": False,
+        "trackingId": seeded.group(1),
+    }
+    assert f"after      parameter {ACTION_PARAMETER} = {seeded.group(1)}" in log
+
+
+def teardown(*deleted: str) -> Callable[[Any, str], None]:
+    def check(result: Any, log: str) -> None:
+        assert sorted(result["deleted"]) == sorted(deleted)
+        for name in deleted:
+            assert f"after      parameter {name}" not in log
+        for spared in {PARAMETER, ACTION_PARAMETER} - set(deleted):
+            assert f"after      parameter {spared} = " in log
+        assert "after      parameter /personalize/retail-recommendations/notes = written by someone else" in log
+
+    return check
 
 
 EXPECTED: dict[tuple[str, str], Callable[[Any, str], None]] = {
@@ -105,8 +149,13 @@ EXPECTED: dict[tuple[str, str], Callable[[Any, str], None]] = {
     ("CheckEventTrackerFunction", "events/check-event-tracker.json"): check_event_tracker,
     ("StoreTrackingIdFunction", "events/store-tracking-id.json"): store_tracking_id,
     ("ReconcilerFunction", "events/scheduled-event.json"): reconciler,
-    ("TeardownFunction", "events/delete-event-tracker.json"): teardown,
-    ("TeardownFunction", "events/delete-dataset-group.json"): teardown,
+    ("TeardownFunction", "events/delete-event-tracker.json"): teardown(PARAMETER),
+    ("TeardownFunction", "events/delete-dataset.json"): teardown(ACTION_PARAMETER),
+    ("TeardownFunction", "events/delete-dataset-group.json"): teardown(PARAMETER, ACTION_PARAMETER),
+    ("ParseInputFunction", "events/create-action-interactions-dataset.json"): parse_action_input(group_known=True),
+    ("ParseInputFunction", "events/direct-dataset-input.json"): parse_action_input(group_known=False),
+    ("CheckDatasetFunction", "events/check-dataset.json"): check_dataset,
+    ("StoreActionTrackingIdFunction", "events/store-action-tracking-id.json"): store_action_tracking_id,
 }
 
 

@@ -83,3 +83,13 @@ def test_the_accounts_lambda_concurrency_is_an_option(capfd: pytest.CaptureFixtu
     out = capfd.readouterr().out
     assert "lambda throttled" in out and "(concurrency 1)" in out
     assert "SUCCEEDED" in out
+
+
+def test_the_action_interactions_flow(capfd: pytest.CaptureFixture[str]) -> None:
+    assert main([*FAST, "--action-interactions"]) == 0
+    out = capfd.readouterr().out
+    assert "events/create-action-interactions-dataset.json" in out
+    assert "the template's rule matches this event" in out
+    assert "Action interactions dataset ACTIVE" in out
+    assert "/personalize/retail-recommendations/action-tracking-id" in out
+    assert "SUCCEEDED" in out

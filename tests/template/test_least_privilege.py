@@ -29,6 +29,7 @@ FUNCTIONS = ROOT / "functions"
 NO_RESOURCE_TYPE = {
     "personalize:ListEventTrackers": "List actions of Personalize have no resource type",
     "personalize:ListDatasetGroups": "List actions of Personalize have no resource type",
+    "personalize:ListDatasets": "List actions of Personalize have no resource type",
     "ssm:DescribeParameters": "DescribeParameters has no resource type",
     "cloudwatch:PutMetricData": "PutMetricData has no resource type (scoped by a cloudwatch:namespace condition)",
     "logs:CreateLogDelivery": "vended log delivery for the state machine has no resource type",
@@ -44,6 +45,7 @@ NO_RESOURCE_TYPE = {
 IMPLIED = {
     "CreateOrAdoptTrackerFunction": {"personalize:TagResource"},  # CreateEventTracker with tags
     "StoreTrackingIdFunction": {"kms:Encrypt"},  # PutParameter of a SecureString with KmsKeyId
+    "StoreActionTrackingIdFunction": {"kms:Encrypt"},  # the same, for the action tracking ID
     "ReconcilerFunction": {"kms:Decrypt"},  # GetParameter WithDecryption of that SecureString
     "TeardownFunction": {"sqs:SendMessage"},  # its DeadLetterQueue, for failed asynchronous invocations
 }

@@ -23,7 +23,7 @@ def test_every_artifact_comes_from_the_bucket_of_the_instance_region() -> None:
     regional = {"Fn::Sub": "my-artifacts-${AWS::Region}"}
     functions = [r for r in resources.values() if r["Type"] == "AWS::Lambda::Function"]
     [machine] = [r for r in resources.values() if r["Type"] == "AWS::StepFunctions::StateMachine"]
-    assert len(functions) == 7
+    assert len(functions) == 9
     assert all(f["Properties"]["Code"] == {"S3Bucket": regional, "S3Key": "code.zip"} for f in functions)
     assert machine["Properties"]["DefinitionS3Location"] == {"Bucket": regional, "Key": "definition.json"}
 

@@ -21,11 +21,12 @@ BIN = Path(sys.executable).parent
 TEMPLATE = Template()
 MACHINE = TEMPLATE.state_machine()
 DEFINITION = json.loads(MACHINE.definition)
-[PATTERN] = MACHINE.rule_patterns.values()
+PATTERN = MACHINE.rule_patterns["CreateDatasetGroup"]
+ACTION_PATTERN = MACHINE.rule_patterns["CreateActionInteractionsDataset"]
 
 
-def matches(candidate: dict[str, Any]) -> bool:
-    return EventPattern.load(json.dumps(PATTERN)).matches_event(candidate)
+def matches(candidate: dict[str, Any], pattern: dict[str, Any] = PATTERN) -> bool:
+    return EventPattern.load(json.dumps(pattern)).matches_event(candidate)
 
 
 # ------------------------------------------------------------------ the rule
@@ -59,6 +60,28 @@ def test_the_rule_rejects_create_dataset() -> None:
     assert not matches(other)
 
 
+@pytest.mark.parametrize("dataset_type", ["Action_Interactions", "ACTION_INTERACTIONS", "action_interactions"])
+def test_the_action_rule_matches_action_interactions_datasets_in_any_case(dataset_type: str) -> None:
+    sample = event("create-action-interactions-dataset.json")
+    sample["detail"]["requestParameters"]["datasetType"] = dataset_type
+    assert matches(sample, ACTION_PATTERN)
+    assert not matches(sample)  # and only the action rule
+
+
+@pytest.mark.parametrize("dataset_type", ["Items", "INTERACTIONS", "Actions", "Users"])
+def test_the_action_rule_ignores_other_dataset_types(dataset_type: str) -> None:
+    sample = event("create-action-interactions-dataset.json")
+    sample["detail"]["requestParameters"]["datasetType"] = dataset_type
+    assert not matches(sample, ACTION_PATTERN)
+
+
+def test_the_action_rule_ignores_failed_calls() -> None:
+    failed = event("create-action-interactions-dataset.json")
+    failed["detail"]["errorCode"] = "ResourceAlreadyExistsException"
+    failed["detail"]["responseElements"] = None
+    assert not matches(failed, ACTION_PATTERN)
+
+
 def test_the_rule_rejects_a_foreign_source() -> None:
     foreign = event("create-dataset-group.json")
     foreign["source"] = "aws.sagemaker"
@@ -68,16 +91,18 @@ def test_the_rule_rejects_a_foreign_source() -> None:
 
 def test_the_rule_has_a_retry_policy_and_a_dead_letter_queue() -> None:
     resource = TEMPLATE.doc["Resources"][MACHINE.logical_id]
-    [rule] = resource["Properties"]["Events"].values()
-    assert rule["Properties"]["RetryPolicy"] == {"MaximumRetryAttempts": 185, "MaximumEventAgeInSeconds": 86400}
-    assert rule["Properties"]["DeadLetterConfig"] == {"Arn": {"Fn::GetAtt": ["ProvisioningDeadLetterQueue", "Arn"]}}
+    rules = resource["Properties"]["Events"]
+    assert set(rules) == {"CreateDatasetGroup", "CreateActionInteractionsDataset"}
+    for rule in rules.values():
+        assert rule["Properties"]["RetryPolicy"] == {"MaximumRetryAttempts": 185, "MaximumEventAgeInSeconds": 86400}
+        assert rule["Properties"]["DeadLetterConfig"] == {"Arn": {"Fn::GetAtt": ["ProvisioningDeadLetterQueue", "Arn"]}}
     policy = TEMPLATE.resolve(TEMPLATE.doc["Resources"]["ProvisioningDeadLetterQueuePolicy"]["Properties"])
     [statement] = policy["PolicyDocument"]["Statement"]
     source = TEMPLATE.doc["Resources"]["ProvisioningDeadLetterQueuePolicy"]["Properties"]["PolicyDocument"]
-    # Only the rule SAM makes for this event (<state machine><event>) may send to the queue.
-    assert source["Statement"][0]["Condition"]["ArnEquals"]["aws:SourceArn"] == {
-        "Fn::GetAtt": [f"{MACHINE.logical_id}CreateDatasetGroup", "Arn"]
-    }
+    # Only the rules SAM makes for these events (<state machine><event>) may send to the queue.
+    assert source["Statement"][0]["Condition"]["ArnEquals"]["aws:SourceArn"] == [
+        {"Fn::GetAtt": [f"{MACHINE.logical_id}{name}", "Arn"]} for name in rules
+    ]
     assert statement["Resource"] == TEMPLATE.resource_arn("ProvisioningDeadLetterQueue")
 
 
@@ -102,7 +127,13 @@ def test_statelint_accepts_the_definition(tmp_path: Path) -> None:
 
 def test_waits_use_seconds_path() -> None:
     waits = {name: state for name, state in DEFINITION["States"].items() if state["Type"] == "Wait"}
-    assert set(waits) == {"WaitForDatasetGroup", "WaitForStackTracker", "WaitToCreateTracker", "WaitForEventTracker"}
+    assert set(waits) == {
+        "WaitForDatasetGroup",
+        "WaitForStackTracker",
+        "WaitToCreateTracker",
+        "WaitForEventTracker",
+        "WaitForDataset",
+    }
     assert all(set(state) == {"Type", "SecondsPath", "Next"} for state in waits.values())
 
 
@@ -116,7 +147,7 @@ LAMBDA_ERRORS = {
 
 def test_every_lambda_task_retries_lambda_service_errors() -> None:
     tasks = [s for s in DEFINITION["States"].values() if s["Type"] == "Task" and ":function:" in s["Resource"]]
-    assert len(tasks) == 5
+    assert len(tasks) == 7
     for task in tasks:
         retried = {error for retrier in task["Retry"] for error in retrier["ErrorEquals"]}
         assert retried >= LAMBDA_ERRORS
@@ -341,8 +372,9 @@ def test_kms_is_granted_only_on_the_chosen_key() -> None:
     key = "arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"
     granted = kms_statements(Template(overrides={"ParameterType": "SecureString", "KmsKeyId": key}))
     assert granted == [
-        {"Effect": "Allow", "Action": "kms:Encrypt", "Resource": key},
-        {"Effect": "Allow", "Action": "kms:Decrypt", "Resource": key},
+        {"Effect": "Allow", "Action": "kms:Encrypt", "Resource": key},  # StoreTrackingId
+        {"Effect": "Allow", "Action": "kms:Encrypt", "Resource": key},  # StoreActionTrackingId
+        {"Effect": "Allow", "Action": "kms:Decrypt", "Resource": key},  # the reconciler
     ]
 
 
@@ -351,6 +383,7 @@ def test_the_teardown_rule_matches_deletions_only() -> None:
     pattern = EventPattern.load(json.dumps(rule.pattern))
     assert pattern.matches_event(event("delete-event-tracker.json"))
     assert pattern.matches_event(event("delete-dataset-group.json"))
+    assert pattern.matches_event(event("delete-dataset.json"))
     assert not pattern.matches_event(event("create-dataset-group.json"))
     failed = event("delete-event-tracker.json")
     failed["detail"]["errorCode"] = "ResourceInUseException"

@@ -60,6 +60,8 @@ def test_parse_input(handler, sample: str, name: str) -> None:
         "datasetGroupName": name,
         "parameterName": f"/ml/recs/{name}/tracking-id",
         "createdByCloudFormation": False,
+        "kind": "eventTracker",
+        "datasetArn": None,
     }
     assert parse(event(sample)) == expected  # as `sam local invoke` sends it
     assert (

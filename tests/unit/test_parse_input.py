@@ -31,6 +31,8 @@ def test_the_sample_events_name_their_dataset_group(sample: str, name: str) -> N
         "datasetGroupName": name,
         "parameterName": f"/personalize/{name}/tracking-id",
         "createdByCloudFormation": False,
+        "kind": "eventTracker",
+        "datasetArn": None,
     }
 
 
@@ -40,6 +42,8 @@ def test_a_dataset_group_made_by_cloudformation_is_marked() -> None:
         "datasetGroupName": "stack-recommendations",
         "parameterName": "/personalize/stack-recommendations/tracking-id",
         "createdByCloudFormation": True,
+        "kind": "eventTracker",
+        "datasetArn": None,
     }
 
 
@@ -99,7 +103,7 @@ def test_a_failed_call_is_not_provisioned() -> None:
 
 def test_another_api_call_is_rejected() -> None:
     sample = event("create-dataset-group.json")
-    sample["detail"]["eventName"] = "CreateDataset"
+    sample["detail"]["eventName"] = "CreateSolution"
     with pytest.raises(InvalidEvent, match=r"detail\.eventName: Input should be 'CreateDatasetGroup'"):
         parse(sample)
 
@@ -119,3 +123,63 @@ def test_generated_inputs_give_a_dataset_group_or_invalid_event(payload: Any) ->
         return
     assert result["datasetGroupArn"].startswith(f"arn:aws:personalize:{REGION}:{ACCOUNT}:dataset-group/")
     assert result["parameterName"] == f"/personalize/{result['datasetGroupName']}/tracking-id"
+
+
+# ------------------------------------------------------------------ the Action interactions dataset
+ACTION_DATASET = "arn:aws:personalize:us-east-1:123456789012:dataset/retail-recommendations/ACTION_INTERACTIONS"
+
+
+@pytest.mark.parametrize("dataset_type", ["Action_Interactions", "action_interactions", "ACTION_INTERACTIONS"])
+def test_a_create_dataset_event_names_its_action_interactions_dataset(dataset_type: str) -> None:
+    sample = event("create-action-interactions-dataset.json")
+    sample["detail"]["requestParameters"]["datasetType"] = dataset_type
+    assert parse(sample) == {
+        "kind": "actionInteractions",
+        "datasetArn": ACTION_DATASET,
+        "datasetGroupArn": dataset_group_arn("retail-recommendations"),
+        "datasetGroupName": "retail-recommendations",
+        "parameterName": "/personalize/retail-recommendations/action-tracking-id",
+        "createdByCloudFormation": False,
+    }
+
+
+def test_the_direct_dataset_input_leaves_the_group_to_describe_dataset() -> None:
+    parsed = parse(event("direct-dataset-input.json"))
+    assert (parsed["kind"], parsed["datasetArn"], parsed["datasetGroupArn"]) == (
+        "actionInteractions",
+        ACTION_DATASET,
+        None,
+    )
+
+
+@pytest.mark.parametrize(
+    "change, cause",
+    [
+        ({"datasetType": "Items"}, "has no tracking ID: only Action_Interactions"),
+        ({"datasetType": None}, "has no tracking ID"),
+    ],
+)
+def test_other_dataset_types_are_rejected(change: dict, cause: str) -> None:
+    sample = event("create-action-interactions-dataset.json")
+    sample["detail"]["requestParameters"].update(change)
+    with pytest.raises(InvalidEvent, match=cause):
+        parse(sample)
+
+
+def test_a_failed_create_dataset_call_is_rejected() -> None:
+    sample = event("create-action-interactions-dataset.json")
+    sample["detail"]["errorCode"] = "ResourceAlreadyExistsException"
+    with pytest.raises(InvalidEvent, match=r"failed \(ResourceAlreadyExistsException\)"):
+        parse(sample)
+
+
+@pytest.mark.parametrize(
+    "arn, cause",
+    [
+        (ACTION_DATASET.replace("123456789012", "999999999999"), "this application provisions 123456789012/us-east-1"),
+        ("arn:aws:personalize:us-east-1:123456789012:dataset-group/x", "Not a Personalize dataset ARN"),
+    ],
+)
+def test_a_dataset_of_another_account_or_no_dataset_is_rejected(arn: str, cause: str) -> None:
+    with pytest.raises(InvalidEvent, match=cause):
+        parse({"datasetArn": arn})

@@ -1,0 +1,49 @@
+"""WaitForDataset: is the Action interactions dataset ACTIVE yet?"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from aws_lambda_powertools import Logger
+from botocore.exceptions import ClientError
+
+from common.clients import personalize_client
+from common.errors import DatasetFailed, DatasetNotFound, error_code, is_throttling, named_aws_error
+from common.personalize import ACTIVE, CREATE_FAILED, CREATING, is_being_deleted
+from common.polling import THROTTLED, PollRequest, PollResult, keep_waiting
+
+logger = Logger()
+personalize = personalize_client()
+
+
+class CheckDatasetRequest(PollRequest):
+    datasetArn: str
+
+
+def check_dataset(personalize: Any, request: CheckDatasetRequest, now: float) -> PollResult:
+    arn = request["datasetArn"]
+    try:
+        dataset = personalize.describe_dataset(datasetArn=arn)["dataset"]
+    except ClientError as error:
+        if error_code(error) == "ResourceNotFoundException":
+            raise DatasetNotFound(f"Dataset {arn} does not exist") from error
+        if is_throttling(error):
+            logger.warning("DescribeDataset throttled; waiting", extra={"code": error_code(error)})
+            return keep_waiting(f"DescribeDataset {arn}", THROTTLED, request, now)
+        raise named_aws_error(error) from error
+
+    status = dataset.get("status", "")
+    logger.info("Dataset status", extra={"datasetArn": arn, "status": status})
+    if status == ACTIVE:
+        return {"status": status, "ready": True, "waitSeconds": 0}
+    if status == CREATE_FAILED or is_being_deleted(status):
+        raise DatasetFailed(f"Dataset {arn} is {status}")
+    if status not in CREATING:
+        logger.warning("Unknown dataset status; waiting", extra={"status": status})
+    return keep_waiting(f"Dataset {arn}", status, request, now)
+
+
+@logger.inject_lambda_context(correlation_id_path="executionId")
+def lambda_handler(event: CheckDatasetRequest, context: Any) -> PollResult:
+    return check_dataset(personalize, event, now=time.time())
