@@ -5,11 +5,13 @@ from __future__ import annotations
 import argparse
 import os
 import platform
+import re
 import subprocess
 import sys
 import time
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from bench import bad_input, burst, cold_start, lag_cost, least_privilege
 from local.template import ROOT, Template
@@ -300,22 +302,32 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--runs", type=int, default=21, help="fresh interpreters per module for the cold start")
     parser.add_argument("--generated", type=int, default=1000, help="hypothesis inputs for the bad-input run")
     parser.add_argument("--invokes", type=int, default=2, help="runs of each `make invoke` line (needs Docker)")
+    parser.add_argument(
+        "--only",
+        nargs="+",
+        metavar="SECTION",
+        help="measure only these sections (by number) and replace them in the existing bench/results.md",
+    )
     args = parser.parse_args(argv)
     started = time.monotonic()
-    sections = []
-    for name, make in [
+    makers = [
         ("cold start", lambda: section_cold_start(args.runs)),
         ("lag and cost", section_lag_cost),
         ("burst", section_burst),
         ("bad input", lambda: section_bad_input(args.generated)),
         ("least privilege", section_least_privilege),
         ("sam local invoke", lambda: section_sam_local_invoke(args.invokes)),
-    ]:
+    ]
+    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True).stdout
+    if args.only:
+        _replace_sections({int(number) for number in args.only}, makers, commit.strip())
+        return
+    sections = []
+    for name, make in makers:
         print(f"bench: {name} ...", file=sys.stderr, flush=True)
         sections.append(make())
     took = time.monotonic() - started
     command = f"`make bench` (`python -m bench.run --runs {args.runs} --generated {args.generated}`), {took:.0f} s"
-    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True).stdout
     header = f"""# Benchmark results
 
 - machine: {machine()}
@@ -326,6 +338,27 @@ These are measurements, not tests: the test suite checks correctness only.
 """
     RESULTS.write_text(header + "\n" + "\n".join(sections))
     print(f"bench: wrote {RESULTS.relative_to(ROOT)}", file=sys.stderr)
+
+
+def _replace_sections(numbers: set[int], makers: list[Any], commit: str) -> None:
+    """Measure the numbered sections again and put them in place of the old ones, saying when and at which commit."""
+    parts = re.split(r"(?m)^(?=## \d+\. )", RESULTS.read_text())
+    for number in sorted(numbers):
+        name, make = makers[number - 1]
+        print(f"bench: {name} ...", file=sys.stderr, flush=True)
+        started = time.monotonic()
+        section = make()
+        section += (
+            f"\n(measured again alone with `python -m bench.run --only {number}`, "
+            f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC, commit {commit}, {time.monotonic() - started:.0f} s)\n"
+        )
+        index = next((i for i, part in enumerate(parts) if part.startswith(f"## {number}. ")), None)
+        if index is None:
+            parts.append(section)
+        else:
+            parts[index] = section.rstrip("\n") + "\n\n"
+    RESULTS.write_text("".join(parts))
+    print(f"bench: wrote sections {sorted(numbers)} of {RESULTS.relative_to(ROOT)}", file=sys.stderr)
 
 
 if __name__ == "__main__":

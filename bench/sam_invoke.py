@@ -87,27 +87,3 @@ def sizes() -> dict[str, float]:
         "Powertools layer in SAM's cache": directory_mb(layer.prepare()),
         "functions/*.py (mounted as /var/task)": directory_mb(ROOT / "functions", "*.py"),
     }
-
-
-def main() -> None:
-    """Measure only this section and put it in bench/results.md in place of the last run's (`make bench` does all)."""
-    import sys
-    from datetime import UTC, datetime
-
-    from bench.run import RESULTS, section_sam_local_invoke
-
-    started = time.monotonic()
-    section = section_sam_local_invoke(2)
-    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True)
-    section += (
-        f"\n(measured alone with `python -m bench.sam_invoke`, {datetime.now(UTC):%Y-%m-%d %H:%M} UTC, "
-        f"commit {commit.stdout.strip()}, {time.monotonic() - started:.0f} s)\n"
-    )
-    text = RESULTS.read_text()
-    head, _, _ = text.partition("## 6. `sam local invoke`")
-    RESULTS.write_text(head.rstrip("\n") + "\n\n" + section)
-    print(f"bench: wrote section 6 of {RESULTS.relative_to(ROOT)}", file=sys.stderr)
-
-
-if __name__ == "__main__":
-    main()
