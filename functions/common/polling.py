@@ -70,3 +70,13 @@ def keep_waiting(what: str, status: str, request: PollRequest, now: float) -> Po
         left,
     )
     return {"status": status, "ready": False, "waitSeconds": wait}
+
+
+class Throttled(TypedDict):
+    throttled: bool
+    waitSeconds: int
+
+
+def throttled(what: str, request: PollRequest, now: float) -> Throttled:
+    """The answer of a step Personalize throttled: "wait N s and try again" (LimitExceeded past the deadline)."""
+    return {"throttled": True, "waitSeconds": keep_waiting(what, THROTTLED, request, now)["waitSeconds"]}

@@ -9,16 +9,18 @@ from __future__ import annotations
 
 import os
 import re
+import time
 from typing import Any, TypedDict
 
 from aws_lambda_powertools import Logger
 from botocore.exceptions import ClientError
 
 from common.clients import personalize_client, ssm_client
-from common.errors import DatasetNotFound, InvalidTrackingId, error_code, named_aws_error
+from common.errors import DatasetNotFound, InvalidTrackingId, LimitExceeded, error_code, named_aws_error
 from common.opt_out import compile_exclude_pattern, opt_out_reason
 from common.parameters import TAG_DATASET_ARN, TAG_DATASET_GROUP_ARN, action_parameter_name, put_tracking_id
 from common.personalize import dataset_group_tags, parse_dataset_group_arn
+from common.polling import PollRequest, Throttled, throttled
 
 logger = Logger()
 personalize = personalize_client()
@@ -29,9 +31,8 @@ KMS_KEY_ID = os.environ.get("KMS_KEY_ID", "")
 EXCLUDE = compile_exclude_pattern(os.environ.get("EXCLUDE_NAME_PATTERN", ""))
 
 
-class ActionRequest(TypedDict):
+class ActionRequest(PollRequest):
     datasetArn: str
-    executionId: str
 
 
 class ActionProvisioned(TypedDict, total=False):
@@ -90,9 +91,13 @@ def store_action_tracking_id(
 
 
 @logger.inject_lambda_context(correlation_id_path="executionId")
-def lambda_handler(event: ActionRequest, context: Any) -> ActionProvisioned:
-    result = store_action_tracking_id(
-        personalize, ssm, event["datasetArn"], PARAMETER_PREFIX, EXCLUDE, PARAMETER_TYPE, KMS_KEY_ID
-    )
+def lambda_handler(event: ActionRequest, context: Any) -> ActionProvisioned | Throttled:
+    try:
+        result = store_action_tracking_id(
+            personalize, ssm, event["datasetArn"], PARAMETER_PREFIX, EXCLUDE, PARAMETER_TYPE, KMS_KEY_ID
+        )
+    except LimitExceeded as error:
+        logger.warning("Throttled; waiting", extra={"reason": str(error)})
+        return throttled(f"StoreActionTrackingId {event['datasetArn']}", event, time.time())
     logger.info("Action tracking ID", extra={k: v for k, v in result.items() if k != "trackingId"})
     return result

@@ -7,14 +7,16 @@ state machine's payloads or history. The result carries it only for String param
 from __future__ import annotations
 
 import os
+import time
 from typing import Any, TypedDict
 
 from aws_lambda_powertools import Logger
 from botocore.exceptions import ClientError
 
 from common.clients import personalize_client, ssm_client
-from common.errors import EventTrackerFailed, InvalidTrackingId, error_code, named_aws_error
+from common.errors import EventTrackerFailed, InvalidTrackingId, LimitExceeded, error_code, named_aws_error
 from common.parameters import TAG_DATASET_GROUP_ARN, TAG_EVENT_TRACKER_ARN, put_tracking_id
+from common.polling import PollRequest, Throttled, throttled
 
 logger = Logger()
 personalize = personalize_client()
@@ -23,7 +25,7 @@ PARAMETER_TYPE = os.environ.get("PARAMETER_TYPE", "String")
 KMS_KEY_ID = os.environ.get("KMS_KEY_ID", "")
 
 
-class StoreRequest(TypedDict):
+class StoreRequest(PollRequest):
     datasetGroupArn: str
     datasetGroupName: str
     parameterName: str
@@ -89,7 +91,11 @@ def store_tracking_id(
 
 
 @logger.inject_lambda_context(correlation_id_path="executionId")
-def lambda_handler(event: StoreRequest, context: Any) -> Provisioned:
-    result = store_tracking_id(ssm, personalize, event, PARAMETER_TYPE, KMS_KEY_ID)
+def lambda_handler(event: StoreRequest, context: Any) -> Provisioned | Throttled:
+    try:
+        result = store_tracking_id(ssm, personalize, event, PARAMETER_TYPE, KMS_KEY_ID)
+    except LimitExceeded as error:
+        logger.warning("Throttled; waiting", extra={"reason": str(error)})
+        return throttled(f"StoreTrackingId {event['eventTrackerArn']}", event, time.time())
     logger.info("Stored trackingId", extra={"parameterName": result["parameterName"]})
     return result

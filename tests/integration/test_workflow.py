@@ -81,7 +81,7 @@ def test_waits_for_the_dataset_group_then_the_tracker(stack: LocalStack, emulato
     ]
     assert states.count("CheckDatasetGroup") >= 3
     assert states.count("CheckEventTracker") >= 3
-    assert states[-3:] == ["StoreTrackingId", "NotifyProvisioned", "Provisioned"]
+    assert states[-4:] == ["StoreTrackingId", "WasStoreThrottled", "NotifyProvisioned", "Provisioned"]
     # Never stored before ACTIVE: StoreTrackingId runs once, after the last check.
     assert states.count("StoreTrackingId") == 1
     [notification] = stack.notifications()

@@ -132,7 +132,9 @@ def test_waits_use_seconds_path() -> None:
         "WaitForStackTracker",
         "WaitToCreateTracker",
         "WaitForEventTracker",
+        "WaitToStoreTrackingId",
         "WaitForDataset",
+        "WaitToStoreActionTrackingId",
     }
     assert all(set(state) == {"Type", "SecondsPath", "Next"} for state in waits.values())
 
@@ -180,7 +182,6 @@ def test_normal_waiting_is_not_an_error_being_retried() -> None:
     """Only faults are retried: no Retry names a status the workflow waits through."""
     retried = {e for s in DEFINITION["States"].values() for r in s.get("Retry", []) for e in r["ErrorEquals"]}
     assert retried == LAMBDA_ERRORS | {
-        "LimitExceeded",
         "TooManyUpdates",
         "ThrottlingException",
         "States.TaskFailed",

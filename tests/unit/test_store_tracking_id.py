@@ -120,3 +120,34 @@ def test_ssm_throttling_keeps_its_name_for_the_state_machine_to_retry(code: str)
         with pytest.raises(Exception, match="slow down") as raised:
             store_tracking_id(client, personalize(TRACKING_ID), request())
     assert type(raised.value).__name__ == code
+
+
+def test_the_handler_answers_wait_when_personalize_throttles(monkeypatch, ssm) -> None:
+    """Waiting, not failing: the state machine waits and calls again, until the deadline."""
+    from datetime import UTC, datetime
+
+    import store_tracking_id.app as app
+
+    client = boto3.client("personalize", region_name="us-east-1")
+    stubber = Stubber(client)
+    stubber.add_client_error("describe_event_tracker", "LimitExceededException", "slow down", 400)
+    stubber.activate()
+    monkeypatch.setattr(app, "personalize", client)
+    monkeypatch.setattr(app, "ssm", ssm)
+    from local.stack import LambdaContext
+
+    context = LambdaContext("StoreTrackingIdFunction", "arn:aws:lambda:us-east-1:123456789012:function:s")
+    assert app.lambda_handler(request_of_now(datetime.now(UTC).isoformat()), context) == {
+        "throttled": True,
+        "waitSeconds": 5,
+    }
+    assert ssm.describe_parameters()["Parameters"] == []
+
+
+def request_of_now(started: str) -> dict[str, Any]:
+    return {
+        **request(),
+        "previousWaitSeconds": 0,
+        "executionStartTime": started,
+        "polling": {"initialWaitSeconds": "5", "maxWaitSeconds": "60", "timeoutSeconds": "1800"},
+    }
