@@ -19,6 +19,9 @@ LAMBDA_INVOCATION_USD = LAMBDA_REQUEST_USD + LAMBDA_MEMORY_GB * LAMBDA_BILLED_SE
 # A healthy run's states outside the tracker's poll loop: ParseInput, CheckDatasetGroup,
 # IsDatasetGroupActive, CreateOrAdoptTracker, IsOptedOut | StoreTrackingId, NotifyProvisioned, Provisioned.
 FIXED_TRANSITIONS = 8
+# This workflow's own Choice states on that path: WhatToProvision, IsCreatedByCloudFormation,
+# WasCreateThrottled, WasStoreThrottled (the peers have none of them).
+OWN_CHOICES = 4
 FIXED_LAMBDAS = 4  # ParseInput, CheckDatasetGroup, CreateOrAdoptTracker, StoreTrackingId
 
 
@@ -44,7 +47,8 @@ def ours(delay: float, first: int = 5, cap: int = 60) -> Outcome:
         if t >= delay:
             break
         wait = min(wait * 2, cap)
-    return Outcome("exponential (this)", delay, t - delay, FIXED_TRANSITIONS + 3 * polls, FIXED_LAMBDAS + polls)
+    transitions = FIXED_TRANSITIONS + OWN_CHOICES + 3 * polls
+    return Outcome("exponential (this)", delay, t - delay, transitions, FIXED_LAMBDAS + polls)
 
 
 def fixed(delay: float, interval: int = 60) -> Outcome:
