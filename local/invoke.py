@@ -43,7 +43,13 @@ from local.template import TEMPLATE, Template
 
 sys.path.insert(0, str(TEMPLATE.parent / "functions"))  # the functions' own names for their tags
 
-from common.parameters import TAG_DATASET_ARN, TAG_DATASET_GROUP_ARN, TAG_EVENT_TRACKER_ARN
+from common.parameters import (
+    TAG_DATASET_ARN,
+    TAG_DATASET_GROUP_ARN,
+    TAG_EVENT_TRACKER_ARN,
+    action_parameter_name,
+    parameter_name,
+)
 
 ACCOUNT = "123456789012"  # what `sam local invoke` resolves AWS::AccountId to
 REGION = "us-east-1"
@@ -135,15 +141,10 @@ def dataset_group(services: Services, name: str) -> str:
     return services.emulator.handle("CreateDatasetGroup", {"name": name})["datasetGroupArn"]
 
 
-def parameter_name(services: Services, group_name: str) -> str:
-    prefix = services.template.parameters["ParameterPrefix"]
-    return f"{prefix}/{group_name}/tracking-id"
-
-
 def tagged_parameter(services: Services, group_arn: str, value: str, tracker: str = "", dataset: str = "") -> str:
     """A parameter as the workflow writes it: the tracker's (tagged with its ARN) or the dataset's."""
-    suffix = "action-tracking-id" if dataset else "tracking-id"
-    name = parameter_name(services, group_arn.rsplit("/", 1)[1]).rsplit("/", 1)[0] + "/" + suffix
+    prefix, group_name = services.template.parameters["ParameterPrefix"], group_arn.rsplit("/", 1)[1]
+    name = (action_parameter_name if dataset else parameter_name)(prefix, group_name)
     tags = {TAG_DATASET_GROUP_ARN: group_arn, TAG_EVENT_TRACKER_ARN: tracker, TAG_DATASET_ARN: dataset}
     services.client("ssm").put_parameter(
         Name=name, Value=value, Type="String", Tags=[{"Key": k, "Value": v} for k, v in tags.items() if v]
