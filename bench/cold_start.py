@@ -25,7 +25,6 @@ ENV = {
     "AWS_REGION": "us-east-1",
     "AWS_ACCESS_KEY_ID": "bench",
     "AWS_SECRET_ACCESS_KEY": "bench",
-    "PYTHONPATH": str(ROOT / "functions"),
     "PYTHONDONTWRITEBYTECODE": "1",
 }
 
@@ -40,7 +39,11 @@ class ColdStart:
 
 
 def _env(function: str | None) -> dict[str, str]:
-    return ENV | (FUNCTIONS[function].environment if function else {})
+    """The function's environment, its code and layers on the path as in Lambda (/var/task, /opt/python)."""
+    if function is None:
+        return ENV
+    code = FUNCTIONS[function]
+    return ENV | code.environment | {"PYTHONPATH": os.pathsep.join(map(str, [code.code_uri, *code.layer_paths]))}
 
 
 def time_code(code: str, env: dict[str, str], runs: int) -> list[float]:
@@ -82,7 +85,8 @@ def cold_starts(runs: int = 21) -> tuple[float, list[ColdStart]]:
 
 
 def package_sizes() -> dict[str, int]:
-    """Bytes of each function's deployment package as `sam build` makes it (our code only)."""
+    """Bytes of each function's and each layer's package as `sam build` makes it (our code only)."""
+    layers = Template().resources("AWS::Serverless::LayerVersion")
     with tempfile.TemporaryDirectory() as tmp:
         env = ENV | {"SAM_CLI_TELEMETRY": "0", "AWS_SHARED_CREDENTIALS_FILE": "/dev/null"}
         subprocess.run(
@@ -101,7 +105,7 @@ def package_sizes() -> dict[str, int]:
         )
         return {
             name: sum(p.stat().st_size for p in (Path(tmp) / "build" / name).rglob("*") if p.is_file())
-            for name in FUNCTIONS
+            for name in [*FUNCTIONS, *layers]
         }
 
 

@@ -55,7 +55,7 @@ def section_cold_start(runs: int) -> str:
     rows = [["baseline: `import boto3; boto3.client('personalize')`", f"{baseline:.0f}", "1.00", ""]]
     rows += [
         [
-            f"{r.function} (`{r.module}`)",
+            f"{r.function} (`{cold_start.FUNCTIONS[r.function].code_uri.relative_to(ROOT)}/{r.module}.py`)",
             f"{r.median_ms:.0f}",
             f"{r.ratio:.2f}",
             ", ".join(f"{name} {ms:.0f}" for name, ms in r.top_imports),
@@ -73,7 +73,12 @@ def section_cold_start(runs: int) -> str:
         for name, m in memory.items()
     ]
     peak = max(m["rss_peak_mb"] for m in memory.values())
-    size_kb, size_met = min(sizes.values()) / 1024, "met" if max(sizes.values()) < 50 * 1024 else "NOT met"
+    shared = sizes["SharedCodeLayer"]
+    size_rows = [
+        [name, f"{sizes[name] / 1024:.1f}", f"{(sizes[name] + shared) / 1024:.1f}"] for name in cold_start.FUNCTIONS
+    ]
+    largest = max(sizes[name] + shared for name in cold_start.FUNCTIONS)
+    size_met = "met" if largest < 50 * 1024 else "NOT met"
     return f"""## 1. Cold start
 
 Import and init of each handler module (its clients included) in a fresh interpreter, median of {runs} runs, in a
@@ -87,9 +92,12 @@ Target at most 1.3x the baseline: **{"met" if worst <= 1.3 else "NOT met"}** (wo
 used (its X-Ray SDK import would add to every cold start); active tracing on the functions still records them.
 The reconciler imports pydantic only when it reads a running execution's input.
 
-Deployment package from `sam build` (our code only; Powertools comes from the public layer, boto3 from the runtime):
-{size_kb:.1f} KB per function (target under 50 KB: **{size_met}**).
-Every function's package holds `functions/` (all handlers and `common/`), so one build serves all.
+Deployment packages from `sam build`, our code only (Powertools comes from its public layer, boto3 from the
+runtime), in KB. Each function's package holds its own handler; the code they share (`layers/shared/common/`) is
+one layer, SharedCodeLayer, of {shared / 1024:.1f} KB. The target, under 50 KB, is held by what a function runs:
+its package and that layer together (largest {largest / 1024:.1f} KB: **{size_met}**).
+
+{_table(["function", "its package", "with SharedCodeLayer"], size_rows)}
 
 Peak memory of a fresh process that imports the handler and calls it once (its AWS calls answered by botocore's
 Stubber): RSS in MB, and the call's own Python allocations (tracemalloc) in KB.

@@ -85,5 +85,6 @@ def sizes() -> dict[str, float]:
         "base image (stand-in)": image_size_mb(BASE_IMAGE),
         "SAM CLI's image with the layer": image_size_mb(SAM_IMAGE_PREFIX),
         "Powertools layer in SAM's cache": directory_mb(layer.prepare()),
-        "functions/*.py (mounted as /var/task)": directory_mb(ROOT / "functions", "*.py"),
+        "our code: functions/ and layers/shared/ (*.py)": directory_mb(ROOT / "functions", "*.py")
+        + directory_mb(ROOT / "layers", "*.py"),
     }

@@ -6,7 +6,8 @@
 2. starts the Personalize emulator and moto's server (SSM, Step Functions and every other service) on
    the Docker bridge's gateway, where the container reaches them;
 3. seeds what the sample event names, so that the function does its real job;
-4. runs `sam local invoke` with dummy credentials and every AWS endpoint pointed at those servers
+4. builds the function and its SharedCodeLayer with `sam build`, as a deployment packages them, then
+   runs `sam local invoke` on the built template with dummy credentials and every AWS endpoint pointed at those servers
    (`--container-env-vars`, which SAM CLI applies only with `--debug-port`), so it can never reach
    real AWS; declared variables that SAM resolves differently from CloudFormation (STATE_MACHINE_ARN)
    go in `--env-vars`;
@@ -41,7 +42,7 @@ from local import layer
 from local.personalize_emulator import PersonalizeEmulator
 from local.template import TEMPLATE, Template
 
-sys.path.insert(0, str(TEMPLATE.parent / "functions"))  # the functions' own names for their tags
+sys.path.insert(0, str(TEMPLATE.parent / "layers" / "shared"))  # the functions' own names for their tags
 
 from common.parameters import (
     TAG_DATASET_ARN,
@@ -241,15 +242,39 @@ def has_image(name: str) -> bool:
     return subprocess.run(["docker", "image", "inspect", name], capture_output=True).returncode == 0
 
 
-def sam_command(
-    function: str, event: Path, env_vars: Path, container_env_vars: Path, debug_port: int, skip_pull: bool
-) -> list[str]:
+def sam_executable() -> str:
     sam = shutil.which("sam", path=str(Path(sys.executable).parent)) or shutil.which("sam")
     if sam is None:
         raise CannotInvoke("no sam command: run `make invoke`, which installs SAM CLI in .venv")
+    return sam
+
+
+def build(build_dir: Path) -> Path:
+    """`sam build`, as a deployment packages the functions and their layer; the built template's path.
+
+    The whole template (a few seconds): `sam build <function>` would resolve the function's layer ARNs,
+    and the Powertools layer's parameter default is an SSM path, resolvable only in an account.
+    """
+    command = [sam_executable(), "build", "--template-file", str(TEMPLATE), "--build-dir", str(build_dir)]
+    built = subprocess.run(command, capture_output=True, text=True, env=sam_environment(), cwd=TEMPLATE.parent)
+    if built.returncode != 0:
+        raise CannotInvoke(f"sam build failed:\n{built.stdout}{built.stderr}")
+    return build_dir / "template.yaml"
+
+
+def sam_command(
+    function: str,
+    template: Path,
+    event: Path,
+    env_vars: Path,
+    container_env_vars: Path,
+    debug_port: int,
+    skip_pull: bool,
+) -> list[str]:
     return [
-        sam, "local", "invoke", function,
-        "--template-file", str(TEMPLATE),
+        sam_executable(), "local", "invoke", function,
+        "--template-file", str(template),
+        "--config-file", str(TEMPLATE.parent / "samconfig.toml"),  # its local_invoke parameters (the layer's ARN)
         "--event", str(event),
         "--env-vars", str(env_vars),
         "--container-env-vars", str(container_env_vars),
@@ -316,7 +341,11 @@ def invoke(function: str, event_file: Path) -> int:
         env_vars.write_text(json.dumps({function: env}))
         container_env_vars = Path(scratch, "container-env-vars.json")
         container_env_vars.write_text(json.dumps(services.container_environment))
-        command = sam_command(function, event_file, env_vars, container_env_vars, free_port("127.0.0.1"), skip_pull)
+        built = build(Path(scratch, "build"))
+        say(f"built      {built}")
+        command = sam_command(
+            function, built, event_file, env_vars, container_env_vars, free_port("127.0.0.1"), skip_pull
+        )
         say("running    " + " ".join(command[1:5]) + " ...")
         returncode, result, log = run_sam(command)
         print(result, flush=True)

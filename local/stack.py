@@ -108,8 +108,9 @@ def load_handler(function: Function) -> Callable[[Any, Any], Any]:
     module_path, _, handler_name = function.handler.rpartition(".")
     path = function.code_uri.joinpath(*module_path.split(".")).with_suffix(".py")
     with _import_lock, mock.patch.dict(os.environ, function.environment):
-        if str(function.code_uri) not in sys.path:
-            sys.path.insert(0, str(function.code_uri))
+        for directory in (function.code_uri, *function.layer_paths):
+            if str(directory) not in sys.path:
+                sys.path.insert(0, str(directory))
         spec = importlib.util.spec_from_file_location(f"_local_{function.logical_id}_{next(_module_ids)}", path)
         assert spec and spec.loader, path
         module: ModuleType = importlib.util.module_from_spec(spec)

@@ -5,8 +5,8 @@
 
 StackSets deploy plain CloudFormation, one template to every account and region, while Lambda reads
 its code only from a bucket in the function's own region. This expands the AWS::Serverless transform
-here (the translator SAM CLI itself uses) and points every function's code, and the state machine's
-definition, at `<prefix>-<region of the stack instance>`, which must hold the same keys (README,
+here (the translator SAM CLI itself uses) and points every function's code, the shared code layer
+and the state machine's definition at `<prefix>-<region of the stack instance>`, which must hold the same keys (README,
 "Deploying to an organisation with StackSets").
 """
 
@@ -44,6 +44,8 @@ def regional_artifacts(expanded: dict[str, Any], bucket_prefix: str) -> dict[str
         properties = resource.get("Properties", {})
         if resource["Type"] == "AWS::Lambda::Function" and "S3Bucket" in properties.get("Code", {}):
             properties["Code"]["S3Bucket"] = bucket
+        if resource["Type"] == "AWS::Lambda::LayerVersion" and "S3Bucket" in properties.get("Content", {}):
+            properties["Content"]["S3Bucket"] = bucket
         if resource["Type"] == "AWS::StepFunctions::StateMachine" and "DefinitionS3Location" in properties:
             properties["DefinitionS3Location"]["Bucket"] = bucket
     return result

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -33,6 +33,8 @@ class Function:
     code_uri: Path
     environment: dict[str, str]
     properties: dict[str, Any]
+    # The content of its layers defined in this template, as Python finds them in /opt/python once built.
+    layer_paths: list[Path] = field(default_factory=list)
 
 
 @dataclass
@@ -223,14 +225,23 @@ class Template:
             environment = dict(global_env)
             environment.update(properties.get("Environment", {}).get("Variables", {}))
             code_uri = properties.get("CodeUri", globals_.get("CodeUri"))
+            layers = resource.get("Properties", {}).get("Layers", globals_.get("Layers", []))
             functions[logical_id] = Function(
                 logical_id=logical_id,
                 handler=properties.get("Handler", globals_.get("Handler")),
                 code_uri=(self.path.parent / code_uri).resolve(),
                 environment={key: str(value) for key, value in environment.items()},
                 properties=properties,
+                layer_paths=[path for layer in layers if (path := self._layer_path(layer))],
             )
         return functions
+
+    def _layer_path(self, layer: Any) -> Path | None:
+        """The source of a layer this template builds (BuildMethod python3.x puts it in python/); None for an ARN."""
+        if not (isinstance(layer, dict) and layer.get("Ref") in self.resources("AWS::Serverless::LayerVersion")):
+            return None
+        content_uri = self.doc["Resources"][layer["Ref"]]["Properties"]["ContentUri"]
+        return (self.path.parent / content_uri).resolve()
 
     def state_machine(self, logical_id: str | None = None) -> StateMachine:
         machines = self.resources("AWS::Serverless::StateMachine")

@@ -16,10 +16,10 @@ from tests.helpers import ACCOUNT, REGION
 def packaged() -> dict[str, Any]:
     """template.yaml with its code and definition in S3, as `sam package` writes it."""
     doc = json.loads(json.dumps(cfn_yaml.load(str(TEMPLATE_PATH))))
-    doc["Globals"]["Function"]["CodeUri"] = "s3://bucket/code.zip"  # as `sam package` would
-    for resource in doc["Resources"].values():
-        if "DefinitionUri" in resource.get("Properties", {}):
-            resource["Properties"]["DefinitionUri"] = "s3://bucket/definition.json"
+    for logical_id, resource in doc["Resources"].items():  # as `sam package` would
+        for key in ("CodeUri", "ContentUri", "DefinitionUri"):
+            if key in resource.get("Properties", {}):
+                resource["Properties"][key] = f"s3://bucket/{logical_id}.zip"
     return doc
 
 

@@ -18,12 +18,12 @@ from unittest import mock
 import boto3
 import pytest
 
-from local.template import Template
+from local.template import Function, Template
 from tests.helpers import ACCOUNT, REGION, ROOT
 from tests.template.expanded import expanded
 
 KEY = f"arn:aws:kms:{REGION}:{ACCOUNT}:key/1234abcd-12ab-34cd-56ef-1234567890ab"
-FUNCTIONS = ROOT / "functions"
+SHARED = ROOT / "layers" / "shared"  # the SharedCodeLayer: common/
 
 # Actions for which IAM offers no resource type: the only ones allowed on "*", each with its reason.
 NO_RESOURCE_TYPE = {
@@ -76,7 +76,7 @@ def _common_imports(tree: ast.AST) -> dict[str, Path]:
     for node in ast.walk(tree):
         if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("common."):
             for alias in node.names:
-                imports[alias.asname or alias.name] = FUNCTIONS / (node.module.replace(".", "/") + ".py")
+                imports[alias.asname or alias.name] = SHARED / (node.module.replace(".", "/") + ".py")
     return imports
 
 
@@ -97,8 +97,8 @@ def _calls(node: ast.AST, imports: dict[str, Path], seen: set[tuple[Path, str]])
                 yield from _calls(function, _common_imports(ast.parse(path.read_text())), seen)
 
 
-def called_actions(handler: str) -> set[str]:
-    path = FUNCTIONS / (handler.rpartition(".")[0].replace(".", "/") + ".py")
+def called_actions(function: Function) -> set[str]:
+    path = function.code_uri.joinpath(*function.handler.rpartition(".")[0].split(".")).with_suffix(".py")
     tree = ast.parse(path.read_text())
     return set(_calls(tree, _common_imports(tree), set()))
 
@@ -141,7 +141,7 @@ def granted_actions(role: dict[str, Any]) -> set[str]:
 # ------------------------------------------------------------------ the checks
 @pytest.mark.parametrize("function", sorted(SOURCE.functions()))
 def test_each_function_may_call_exactly_what_its_code_calls(function: str) -> None:
-    needed = called_actions(SOURCE.functions()[function].handler) | IMPLIED.get(function, set())
+    needed = called_actions(SOURCE.functions()[function]) | IMPLIED.get(function, set())
     assert granted_actions(ROLES[function]) == needed
 
 

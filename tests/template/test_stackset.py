@@ -21,11 +21,17 @@ def stackset_template() -> dict:
 def test_every_artifact_comes_from_the_bucket_of_the_instance_region() -> None:
     resources = stackset_template()["Resources"]
     regional = {"Fn::Sub": "my-artifacts-${AWS::Region}"}
-    functions = [r for r in resources.values() if r["Type"] == "AWS::Lambda::Function"]
+    functions = {name: r for name, r in resources.items() if r["Type"] == "AWS::Lambda::Function"}
+    [layer] = [r for r in resources.values() if r["Type"] == "AWS::Lambda::LayerVersion"]
     [machine] = [r for r in resources.values() if r["Type"] == "AWS::StepFunctions::StateMachine"]
     assert len(functions) == 9
-    assert all(f["Properties"]["Code"] == {"S3Bucket": regional, "S3Key": "code.zip"} for f in functions)
-    assert machine["Properties"]["DefinitionS3Location"] == {"Bucket": regional, "Key": "definition.json"}
+    for name, function in functions.items():
+        assert function["Properties"]["Code"] == {"S3Bucket": regional, "S3Key": f"{name}.zip"}
+    assert layer["Properties"]["Content"] == {"S3Bucket": regional, "S3Key": "SharedCodeLayer.zip"}
+    assert machine["Properties"]["DefinitionS3Location"] == {
+        "Bucket": regional,
+        "Key": "ProvisionEventTrackerStateMachine.zip",
+    }
 
 
 def test_it_needs_no_transform_and_cfn_lint_accepts_it(tmp_path: Path) -> None:

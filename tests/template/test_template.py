@@ -248,7 +248,11 @@ def test_functions_are_python313_arm64_traced_with_the_layer() -> None:
     assert function_globals["Runtime"] == "python3.13"
     assert function_globals["Architectures"] == ["arm64"]
     assert function_globals["Tracing"] == "Active"
-    assert function_globals["Layers"] == [{"Ref": "PowertoolsLayerArn"}]
+    assert function_globals["Layers"] == [{"Ref": "PowertoolsLayerArn"}, {"Ref": "SharedCodeLayer"}]
+    assert "CodeUri" not in function_globals  # each function's package holds its own handler only
+    for function in TEMPLATE.functions().values():
+        assert function.code_uri == ROOT / "functions" / function.code_uri.name
+        assert (function.code_uri / "app.py").is_file() and function.handler == "app.lambda_handler"
 
 
 def test_the_state_machine_is_standard_logged_and_traced() -> None:
@@ -327,13 +331,12 @@ def test_sam_build_succeeds_without_credentials_and_packages_only_our_code(tmp_p
     )
     assert result.returncode == 0, result.stdout + result.stderr
     for function in TEMPLATE.functions():
-        package = build / function
-        files = [p.relative_to(package) for p in package.rglob("*") if p.is_file()]
-        assert files, function
-        assert all(str(p).endswith(".py") or p.name == "__init__.py" for p in files), files
-        assert not any(
-            part in ("boto3", "botocore", "aws_lambda_powertools", "pydantic") for p in files for part in p.parts
-        )
+        # Its own handler only: the shared code comes from SharedCodeLayer, everything else from the runtime.
+        files = sorted(str(p.relative_to(build / function)) for p in (build / function).rglob("*") if p.is_file())
+        assert files == ["__init__.py", "app.py"], (function, files)
+    layer = build / "SharedCodeLayer"
+    files = sorted(str(p.relative_to(layer)) for p in layer.rglob("*") if p.is_file())
+    assert files == sorted(f"python/common/{p.name}" for p in (ROOT / "layers/shared/common").glob("*.py")), files
     shutil.rmtree(build)
 
 
