@@ -21,7 +21,7 @@ import time
 import traceback
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -57,9 +57,11 @@ class LambdaContext:
     function_version: str = "$LATEST"
     log_group_name: str = "/aws/lambda/local"
     log_stream_name: str = "local"
+    timeout_seconds: float = 30.0  # the function's Timeout: what get_remaining_time_in_millis counts down from
+    started: float = field(default_factory=time.monotonic)
 
     def get_remaining_time_in_millis(self) -> int:
-        return 30_000
+        return max(0, int((self.started + self.timeout_seconds - time.monotonic()) * 1000))
 
 
 @dataclass
@@ -254,11 +256,7 @@ class LocalStack:
 
     def _run_handler(self, name: str, body: Any, response_headers: dict[str, str]) -> str:
         event = json.loads(body) if body else {}
-        context = LambdaContext(
-            function_name=name,
-            invoked_function_arn=self.template.resource_arn(name),
-            aws_request_id=str(uuid.uuid4()),
-        )
+        context = self._context(name)
         try:
             result = self._handlers[name](event, context)
         except Exception as error:
@@ -266,10 +264,22 @@ class LocalStack:
             return json.dumps(lambda_error(error))
         return json.dumps(result)
 
-    def call(self, name: str, event: Any) -> Any:
-        """Invoke a function's handler directly (a scheduled run, a manual invoke), raising what it raises."""
-        context = LambdaContext(name, self.template.resource_arn(name), aws_request_id=str(uuid.uuid4()))
-        return self._handlers[name](json.loads(json.dumps(event)), context)
+    def call(self, name: str, event: Any, timeout_seconds: float | None = None) -> Any:
+        """Invoke a function's handler directly (a scheduled run, a manual invoke), raising what it raises.
+
+        `timeout_seconds` stands in for the function's Timeout, for a handler that watches its remaining time.
+        """
+        return self._handlers[name](json.loads(json.dumps(event)), self._context(name, timeout_seconds))
+
+    def _context(self, name: str, timeout_seconds: float | None = None) -> LambdaContext:
+        function = self.functions[name]
+        timeout = function.properties.get("Timeout", self.template.doc["Globals"]["Function"].get("Timeout", 3))
+        return LambdaContext(
+            function_name=name,
+            invoked_function_arn=self.template.resource_arn(name),
+            aws_request_id=str(uuid.uuid4()),
+            timeout_seconds=float(timeout if timeout_seconds is None else timeout_seconds),
+        )
 
     # ------------------------------------------------------------ the rules
     def matching_rules(self, event: Any) -> list[Rule]:

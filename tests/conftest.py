@@ -84,3 +84,11 @@ def retry_delays(monkeypatch: pytest.MonkeyPatch) -> list[float]:
 
     monkeypatch.setattr(retrier_decl, "time", Clock())
     return delays
+
+
+@pytest.fixture
+def no_client_backoff(monkeypatch: pytest.MonkeyPatch) -> None:
+    """botocore's retries without their backoff sleeps, for tests that use up a client's attempts."""
+    from botocore.retries.standard import ExponentialBackoff
+
+    monkeypatch.setattr(ExponentialBackoff, "delay_amount", lambda self, context: 0.0)

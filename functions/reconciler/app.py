@@ -7,30 +7,34 @@ event: this finds them.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
+import math
 import os
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
-from botocore.exceptions import ClientError
+from botocore.exceptions import BotoCoreError, ClientError
 
-from common.clients import personalize_client, ssm_client, stepfunctions_client
+from common.clients import lambda_client, personalize_client, ssm_client, stepfunctions_client
 from common.config import STATE_MACHINE_ARN, checked
-from common.errors import DatasetGroupNotFound, InvalidEvent, error_code
+from common.errors import AwsError, DatasetGroupNotFound, InvalidEvent, LimitExceeded, error_code
 from common.opt_out import compile_exclude_pattern, opt_out_reason
 from common.parameters import action_parameter_name, parameter_name
 from common.personalize import ACTIVE, CREATING, dataset_group_tags, live_trackers
 
 logger = Logger()
 metrics = Metrics()
-personalize = personalize_client()
-ssm = ssm_client()
-stepfunctions = stepfunctions_client()
+personalize = personalize_client(paced=True)
+ssm = ssm_client(paced=True)
+stepfunctions = stepfunctions_client(paced=True)
+awslambda = functools.cache(lambda_client)  # made on the first hand-over only: big accounts
 STATE_MACHINE = os.environ.get("STATE_MACHINE_ARN", "")
 PARAMETER_PREFIX = os.environ.get("PARAMETER_PREFIX", "/personalize")
 EXCLUDE = compile_exclude_pattern(os.environ.get("EXCLUDE_NAME_PATTERN", ""))
@@ -39,6 +43,8 @@ WINDOW_SECONDS = 3600
 ACTION_INTERACTIONS_TYPE = "ACTION_INTERACTIONS"
 ACTIONS_SUFFIX = "(action tracking ID)"  # how the report names a group's Action interactions dataset
 NAME_MAX = 80
+PAGE_SIZE = 100  # ListDatasetGroups' maximum
+MARGIN_SECONDS = 10  # kept free at the end of an invocation, beyond twice its slowest page
 
 
 @dataclass
@@ -46,9 +52,17 @@ class Report:
     checked: int = 0
     started: list[str] = field(default_factory=list)
     skipped: dict[str, str] = field(default_factory=dict)
+    unchecked: dict[str, str] = field(default_factory=dict)  # could not be checked now: the next run will
+    continued: bool = False  # the groups after these are checked by a new invocation
 
     def as_dict(self) -> dict[str, Any]:
-        return {"checked": self.checked, "started": self.started, "skipped": self.skipped}
+        return {
+            "checked": self.checked,
+            "started": self.started,
+            "skipped": self.skipped,
+            "unchecked": self.unchecked,
+            "continued": self.continued,
+        }
 
 
 def execution_name(dataset_group_name: str, now: float) -> str:
@@ -136,77 +150,143 @@ class Pace:
         self.next_at = max(now, self.next_at) + self.interval
 
 
-def reconcile(
-    personalize: Any,
-    ssm: Any,
-    stepfunctions: Any,
-    state_machine_arn: str,
-    prefix: str,
-    exclude: Any,
-    now: float,
-    starts_per_second: float = STARTS_PER_SECOND,
-) -> Report:
-    report = Report()
-    pace = Pace(starts_per_second)
+@dataclass
+class Reconciliation:
+    """One run over the account's dataset groups; one that cannot be checked now is left for the next run."""
 
-    def start(label: str, name: str, workflow_input: dict[str, str]) -> None:
-        pace.wait()
+    personalize: Any
+    ssm: Any
+    stepfunctions: Any
+    state_machine_arn: str
+    prefix: str
+    exclude: Any
+    now: float
+    pace: Pace
+    seconds_left: Callable[[], float] = lambda: math.inf  # the invocation's remaining time
+    hand_over: Callable[[str], None] | None = None  # continues from a page token in a new invocation
+    report: Report = field(default_factory=Report)
+    running: set[str] = field(default_factory=set)
+
+    def run(self, next_token: str | None = None) -> Report:
+        """Page by page; when the next page might not fit in the time left, hand the rest to a new invocation."""
+        _, _, _, region, account, *_ = self.state_machine_arn.split(":")
+        self.running = running_dataset_groups(self.stepfunctions, self.state_machine_arn, region, account)
+        slowest = 0.0
+        while True:
+            started = time.monotonic()
+            page = self.personalize.list_dataset_groups(
+                maxResults=PAGE_SIZE, **({"nextToken": next_token} if next_token else {})
+            )
+            for group in page.get("datasetGroups", []):
+                self.check_or_leave(group)
+            next_token = page.get("nextToken")
+            if not next_token:
+                return self.report
+            slowest = max(slowest, time.monotonic() - started)
+            if self.hand_over is not None and self.seconds_left() < 2 * slowest + MARGIN_SECONDS:
+                self.hand_over(next_token)
+                self.report.continued = True
+                return self.report
+
+    def check_or_leave(self, group: dict[str, Any]) -> None:
         try:
-            stepfunctions.start_execution(
-                stateMachineArn=state_machine_arn, name=name, input=json.dumps(workflow_input)
+            self.check(group)
+        except (ClientError, BotoCoreError, AwsError, LimitExceeded) as error:
+            reason = f"{type(error).__name__}: {error}"
+            self.report.unchecked[group["name"]] = reason
+            logger.warning("Left for the next run", extra={"datasetGroup": group["name"], "reason": reason})
+        else:
+            self.report.checked += 1
+
+    def check(self, group: dict[str, Any]) -> None:
+        """Start the workflow for what the dataset group lacks: its tracker's parameter, its action tracking ID."""
+        name, arn, status = group["name"], group["datasetGroupArn"], group.get("status", "")
+        report, actions = self.report, f"{name} {ACTIONS_SUFFIX}"
+        if status != ACTIVE and status not in CREATING:
+            report.skipped[name] = f"dataset group is {status}"
+            return
+        if (reason := opt_out_reason(name, {}, self.exclude)) is not None:  # by name: no call needed
+            report.skipped[name] = reason
+            return
+        # What is missing is read first: a group in order, the usual case, needs no tag lookup.
+        work: list[tuple[str, str, dict[str, str]]] = []
+        try:
+            if arn in self.running:
+                report.skipped[name] = "an execution for it is running"
+            elif status != ACTIVE or needs_provisioning(self.personalize, self.ssm, group, self.prefix):
+                work.append((name, execution_name(name, self.now), {"datasetGroupArn": arn}))
+            else:
+                report.skipped[name] = "tracker and parameter are in place"
+            dataset_arn = (
+                action_dataset_needing_provisioning(self.personalize, self.ssm, group, self.prefix)
+                if status == ACTIVE
+                else None
+            )
+            if dataset_arn and dataset_arn in self.running:
+                report.skipped[actions] = "an execution for it is running"
+            elif dataset_arn:
+                work.append((actions, execution_name(f"{name}-actions", self.now), {"datasetArn": dataset_arn}))
+            tags = dataset_group_tags(self.personalize, arn) if work else {}
+        except DatasetGroupNotFound:
+            report.skipped[name] = "dataset group was deleted meanwhile"
+            return
+        except ClientError as error:
+            if error_code(error) != "ResourceNotFoundException":
+                raise
+            report.skipped[name] = "dataset group was deleted meanwhile"
+            return
+        if (reason := opt_out_reason(name, tags, self.exclude)) is not None:
+            report.skipped[name] = reason
+            return
+        for label, execution, workflow_input in work:
+            self.start(label, execution, workflow_input)
+
+    def start(self, label: str, name: str, workflow_input: dict[str, str]) -> None:
+        self.pace.wait()
+        try:
+            self.stepfunctions.start_execution(
+                stateMachineArn=self.state_machine_arn, name=name, input=json.dumps(workflow_input)
             )
         except ClientError as error:
             if error_code(error) != "ExecutionAlreadyExists":
                 raise
-            report.skipped[label] = "already started in this hour"
+            self.report.skipped[label] = "already started in this hour"
             return
-        report.started.append(label)
-
-    _, _, _, region, account, *_ = state_machine_arn.split(":")
-    running = running_dataset_groups(stepfunctions, state_machine_arn, region, account)
-    for page in personalize.get_paginator("list_dataset_groups").paginate():
-        for group in page.get("datasetGroups", []):
-            report.checked += 1
-            name, arn, status = group["name"], group["datasetGroupArn"], group.get("status", "")
-            if status != ACTIVE and status not in CREATING:
-                report.skipped[name] = f"dataset group is {status}"
-                continue
-            try:
-                reason = opt_out_reason(name, dataset_group_tags(personalize, arn), exclude)
-            except DatasetGroupNotFound:
-                report.skipped[name] = "dataset group was deleted meanwhile"
-                continue
-            if reason:
-                report.skipped[name] = reason
-                continue
-            # The event tracker and its parameter.
-            reason = "an execution for it is running" if arn in running else None
-            if reason is None and status == ACTIVE:
-                missing = needs_provisioning(personalize, ssm, group, prefix)
-                reason = None if missing else "tracker and parameter are in place"
-            if reason:
-                report.skipped[name] = reason
-            else:
-                start(name, execution_name(name, now), {"datasetGroupArn": arn})
-            # The Action interactions dataset's tracking ID, if the group has that dataset.
-            dataset_arn = (
-                action_dataset_needing_provisioning(personalize, ssm, group, prefix) if status == ACTIVE else None
-            )
-            if dataset_arn and dataset_arn in running:
-                report.skipped[f"{name} {ACTIONS_SUFFIX}"] = "an execution for it is running"
-            elif dataset_arn:
-                label = f"{name} {ACTIONS_SUFFIX}"
-                start(label, execution_name(f"{name}-actions", now), {"datasetArn": dataset_arn})
-    return report
+        self.report.started.append(label)
 
 
 @metrics.log_metrics
 @logger.inject_lambda_context
 def lambda_handler(event: Any, context: Any) -> dict[str, Any]:
     state_machine_arn = checked("STATE_MACHINE_ARN", STATE_MACHINE, STATE_MACHINE_ARN, "a state machine ARN")
-    report = reconcile(personalize, ssm, stepfunctions, state_machine_arn, PARAMETER_PREFIX, EXCLUDE, time.time())
+    next_token = event.get("nextToken") if isinstance(event, dict) else None
+    if next_token is not None and not isinstance(next_token, str):
+        raise InvalidEvent(f"nextToken must be a string (a ListDatasetGroups token), not {next_token!r}")
+
+    def hand_over(token: str) -> None:
+        """The rest of the account in a new invocation of this function, asynchronous like the schedule's."""
+        awslambda().invoke(
+            FunctionName=context.invoked_function_arn,
+            InvocationType="Event",
+            Payload=json.dumps({"nextToken": token}).encode(),
+        )
+        logger.info("Continuing in a new invocation", extra={"nextToken": token})
+
+    report = Reconciliation(
+        personalize,
+        ssm,
+        stepfunctions,
+        state_machine_arn,
+        PARAMETER_PREFIX,
+        EXCLUDE,
+        time.time(),
+        Pace(STARTS_PER_SECOND),
+        seconds_left=lambda: context.get_remaining_time_in_millis() / 1000,
+        hand_over=hand_over,
+    ).run(next_token)
     metrics.add_metric(name="DatasetGroupsChecked", unit=MetricUnit.Count, value=report.checked)
     metrics.add_metric(name="ExecutionsStarted", unit=MetricUnit.Count, value=len(report.started))
     metrics.add_metric(name="DatasetGroupsSkipped", unit=MetricUnit.Count, value=len(report.skipped))
+    metrics.add_metric(name="DatasetGroupsUnchecked", unit=MetricUnit.Count, value=len(report.unchecked))
     logger.info("Reconciled", extra=report.as_dict())
     return report.as_dict()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import re
 import threading
 import time
@@ -88,6 +89,28 @@ def test_waits_for_the_dataset_group_then_the_tracker(stack: LocalStack, emulato
     assert notification["detail-type"] == "Event Tracker Provisioned"
     assert notification["detail"]["parameterName"] == PARAMETER
     assert execution.output["trackingId"] not in str(notification)
+
+
+def test_one_poll_adds_the_history_events_the_quota_guard_counts(
+    stack: LocalStack, emulator: PersonalizeEmulator
+) -> None:
+    from common.polling import EVENTS_PER_POLL
+
+    emulator.time_dataset_group(NAME, Timing(pending=2, in_progress=2))
+    emulator.time_tracker(NAME, Timing(pending=2, in_progress=2))
+    stack.create_dataset_group(NAME)
+
+    execution = stack.run(event("create-dataset-group.json"))
+
+    assert_healthy(execution)
+    for wait in ("WaitForDatasetGroup", "WaitForEventTracker"):
+        exits = [
+            index
+            for index, e in enumerate(execution.history)
+            if e["type"] == "WaitStateExited" and e["stateExitedEventDetails"]["name"] == wait
+        ]
+        assert len(exits) >= 2, wait
+        assert {later - earlier for earlier, later in itertools.pairwise(exits)} == {EVENTS_PER_POLL}, wait
 
 
 # 2 --------------------------------------------------------------------------------------------

@@ -54,13 +54,20 @@ MANAGED = {
     "arn:aws:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole",
     "arn:aws:iam::aws:policy/AWSXrayWriteOnlyAccess",
 }
-CLIENTS = {"personalize": "personalize", "ssm": "ssm", "stepfunctions": "states"}
+IAM_ACTION = {"lambda:Invoke": "lambda:InvokeFunction"}  # API operations whose IAM action has another name
+# The handlers' client variables: the boto3 service each is, and its IAM prefix.
+CLIENTS = {
+    "personalize": ("personalize", "personalize"),
+    "ssm": ("ssm", "ssm"),
+    "stepfunctions": ("stepfunctions", "states"),
+    "awslambda": ("lambda", "lambda"),
+}
 
 
 # ------------------------------------------------------------------ what the code calls
 def _api_names() -> dict[str, dict[str, str]]:
     with mock.patch.dict(os.environ, {"AWS_DEFAULT_REGION": REGION}):
-        return {name: boto3.client(name).meta.method_to_api_mapping for name in CLIENTS}
+        return {name: boto3.client(service).meta.method_to_api_mapping for name, (service, _) in CLIENTS.items()}
 
 
 API = _api_names()
@@ -80,15 +87,28 @@ def _common_imports(tree: ast.AST) -> dict[str, Path]:
     return imports
 
 
+def _client_name(node: ast.AST) -> str | None:
+    """The client variable a call is made on: `ssm.x()`, `self.ssm.x()` or `awslambda().x()` (made on first use)."""
+    if isinstance(node, ast.Call):
+        node = node.func
+    if isinstance(node, ast.Name):
+        return node.id
+    if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and node.value.id == "self":
+        return node.attr
+    return None
+
+
 def _calls(node: ast.AST, imports: dict[str, Path], seen: set[tuple[Path, str]]) -> Iterator[str]:
     for call in (n for n in ast.walk(node) if isinstance(n, ast.Call)):
         target = call.func
-        if isinstance(target, ast.Attribute) and isinstance(target.value, ast.Name) and target.value.id in CLIENTS:
-            client, method = target.value.id, target.attr
+        client = _client_name(target.value) if isinstance(target, ast.Attribute) else None
+        if isinstance(target, ast.Attribute) and client in CLIENTS:
+            method = target.attr
             if method == "get_paginator":
                 method = call.args[0].value  # type: ignore[attr-defined]
             if method in API[client]:
-                yield f"{CLIENTS[client]}:{API[client][method]}"
+                action = f"{CLIENTS[client][1]}:{API[client][method]}"
+                yield IAM_ACTION.get(action, action)
         elif isinstance(target, ast.Name) and target.id in imports and (imports[target.id], target.id) not in seen:
             path = imports[target.id]
             seen.add((path, target.id))
@@ -124,6 +144,10 @@ ROLES = {
     logical_id.removesuffix("Role"): EXPANDED.resolve(role["Properties"])
     for logical_id, role in EXPANDED.resources("AWS::IAM::Role").items()
 }
+for _policy in EXPANDED.resources("AWS::IAM::RolePolicy").values():  # policies attached to a role from outside it
+    ROLES[_policy["Properties"]["RoleName"]["Ref"].removesuffix("Role")].setdefault("Policies", []).append(
+        EXPANDED.resolve(_policy["Properties"])
+    )
 
 
 def statements_of(role: dict[str, Any]) -> list[dict[str, Any]]:

@@ -14,6 +14,7 @@ import boto3
 from botocore.config import Config
 
 if TYPE_CHECKING:
+    from mypy_boto3_lambda import LambdaClient
     from mypy_boto3_personalize import PersonalizeClient
     from mypy_boto3_ssm import SSMClient
     from mypy_boto3_stepfunctions import SFNClient
@@ -27,14 +28,24 @@ _CONFIG = Config(
     user_agent_extra="event-tracker-provisioner",
 )
 
-
-def personalize_client() -> PersonalizeClient:
-    return boto3.client("personalize", config=_CONFIG)
-
-
-def ssm_client() -> SSMClient:
-    return boto3.client("ssm", config=_CONFIG)
+# For the reconciler, which reads a whole account: adaptive mode adds botocore's client-side rate limiter, which
+# learns from throttling answers the rate the service accepts and sends no faster, so a big account slows the
+# run down instead of failing calls; more attempts, since each waits for the limiter rather than hammering.
+PACED_MAX_ATTEMPTS = 8
+_PACED = _CONFIG.merge(Config(retries={"mode": "adaptive", "total_max_attempts": PACED_MAX_ATTEMPTS}))
 
 
-def stepfunctions_client() -> SFNClient:
-    return boto3.client("stepfunctions", config=_CONFIG)
+def personalize_client(paced: bool = False) -> PersonalizeClient:
+    return boto3.client("personalize", config=_PACED if paced else _CONFIG)
+
+
+def ssm_client(paced: bool = False) -> SSMClient:
+    return boto3.client("ssm", config=_PACED if paced else _CONFIG)
+
+
+def stepfunctions_client(paced: bool = False) -> SFNClient:
+    return boto3.client("stepfunctions", config=_PACED if paced else _CONFIG)
+
+
+def lambda_client() -> LambdaClient:
+    return boto3.client("lambda", config=_CONFIG)

@@ -57,7 +57,12 @@ class InvalidTrackingId(ProvisioningError):
 # only, but an unmodeled throttling code can still arrive).
 _THROTTLING_CODES = frozenset({"LimitExceededException", "ThrottlingException", "TooManyRequestsException"})
 
-_by_code: dict[str, type[Exception]] = {}
+
+class AwsError(Exception):
+    """Base class of the exceptions named after an AWS error code (named_aws_error)."""
+
+
+_by_code: dict[str, type[AwsError]] = {}
 
 
 def error_code(error: ClientError) -> str:
@@ -69,7 +74,7 @@ def is_throttling(error: ClientError) -> bool:
     return error_code(error) in _THROTTLING_CODES
 
 
-def named_aws_error(error: ClientError, throttling_as_limit: bool = True) -> Exception:
+def named_aws_error(error: ClientError, throttling_as_limit: bool = True) -> LimitExceeded | AwsError:
     """The ClientError as an exception whose class name is the AWS error code.
 
     Step Functions shows a handler's exception class name as the error name, so
@@ -82,5 +87,5 @@ def named_aws_error(error: ClientError, throttling_as_limit: bool = True) -> Exc
         return LimitExceeded(f"{code}: {message}")
     if not code.isidentifier():
         code = "ClientError"
-    cls = _by_code.setdefault(code, type(code, (Exception,), {"__module__": __name__}))
+    cls = _by_code.setdefault(code, type(code, (AwsError,), {"__module__": __name__}))
     return cls(message)

@@ -23,14 +23,30 @@ def seconds_left(execution_start: str, timeout_seconds: float, now: float) -> fl
     return started + timeout_seconds - now
 
 
-def next_wait_seconds(previous: int, initial: int, maximum: int, left: float) -> int:
-    """Exponential backoff from `initial`, capped at `maximum` and at the deadline.
+# Step Functions fails an execution whose history passes 25,000 events. One poll (a status check task, its
+# Choice and its Wait) adds 9; half the quota is left for the other states, retries and throttled invocations.
+HISTORY_EVENTS_QUOTA = 25_000
+EVENTS_PER_POLL = 9
+POLL_EVENTS_BUDGET = HISTORY_EVENTS_QUOTA // 2
+
+
+def shortest_wait_seconds(timeout_seconds: int) -> int:
+    """The shortest wait that keeps all the polls of one execution within POLL_EVENTS_BUDGET.
+
+    With the defaults (1800 s) it is 2 s, below any wait the backoff reaches; it matters only for a long
+    ProvisioningTimeoutSeconds with a short MaxPollIntervalSeconds (86400 s with 1 s: 63 s).
+    """
+    return max(1, math.ceil(timeout_seconds * EVENTS_PER_POLL / POLL_EVENTS_BUDGET))
+
+
+def next_wait_seconds(previous: int, initial: int, maximum: int, left: float, shortest: int = 1) -> int:
+    """Exponential backoff from `initial`, capped at `maximum` and at the deadline, never below `shortest`.
 
     The last wait is cut to end at the deadline, so a timeout is reported
     within one poll of ProvisioningTimeoutSeconds.
     """
     wait = initial if previous <= 0 else min(previous * 2, maximum)
-    return max(1, min(wait, math.ceil(left)))
+    return max(1, min(max(wait, shortest), math.ceil(left)))
 
 
 class PollRequest(TypedDict):
@@ -68,6 +84,7 @@ def keep_waiting(what: str, status: str, request: PollRequest, now: float) -> Po
         int(polling["initialWaitSeconds"]),
         int(polling["maxWaitSeconds"]),
         left,
+        shortest_wait_seconds(timeout),
     )
     return {"status": status, "ready": False, "waitSeconds": wait}
 
