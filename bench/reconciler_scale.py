@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import io
+import json
 import os
 import time
 from dataclasses import dataclass
@@ -59,23 +60,40 @@ def run(groups: int, missing: int, reads_per_second: float) -> ScaleRun:
             emulator.limit_rate(operation, reads_per_second)
         before = emulator.stats()
         started = time.monotonic()
-        with contextlib.redirect_stdout(io.StringIO()):  # the reconciler's log lines
-            report = stack.call("ReconcilerFunction", {})
+        logs = io.StringIO()
+        with contextlib.redirect_stdout(logs):  # the log lines of the reconciler and of its continuations
+            stack.call("ReconcilerFunction", {})
+            while True:  # a continuation runs in an invocation of its own: until the last one has reported
+                reports = [r for r in _reports(logs.getvalue())]
+                if reports and not reports[-1]["continued"]:
+                    break
+                time.sleep(0.2)
         wall = time.monotonic() - started
         after = emulator.stats()
     calls = sum(after["calls"].get(op, 0) - before["calls"].get(op, 0) for op in READS)
+    started_names = {name for r in reports for name in r["started"]}
     return ScaleRun(
         groups=groups,
         missing=missing,
         reads_per_second=reads_per_second,
         wall_seconds=wall,
-        checked=report["checked"],
-        started=len(report["started"]),
-        unchecked=len(report["unchecked"]),
-        started_right=set(report["started"]) == expected,
+        checked=sum(r["checked"] for r in reports),
+        started=sum(len(r["started"]) for r in reports),
+        unchecked=sum(len(r["unchecked"]) for r in reports),
+        started_right=started_names == expected,
         throttled_calls=after["throttled"] - before["throttled"],
         calls=calls,
+        invocations=len(reports),
     )
+
+
+def _reports(logs: str) -> list[dict[str, Any]]:
+    """The "Reconciled" log line of each reconciler invocation, in order."""
+    found = []
+    for line in logs.splitlines():
+        if '"message":"Reconciled"' in line:
+            found.append(json.loads(line))
+    return found
 
 
 def main(argv: Any = None) -> None:

@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from bench import bad_input, burst, cold_start, lag_cost, least_privilege
+from bench import bad_input, burst, cold_start, lag_cost, least_privilege, reconciler_scale
 from local.template import ROOT, Template
 
 RESULTS = ROOT / "bench" / "results.md"
@@ -305,6 +305,53 @@ Later invocations: {min(walls):.1f} to {max(walls):.1f} s wall. Sizes (MB):
 """
 
 
+def section_reconciler_scale() -> str:
+    runs = [reconciler_scale.run(groups, 20, rate) for rate in (10, 5) for groups in (100, 300, 1000)]
+    rows = [
+        [
+            r.groups,
+            r.missing,
+            f"{r.reads_per_second:.0f}/s",
+            f"{r.wall_seconds:.0f}",
+            r.invocations,
+            r.checked,
+            r.started,
+            "yes" if r.started_right else "NO",
+            r.unchecked,
+            r.throttled_calls,
+            r.calls,
+        ]
+        for r in runs
+    ]
+    return f"""## 7. The reconciler at scale
+
+One scheduled run of the reconciler on the local engine (`bench/reconciler_scale.py`): N dataset groups with
+their tracker, 20 of them missing their parameter, and the emulator answering LimitExceededException past the
+given rate for each of Personalize's reads ({", ".join(reconciler_scale.READS)}), each limited on its own. The
+function's timeout is the template's (300 s); an invocation hands the groups after its last page to a new one
+when the next page might not fit. Wall time is until the last invocation reported.
+
+{
+        _table(
+            [
+                "groups",
+                "missing",
+                "reads",
+                "wall s",
+                "invocations",
+                "checked",
+                "started",
+                "exactly the missing",
+                "unchecked",
+                "throttled calls",
+                "read calls",
+            ],
+            rows,
+        )
+    }
+"""
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--runs", type=int, default=21, help="fresh interpreters per module for the cold start")
@@ -325,6 +372,7 @@ def main(argv: list[str] | None = None) -> None:
         ("bad input", lambda: section_bad_input(args.generated)),
         ("least privilege", section_least_privilege),
         ("sam local invoke", lambda: section_sam_local_invoke(args.invokes)),
+        ("reconciler at scale", section_reconciler_scale),
     ]
     commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True).stdout
     if args.only:
