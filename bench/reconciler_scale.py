@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import contextlib
 import io
 import json
+import logging
 import os
 import time
 from dataclasses import dataclass
@@ -61,13 +61,18 @@ def run(groups: int, missing: int, reads_per_second: float) -> ScaleRun:
         before = emulator.stats()
         started = time.monotonic()
         logs = io.StringIO()
-        with contextlib.redirect_stdout(logs):  # the log lines of the reconciler and of its continuations
+        # Every handler's Powertools Logger shares the service's logging.Logger and its one handler.
+        [handler] = logging.getLogger("event-tracker-provisioner").handlers
+        previous = handler.setStream(logs)  # type: ignore[attr-defined]
+        try:
             stack.call("ReconcilerFunction", {})
             while True:  # a continuation runs in an invocation of its own: until the last one has reported
-                reports = [r for r in _reports(logs.getvalue())]
+                reports = _reports(logs.getvalue())
                 if reports and not reports[-1]["continued"]:
                     break
                 time.sleep(0.2)
+        finally:
+            handler.setStream(previous)  # type: ignore[attr-defined]
         wall = time.monotonic() - started
         after = emulator.stats()
     calls = sum(after["calls"].get(op, 0) - before["calls"].get(op, 0) for op in READS)
