@@ -85,6 +85,8 @@ def reconciler(result: Any, log: str) -> None:
         "checked": 2,
         "started": ["retail-recommendations"],
         "skipped": {"video-on-demand": "tracker and parameter are in place"},
+        "unchecked": {},
+        "continued": False,
     }
     assert re.search(r"after      execution reconcile-\d{8}T\d{2}-retail-recommendations \(RUNNING\)", log)
 
