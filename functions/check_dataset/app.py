@@ -6,11 +6,10 @@ import time
 from typing import Any
 
 from aws_lambda_powertools import Logger
-from botocore.exceptions import ClientError
 
 from common.clients import personalize_client
-from common.errors import DatasetFailed, DatasetNotFound, error_code, is_throttling, named_aws_error
-from common.personalize import ACTIVE, CREATE_FAILED, CREATING, is_being_deleted
+from common.errors import DatasetFailed, DatasetNotFound
+from common.personalize import ACTIVE, CREATE_FAILED, CREATING, describe_or_throttled, is_being_deleted
 from common.polling import THROTTLED, PollRequest, PollResult, keep_waiting
 
 logger = Logger()
@@ -23,15 +22,13 @@ class CheckDatasetRequest(PollRequest):
 
 def check_dataset(personalize: Any, request: CheckDatasetRequest, now: float) -> PollResult:
     arn = request["datasetArn"]
-    try:
-        dataset = personalize.describe_dataset(datasetArn=arn)["dataset"]
-    except ClientError as error:
-        if error_code(error) == "ResourceNotFoundException":
-            raise DatasetNotFound(f"Dataset {arn} does not exist") from error
-        if is_throttling(error):
-            logger.warning("DescribeDataset throttled; waiting", extra={"code": error_code(error)})
-            return keep_waiting(f"DescribeDataset {arn}", THROTTLED, request, now)
-        raise named_aws_error(error) from error
+    dataset = describe_or_throttled(
+        lambda: personalize.describe_dataset(datasetArn=arn)["dataset"],
+        DatasetNotFound(f"Dataset {arn} does not exist"),
+    )
+    if dataset is None:
+        logger.warning("DescribeDataset throttled; waiting")
+        return keep_waiting(f"DescribeDataset {arn}", THROTTLED, request, now)
 
     status = dataset.get("status", "")
     logger.info("Dataset status", extra={"datasetArn": arn, "status": status})

@@ -6,11 +6,10 @@ import time
 from typing import Any
 
 from aws_lambda_powertools import Logger
-from botocore.exceptions import ClientError
 
 from common.clients import personalize_client
-from common.errors import DatasetGroupFailed, DatasetGroupNotFound, error_code, is_throttling, named_aws_error
-from common.personalize import ACTIVE, CREATE_FAILED, CREATING, is_being_deleted
+from common.errors import DatasetGroupFailed, DatasetGroupNotFound
+from common.personalize import ACTIVE, CREATE_FAILED, CREATING, describe_or_throttled, is_being_deleted
 from common.polling import THROTTLED, PollRequest, PollResult, keep_waiting
 
 logger = Logger()
@@ -23,15 +22,13 @@ class CheckDatasetGroupRequest(PollRequest):
 
 def check_dataset_group(personalize: Any, request: CheckDatasetGroupRequest, now: float) -> PollResult:
     arn = request["datasetGroupArn"]
-    try:
-        group = personalize.describe_dataset_group(datasetGroupArn=arn)["datasetGroup"]
-    except ClientError as error:
-        if error_code(error) == "ResourceNotFoundException":
-            raise DatasetGroupNotFound(f"Dataset group {arn} does not exist") from error
-        if is_throttling(error):
-            logger.warning("DescribeDatasetGroup throttled; waiting", extra={"code": error_code(error)})
-            return keep_waiting(f"DescribeDatasetGroup {arn}", THROTTLED, request, now)
-        raise named_aws_error(error) from error
+    group = describe_or_throttled(
+        lambda: personalize.describe_dataset_group(datasetGroupArn=arn)["datasetGroup"],
+        DatasetGroupNotFound(f"Dataset group {arn} does not exist"),
+    )
+    if group is None:
+        logger.warning("DescribeDatasetGroup throttled; waiting")
+        return keep_waiting(f"DescribeDatasetGroup {arn}", THROTTLED, request, now)
 
     status = group.get("status", "")
     logger.info("Dataset group status", extra={"datasetGroupArn": arn, "status": status})

@@ -10,11 +10,10 @@ import time
 from typing import Any
 
 from aws_lambda_powertools import Logger
-from botocore.exceptions import ClientError
 
 from common.clients import personalize_client
-from common.errors import EventTrackerFailed, InvalidTrackingId, error_code, is_throttling, named_aws_error
-from common.personalize import ACTIVE, CREATE_FAILED, CREATING, is_being_deleted
+from common.errors import EventTrackerFailed, InvalidTrackingId
+from common.personalize import ACTIVE, CREATE_FAILED, CREATING, describe_or_throttled, is_being_deleted
 from common.polling import THROTTLED, PollRequest, PollResult, keep_waiting
 
 logger = Logger()
@@ -27,15 +26,13 @@ class CheckEventTrackerRequest(PollRequest):
 
 def check_event_tracker(personalize: Any, request: CheckEventTrackerRequest, now: float) -> PollResult:
     arn = request["eventTrackerArn"]
-    try:
-        tracker = personalize.describe_event_tracker(eventTrackerArn=arn)["eventTracker"]
-    except ClientError as error:
-        if error_code(error) == "ResourceNotFoundException":
-            raise EventTrackerFailed(f"Event tracker {arn} disappeared while being created") from error
-        if is_throttling(error):
-            logger.warning("DescribeEventTracker throttled; waiting", extra={"code": error_code(error)})
-            return keep_waiting(f"DescribeEventTracker {arn}", THROTTLED, request, now)
-        raise named_aws_error(error) from error
+    tracker = describe_or_throttled(
+        lambda: personalize.describe_event_tracker(eventTrackerArn=arn)["eventTracker"],
+        EventTrackerFailed(f"Event tracker {arn} disappeared while being created"),
+    )
+    if tracker is None:
+        logger.warning("DescribeEventTracker throttled; waiting")
+        return keep_waiting(f"DescribeEventTracker {arn}", THROTTLED, request, now)
 
     status = tracker.get("status", "")
     logger.info("Event tracker status", extra={"eventTrackerArn": arn, "status": status})

@@ -37,7 +37,6 @@ def test_a_few_hundred_groups_with_reads_rate_limited(
     missing = [f"scale-{index:04d}" for index in range(0, GROUPS, GROUPS // MISSING)][:MISSING]
     for name in missing:  # then some parameters go missing
         stack.ssm.delete_parameter(Name=stack.parameter_name(name))
-    throttled_before = emulator.throttled
     capsys.readouterr()
 
     report = stack.call("ReconcilerFunction", {})
@@ -54,7 +53,6 @@ def test_a_few_hundred_groups_with_reads_rate_limited(
     for name in missing:
         [tracker] = emulator.trackers_of(name)
         assert stack.parameter(stack.parameter_name(name))["Value"] == tracker["trackingId"]
-    print("throttled", emulator.throttled - throttled_before)
 
 
 def test_a_group_that_stays_throttled_is_unchecked_and_found_by_the_next_run(

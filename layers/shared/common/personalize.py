@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import hashlib
 import re
+from collections.abc import Callable
 from typing import Any, NamedTuple
 
 from botocore.exceptions import ClientError
 
-from common.errors import DatasetGroupNotFound, error_code, named_aws_error
+from common.errors import DatasetGroupNotFound, ProvisioningError, error_code, is_throttling, named_aws_error
 
 # Status strings carry spaces; the model types `status` as a free string.
 ACTIVE = "ACTIVE"
@@ -84,3 +85,20 @@ def live_trackers(personalize: Any, dataset_group_arn: str) -> list[dict[str, An
         for tracker in page.get("eventTrackers", [])
         if not is_being_deleted(tracker.get("status", ""))
     ]
+
+
+def describe_or_throttled(
+    describe: Callable[[], dict[str, Any]], not_found: ProvisioningError
+) -> dict[str, Any] | None:
+    """What a status check's Describe call answers, or None when Personalize throttled it (wait and ask again).
+
+    ResourceNotFoundException raises `not_found`; any other error, the exception named after its code.
+    """
+    try:
+        return describe()
+    except ClientError as error:
+        if error_code(error) == "ResourceNotFoundException":
+            raise not_found from error
+        if is_throttling(error):
+            return None
+        raise named_aws_error(error) from error
