@@ -75,11 +75,19 @@ def import_breakdown(module: str, env: dict[str, str], top: int = 5) -> list[tup
 
 
 def cold_starts(runs: int = 21) -> tuple[float, list[ColdStart]]:
-    baseline = statistics.median(time_code(BASELINE, _env(None), runs))
+    """Medians of `runs` rounds; each round times the baseline and every handler once, so that a machine that
+    slows down or speeds up during the measurement weighs on all of them alike."""
+    codes: dict[str | None, str] = {None: BASELINE}
+    codes |= {name: f"import {function.handler.rpartition('.')[0]}" for name, function in FUNCTIONS.items()}
+    times: dict[str | None, list[float]] = {name: [] for name in codes}
+    for _ in range(runs):
+        for name, code in codes.items():
+            times[name] += time_code(code, _env(name), 1)
+    baseline = statistics.median(times[None])
     results = []
     for name, function in FUNCTIONS.items():
         module = function.handler.rpartition(".")[0]
-        median = statistics.median(time_code(f"import {module}", _env(name), runs))
+        median = statistics.median(times[name])
         results.append(ColdStart(name, module, median, median / baseline, import_breakdown(module, _env(name))))
     return baseline, results
 

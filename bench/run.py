@@ -81,7 +81,8 @@ def section_cold_start(runs: int) -> str:
     size_met = "met" if largest < 50 * 1024 else "NOT met"
     return f"""## 1. Cold start
 
-Import and init of each handler module (its clients included) in a fresh interpreter, median of {runs} runs, in a
+Import and init of each handler module (its clients included) in a fresh interpreter, median of {runs} rounds
+(each round times the baseline and every handler once, interleaved, so that drift of the machine weighs on all), in a
 venv holding only what a deployed function has (`bench/requirements-lambda.txt`: boto3, Powertools, pydantic).
 Breakdown: `python -X importtime` self-times summed by top-level package, in ms (the handler's own row includes
 making its boto3 clients).
