@@ -38,6 +38,7 @@ from moto.stepfunctions.parser.asl.component.common.error_name.custom_error_name
 from moto.stepfunctions.parser.asl.component.common.error_name.failure_event import FailureEvent
 from moto.stepfunctions.parser.asl.component.state.exec.state_task.state_task_lambda import StateTaskLambda
 from moto.stepfunctions.parser.asl.eval.event.event_detail import EventDetails
+from moto.stepfunctions.parser.models import StepFunctionsParserBackend
 
 from local.personalize_emulator import PersonalizeEmulator
 from local.template import TEMPLATE, Function, Rule, Template
@@ -140,6 +141,19 @@ class TooManyRequests(LambdaClientError):
         super().__init__("TooManyRequestsException", message)
 
 
+def _execution_names_checked_atomically() -> Callable[..., Any]:
+    """StartExecution checks a name's uniqueness and creates the execution as one step on AWS; moto checks, then
+    creates, so two concurrent starts with one name could both create an execution."""
+    original = StepFunctionsParserBackend.start_execution
+    lock = threading.Lock()
+
+    def start_execution(backend: StepFunctionsParserBackend, *args: Any, **kwargs: Any) -> Any:
+        with lock:
+            return original(backend, *args, **kwargs)
+
+    return start_execution
+
+
 def _lambda_api_error_named_as_step_functions_does() -> Callable[..., Any]:
     """Step Functions names a failed Lambda API call `Lambda.<ErrorCode>` (moto's engine says `Exception`)."""
     original = StateTaskLambda._from_error
@@ -203,6 +217,7 @@ class LocalStack:
             mock_aws(config={"stepfunctions": {"execute_state_machine": True}}),
             mock.patch.object(LambdaBackend, "invoke", self._invoke_patch()),
             mock.patch.object(StateTaskLambda, "_from_error", _lambda_api_error_named_as_step_functions_does()),
+            mock.patch.object(StepFunctionsParserBackend, "start_execution", _execution_names_checked_atomically()),
         ]
         for patch in self._patches:
             patch.start()
