@@ -179,9 +179,9 @@ CALLS = {
                     "list_dataset_groups",
                     {"datasetGroups": [{"name": "retail-recommendations", "datasetGroupArn": _DG, "status": "ACTIVE"}]},
                 ),
-                ("list_tags_for_resource", {"tags": []}),
-                ("list_event_trackers", {"eventTrackers": []}),
+                ("list_event_trackers", {"eventTrackers": []}),  # what is missing first, then the opt-out tags
                 ("list_datasets", {"datasets": []}),
+                ("list_tags_for_resource", {"tags": []}),
             ],
         },
     ),
