@@ -65,11 +65,12 @@ def run(groups: int, missing: int, reads_per_second: float) -> ScaleRun:
         previous = handler.setStream(logs)  # type: ignore[attr-defined]
         try:
             stack.call("ReconcilerFunction", {})
-            while True:  # a continuation runs in an invocation of its own: until the last one has reported
-                reports = _reports(logs.getvalue())
-                if reports and not reports[-1]["continued"]:
-                    break
+            # A continuation is an invocation of its own (locally it may even finish before the one that started
+            # it): the run is over once the one invocation that did not hand over has reported.
+            reports = _reports(logs.getvalue())
+            while all(report["continued"] for report in reports):  # also while none has reported
                 time.sleep(0.2)
+                reports = _reports(logs.getvalue())
         finally:
             handler.setStream(previous)  # type: ignore[attr-defined]
         wall = time.monotonic() - started
