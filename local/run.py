@@ -1,9 +1,12 @@
 """Run the application locally on one event: `python -m local.run [EVENT_FILE] [options]`.
 
 The real template.yaml, definition and handlers run on moto's Step Functions
-engine, with moto's SSM and EventBridge and the Personalize emulator.
+engine, with moto's SSM and EventBridge and the Personalize emulator. With
+--containers, every Lambda task runs in its container instead: `sam build`, then
+`sam local start-lambda`, called by the engine through the Lambda Invoke API.
 Exit code: 0 when the execution succeeds, 1 when it fails, 2 when the
-template's rule would not start the workflow for the event.
+template's rule would not start the workflow for the event, or when the
+containers cannot run (no Docker engine, SAM CLI gave up).
 """
 
 from __future__ import annotations
@@ -22,13 +25,16 @@ from rich.table import Table
 
 from local.personalize_emulator import PersonalizeEmulator, Timing
 from local.stack import ACCOUNT, REGION, Execution, LocalStack
-from local.template import ROOT, TemplateError
+from local.template import ROOT, Template, TemplateError
 
 DEFAULT_EVENT = ROOT / "events" / "create-dataset-group.json"
 ACTION_EVENT = ROOT / "events" / "create-action-interactions-dataset.json"
 SCHEMA = "arn:aws:personalize:us-east-1:123456789012:schema/local-action-interactions"
 # Short waits so a local run takes seconds; every one can be overridden with --param.
 LOCAL_PARAMETERS = {"PollIntervalSeconds": "1", "MaxPollIntervalSeconds": "4", "ProvisioningTimeoutSeconds": "120"}
+# In containers each function's first invocation is a cold start (tens of seconds for arm64 under qemu), which
+# counts against the deadline as on Lambda: a longer one, so that start-up alone never times a run out.
+CONTAINER_PARAMETERS = {**LOCAL_PARAMETERS, "ProvisioningTimeoutSeconds": "900"}
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -77,6 +83,11 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         "--then-delete",
         action="store_true",
         help="after provisioning, deliver a DeleteEventTracker event and show the teardown",
+    )
+    parser.add_argument(
+        "--containers",
+        action="store_true",
+        help="run every Lambda task in its container: sam build, then sam local start-lambda (needs Docker)",
     )
     parser.add_argument(
         "--verbose", action="store_true", help="show the handlers' logs instead of writing them to a file"
@@ -181,10 +192,28 @@ def report(console: Console, stack: LocalStack, execution: Execution, parameter_
         table.add_row("value", parameter["Value"] if parameter else "[dim](not written)[/dim]")
     table.add_row("state transitions", str(execution.state_transitions))
     table.add_row("lambda invocations", str(execution.lambda_invocations))
+    table.add_row("functions ran", stack.where)
+    for function, line in invocation_summary(stack).items():
+        table.add_row(f"  {function}", line)
     if stack.lambda_concurrency:
         table.add_row("lambda throttled", f"{stack.lambda_throttled} (concurrency {stack.lambda_concurrency})")
     table.add_row("wall time", f"{wall:.1f} s")
     console.print(table)
+
+
+def invocation_summary(stack: LocalStack) -> dict[str, str]:
+    """Per function: its invocations, the first one's time (a cold start in a container) and the later ones'."""
+    summary: dict[str, str] = {}
+    for function in dict.fromkeys(invocation.function for invocation in stack.ran):
+        times = [invocation.seconds for invocation in stack.ran if invocation.function == function]
+        errors = sorted({i.error for i in stack.ran if i.function == function and i.error})
+        line = f"{len(times)} invocations, the first {times[0]:.2f} s"
+        if len(times) > 1:
+            line += f", then {sum(times[1:]) / (len(times) - 1):.2f} s on average"
+        if errors:
+            line += f"; raised {', '.join(errors)}"
+        summary[function] = line
+    return summary
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -193,7 +222,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.action_interactions and args.event == DEFAULT_EVENT:
         args.event = ACTION_EVENT
     event = json.loads(args.event.read_text())
-    overrides = dict(LOCAL_PARAMETERS)
+    overrides = dict(CONTAINER_PARAMETERS if args.containers else LOCAL_PARAMETERS)
     for item in args.param:
         key, _, value = item.partition("=")
         overrides[key] = value
@@ -210,14 +239,69 @@ def main(argv: list[str] | None = None) -> int:
 def _run_with_logs(
     console: Console, event: Any, args: argparse.Namespace, overrides: dict[str, str], log_file: Any
 ) -> int:
+    try:
+        template = Template(overrides=overrides, region=REGION, account=ACCOUNT)
+    except TemplateError as error:
+        console.print(f"[red]{error}[/red]")
+        return 2
+    if args.containers:
+        return _run_in_containers(console, template, event, args, overrides, log_file)
     with PersonalizeEmulator() as emulator, contextlib.redirect_stdout(log_file):
-        try:
-            stack = LocalStack(emulator, overrides, lambda_concurrency=args.lambda_concurrency, lambda_seconds=0.2)
-        except TemplateError as error:
-            console.print(f"[red]{error}[/red]")
-            return 2
+        stack = LocalStack(emulator, overrides, lambda_concurrency=args.lambda_concurrency, lambda_seconds=0.2)
         with stack:
             return run(console, stack, emulator, event, args, overrides, log_file)
+
+
+def _run_in_containers(
+    console: Console, template: Template, event: Any, args: argparse.Namespace, overrides: dict[str, str], log_file: Any
+) -> int:
+    """The same run, every function in its container; the services listen where the containers reach them."""
+    from local.containers import start_lambda
+    from local.invoke import NO_RESPONSE, NO_RESPONSE_HINT, CannotInvoke, docker_gateway, free_port
+
+    with contextlib.ExitStack() as cleanup:
+        try:
+            gateway = docker_gateway()
+        except CannotInvoke as error:
+            console.print(f"[red]make local --containers: {error}[/red]")
+            return 2
+        emulator = PersonalizeEmulator(ACCOUNT, REGION)
+        emulator.start(host=gateway)
+        cleanup.callback(emulator.stop)
+        moto_url = f"http://{gateway}:{(moto_port := free_port(gateway))}"
+        services = {"AWS_ENDPOINT_URL": moto_url, "AWS_ENDPOINT_URL_PERSONALIZE": emulator.url}
+        # Under SAM CLI, !Ref of the state machine is its logical id: the reconciler gets the ARN, as deployed.
+        functions = {
+            "ReconcilerFunction": {"STATE_MACHINE_ARN": template.resource_arn(template.state_machine().logical_id)}
+        }
+        console.print(f"[bold]services[/bold]   Personalize {emulator.url}, everything else (moto) {moto_url}")
+        sam_log = Path(log_file.name).with_suffix(".sam.log") if log_file is not sys.stdout else None
+        try:
+            with console.status("sam build, sam local start-lambda", spinner="dots"):
+                containers = cleanup.enter_context(start_lambda(services, functions, overrides, template, sam_log))
+        except CannotInvoke as error:
+            console.print(f"[red]make local --containers: {error}[/red]")
+            return 2
+        cleanup.callback(console.print, "[dim]sam local start-lambda stopped, its containers removed[/dim]")
+        console.print(
+            f"[bold]functions[/bold]  sam local start-lambda {containers.url}, up in {containers.started_in:.1f} s"
+        )
+        with contextlib.redirect_stdout(log_file):
+            stack = cleanup.enter_context(
+                LocalStack(
+                    emulator,
+                    overrides,
+                    lambda_concurrency=args.lambda_concurrency,
+                    containers=containers,
+                    serve_at=(gateway, moto_port),
+                )
+            )
+            code = run(console, stack, emulator, event, args, overrides, log_file)
+        if NO_RESPONSE in containers.log_text():
+            console.print(f"[red]{NO_RESPONSE_HINT}[/red]")
+            return 2
+        console.print(f"[dim]function logs (sam local start-lambda): {containers.log}[/dim]")
+        return code
 
 
 def _half_and_half(seconds: float) -> Timing:

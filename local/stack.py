@@ -6,10 +6,15 @@
   when the handlers read it: concurrent handlers never share an os.environ);
 - SSM, EventBridge, SQS and CloudWatch are moto's; Personalize is the emulator,
   reached through boto3's AWS_ENDPOINT_URL_PERSONALIZE.
+
+With `containers` (a running `sam local start-lambda`, local.containers), each task's function runs
+in its Lambda container instead, called through the Lambda Invoke API; moto's services are then
+also served over HTTP (`serve_at`), where the containers reach them. Only the invoker differs.
 """
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
 import itertools
 import json
@@ -24,7 +29,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import ModuleType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from unittest import mock
 
 import boto3
@@ -42,6 +47,9 @@ from moto.stepfunctions.parser.models import StepFunctionsParserBackend
 
 from local.personalize_emulator import PersonalizeEmulator
 from local.template import TEMPLATE, Function, Rule, Template
+
+if TYPE_CHECKING:
+    from local.containers import StartLambda
 
 REGION = "us-east-1"
 ACCOUNT = "123456789012"
@@ -63,6 +71,15 @@ class LambdaContext:
 
     def get_remaining_time_in_millis(self) -> int:
         return max(0, int((self.started + self.timeout_seconds - time.monotonic()) * 1000))
+
+
+@dataclass
+class Invocation:
+    """One Lambda invocation, as the local engine saw it."""
+
+    function: str
+    seconds: float
+    error: str | None  # the errorType of a function that raised
 
 
 @dataclass
@@ -132,6 +149,32 @@ def lambda_error(error: BaseException) -> dict[str, Any]:
     }
 
 
+# The Python runtime's answer for a handler that raised (awslambdaric's make_error; lambda_error above).
+RUNTIME_ERROR_KEYS = frozenset({"errorMessage", "errorType", "requestId", "stackTrace"})
+
+
+def runtime_error_document(payload: str) -> bool:
+    """Whether a payload is the Python runtime's error document, for which Lambda sets FunctionError.
+
+    `sam local start-lambda` sets FunctionError only for payloads of the keys errorMessage, errorType, stackTrace
+    and cause (or of exactly three keys); the python3.12+ runtimes add requestId, so SAM CLI answers a function
+    that raised as if it had returned. Lambda reports it as a function error: so does the local engine."""
+    try:
+        document = json.loads(payload)
+    except ValueError:
+        return False
+    return isinstance(document, dict) and set(document) == RUNTIME_ERROR_KEYS
+
+
+class FunctionError(Exception):
+    """A function that raised, as the Lambda Invoke API reports it (`call` on a container)."""
+
+    def __init__(self, error_type: str, message: str) -> None:
+        super().__init__(f"{error_type}: {message}")
+        self.error_type = error_type
+        self.message = message
+
+
 class TooManyRequests(LambdaClientError):
     """Lambda's answer to an invocation beyond the account's concurrency."""
 
@@ -185,6 +228,8 @@ class LocalStack:
         template_path: Path = TEMPLATE,
         lambda_concurrency: int | None = None,
         lambda_seconds: float = 0.0,
+        containers: StartLambda | None = None,
+        serve_at: tuple[str, int] | None = None,
     ) -> None:
         """`lambda_concurrency`: the account's Lambda concurrency (None: unlimited); an invocation beyond it is
         refused with TooManyRequestsException, as Lambda refuses it. `lambda_seconds`: how long each invocation
@@ -201,6 +246,18 @@ class LocalStack:
         self.functions = self.template.functions()
         self._handlers: dict[str, Callable[[Any, Any], Any]] = {}
         self._patches: list[Any] = []
+        self.containers = containers
+        self._lambda_api = containers.client() if containers else None
+        self.serve_at = serve_at
+        self._moto_server: Any = None
+        self.ran: list[Invocation] = []  # every invocation: function, seconds, error type
+
+    @property
+    def where(self) -> str:
+        """Where the functions run."""
+        if self.containers is None:
+            return "in-process (this Python)"
+        return f"containers: sam local start-lambda {self.containers.url} (python3.13 {self.containers.architecture})"
 
     # ------------------------------------------------------------ lifecycle
     def __enter__(self) -> LocalStack:
@@ -221,6 +278,12 @@ class LocalStack:
         ]
         for patch in self._patches:
             patch.start()
+        if self.serve_at is not None:  # moto's server shares the in-process backends
+            from moto.server import ThreadedMotoServer
+
+            logging.getLogger("werkzeug").setLevel(logging.ERROR)
+            self._moto_server = ThreadedMotoServer(ip_address=self.serve_at[0], port=self.serve_at[1], verbose=False)
+            self._moto_server.start()
         # The engine logs each failure it handles; the execution history already records them.
         logging.getLogger("moto.stepfunctions.parser").setLevel(logging.CRITICAL)
         self.sfn = boto3.client("stepfunctions", region_name=REGION)
@@ -239,6 +302,9 @@ class LocalStack:
         return self
 
     def __exit__(self, *exc: object) -> None:
+        if self._moto_server is not None:
+            self._moto_server.stop()
+            self._moto_server = None
         for patch in reversed(self._patches):
             patch.stop()
 
@@ -270,20 +336,55 @@ class LocalStack:
                 self._slots.release()
 
     def _run_handler(self, name: str, body: Any, response_headers: dict[str, str]) -> str:
+        if self._lambda_api is not None:
+            return self._run_in_container(name, body, response_headers)
         event = json.loads(body) if body else {}
         context = self._context(name)
+        started = time.monotonic()
         try:
             result = self._handlers[name](event, context)
         except Exception as error:
             response_headers["x-amz-function-error"] = "Unhandled"
+            self._ran(name, started, type(error).__name__)
             return json.dumps(lambda_error(error))
+        self._ran(name, started, None)
         return json.dumps(result)
 
-    def call(self, name: str, event: Any, timeout_seconds: float | None = None) -> Any:
-        """Invoke a function's handler directly (a scheduled run, a manual invoke), raising what it raises.
+    def _run_in_container(self, name: str, body: Any, response_headers: dict[str, str]) -> str:
+        """The function in its container, through the Lambda Invoke API: its answer as Lambda gives it.
 
-        `timeout_seconds` stands in for the function's Timeout, for a handler that watches its remaining time.
+        An error of the API itself (a ClientError) propagates: the engine names it `Lambda.<ErrorCode>`."""
+        assert self._lambda_api is not None and self.containers is not None
+        started = time.monotonic()
+        answer = self._lambda_api.invoke(FunctionName=name, Payload=body or b"{}")
+        payload = answer["Payload"].read().decode()
+        error = None
+        function_error = answer.get("FunctionError") or ("Unhandled" if runtime_error_document(payload) else None)
+        if function_error:
+            response_headers["x-amz-function-error"] = function_error
+            with contextlib.suppress(ValueError, TypeError, AttributeError):
+                error = json.loads(payload).get("errorType")
+            error = error or function_error
+        self._ran(name, started, error)
+        return payload
+
+    def _ran(self, name: str, started: float, error: str | None) -> None:
+        with self._count_lock:
+            self.ran.append(Invocation(name, time.monotonic() - started, error))
+
+    def call(self, name: str, event: Any, timeout_seconds: float | None = None) -> Any:
+        """Invoke a function directly (a scheduled run, a manual invoke), raising what it raises.
+
+        `timeout_seconds` stands in for the function's Timeout, for a handler that watches its remaining time
+        (in-process only: a container has the template's Timeout). In a container, a function that raised
+        raises FunctionError with its errorType.
         """
+        if self._lambda_api is not None:
+            headers: dict[str, str] = {}
+            payload = json.loads(self._run_in_container(name, json.dumps(event).encode(), headers))
+            if headers.get("x-amz-function-error"):
+                raise FunctionError(payload.get("errorType", "Unhandled"), payload.get("errorMessage", ""))
+            return payload
         return self._handlers[name](json.loads(json.dumps(event)), self._context(name, timeout_seconds))
 
     def _context(self, name: str, timeout_seconds: float | None = None) -> LambdaContext:
