@@ -25,7 +25,7 @@ import threading
 import time
 import traceback
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import ModuleType
@@ -119,8 +119,49 @@ class Execution:
                 extra += attempts > 1
         return extra
 
+    def choice_reads_missing(self, definition: dict[str, Any]) -> list[str]:
+        """Each field a Choice state read that its input lacked, as `<state>: <path>` (see choice_reads_missing)."""
+        return choice_reads_missing(definition, self.history)
+
     def states_entered(self) -> list[str]:
         return [e["stateEnteredEventDetails"]["name"] for e in self.history if e["type"].endswith("StateEntered")]
+
+
+def _rule_variables(rule: dict[str, Any]) -> Iterator[tuple[str, bool]]:
+    """The paths a Choice rule reads, each with whether the rule only asks if it is there (IsPresent)."""
+    for nested in (*rule.get("And", []), *rule.get("Or", []), *([rule["Not"]] if "Not" in rule else [])):
+        yield from _rule_variables(nested)
+    if "Variable" in rule:
+        yield rule["Variable"], "IsPresent" in rule
+
+
+def _present(data: Any, path: str) -> bool:
+    for part in path.removeprefix("$").strip(".").split("."):
+        if not part:
+            continue
+        if not isinstance(data, dict) or part not in data:
+            return False
+        data = data[part]
+    return True
+
+
+def choice_reads_missing(definition: dict[str, Any], history: list[dict[str, Any]]) -> list[str]:
+    """Every field a Choice rule compared that was not in the Choice's input, as `<state>: <path>`.
+
+    Whether an engine evaluates a rule on a missing field (States.Runtime on AWS) or skips it (inside an And
+    after a false IsPresent) is its evaluation order; a definition whose every rule reads a field that is
+    there depends on no order. Only IsPresent may ask about a field that is missing."""
+    missing = []
+    for event in history:
+        if event["type"] != "ChoiceStateEntered":
+            continue
+        details = event["stateEnteredEventDetails"]
+        data = json.loads(details.get("input") or "null")
+        for rule in definition["States"][details["name"]]["Choices"]:
+            for path, is_present in _rule_variables(rule):
+                if not is_present and not _present(data, path):
+                    missing.append(f"{details['name']}: {path}")
+    return missing
 
 
 def load_handler(function: Function) -> Callable[[Any, Any], Any]:
@@ -251,6 +292,8 @@ class LocalStack:
         self.serve_at = serve_at
         self._moto_server: Any = None
         self.ran: list[Invocation] = []  # every invocation: function, seconds, error type
+        self._api_faults: dict[str, list[str]] = {}
+        self.choices_read_missing: list[str] = []  # of every execution waited for (Execution.choice_reads_missing)
 
     @property
     def where(self) -> str:
@@ -319,7 +362,17 @@ class LocalStack:
 
         return invoke
 
+    def fail_lambda_api(self, function: str, code: str, times: int = 1) -> None:
+        """The next `times` invocations of the function fail in the Lambda API itself with `code`, before the
+        function runs (Step Functions names such a failure `Lambda.<code>`, as for Lambda's own faults)."""
+        with self._count_lock:
+            self._api_faults.setdefault(function, []).extend([code] * times)
+
     def invoke(self, name: str, body: Any, response_headers: dict[str, str]) -> str:
+        with self._count_lock:
+            fault = self._api_faults.get(name, []).pop(0) if self._api_faults.get(name) else None
+        if fault:
+            raise LambdaClientError(fault, f"Injected {fault}")
         if self._slots is not None and not self._slots.acquire(blocking=False):
             with self._count_lock:
                 self.lambda_throttled += 1
@@ -437,7 +490,7 @@ class LocalStack:
             if time.monotonic() - started > timeout:
                 raise TimeoutError(f"{arn} still RUNNING after {timeout} s")
             time.sleep(0.05)
-        return Execution(
+        execution = Execution(
             arn=arn,
             status=description["status"],
             output=json.loads(description["output"]) if description.get("output") else None,
@@ -446,6 +499,8 @@ class LocalStack:
             history=self.history(arn),
             seconds=(description["stopDate"] - description["startDate"]).total_seconds(),
         )
+        self.choices_read_missing.extend(execution.choice_reads_missing(json.loads(self.machine.definition)))
+        return execution
 
     def run(self, event: Any, timeout: float = 120.0) -> Execution:
         return self.wait(self.start(event), timeout)

@@ -54,6 +54,8 @@ def make_stack(emulator: PersonalizeEmulator) -> Iterator[Callable[..., LocalSta
     yield make
     for stack in reversed(started):
         stack.__exit__(None, None, None)
+    # Every execution a test waited for: no Choice compared a field its input lacked.
+    assert [read for stack in started for read in stack.choices_read_missing] == []
 
 
 @pytest.fixture

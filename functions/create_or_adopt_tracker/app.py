@@ -75,7 +75,7 @@ def create_or_adopt_tracker(
         tags = dataset_group_tags(personalize, dataset_group.arn)
         reason = opt_out_reason(dataset_group.name, tags, exclude)
         if reason:
-            return {"skipped": True, "reason": reason}
+            return {"skipped": True, "reason": reason, "adopted": False}
 
         existing = find_tracker(personalize, dataset_group.arn)
         if existing:
@@ -122,7 +122,7 @@ def create_adopt_or_wait(
     except LimitExceeded as error:
         logger.warning("Throttled; waiting", extra={"reason": str(error)})
         wait = keep_waiting(f"CreateOrAdoptTracker {request['datasetGroupArn']}", THROTTLED, request, now)
-        return {"skipped": False, "throttled": True, "waitSeconds": wait["waitSeconds"]}
+        return {"skipped": False, "adopted": False, "throttled": True, "waitSeconds": wait["waitSeconds"]}
 
 
 @metrics.log_metrics

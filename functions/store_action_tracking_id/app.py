@@ -42,6 +42,7 @@ class ActionProvisioned(TypedDict, total=False):
     parameterName: str
     trackingId: str  # String parameters only
     skipped: bool
+    throttled: bool  # False: WasActionStoreThrottled reads it
     reason: str
 
 
@@ -71,7 +72,7 @@ def store_action_tracking_id(
     }
     reason = opt_out_reason(group.name, dataset_group_tags(personalize, group.arn), exclude)
     if reason:
-        return {**result, "skipped": True, "reason": reason}
+        return {**result, "skipped": True, "reason": reason, "throttled": False}
     tracking_id = dataset.get("trackingId")
     if not isinstance(tracking_id, str) or not tracking_id.strip() or tracking_id != tracking_id.strip():
         raise InvalidTrackingId(f"Refusing to store the trackingId of {dataset_arn}: it is missing, empty or padded")
@@ -85,6 +86,7 @@ def store_action_tracking_id(
         kms_key_id,
     )
     result["skipped"] = False
+    result["throttled"] = False
     if parameter_type == "String":
         result["trackingId"] = tracking_id
     return result

@@ -42,6 +42,7 @@ class Provisioned(TypedDict, total=False):
     parameterName: str
     adopted: bool
     skipped: bool
+    throttled: bool  # False: WasStoreThrottled reads it
 
 
 def read_tracking_id(personalize: Any, event_tracker_arn: str) -> str:
@@ -84,6 +85,7 @@ def store_tracking_id(
         "parameterName": name,
         "adopted": bool(request.get("adopted")),
         "skipped": False,
+        "throttled": False,
     }
     if parameter_type == "String":
         result["trackingId"] = tracking_id

@@ -6,7 +6,9 @@ import contextlib
 import io
 import time
 
-from local.personalize_emulator import PersonalizeEmulator
+import pytest
+
+from local.personalize_emulator import PersonalizeEmulator, Timing
 from local.stack import LocalStack
 from tests.helpers import FAST, create_event
 
@@ -15,6 +17,7 @@ from tests.helpers import FAST, create_event
 # at 3; `make bench` runs the 60 at 10 (bench/results.md, Burst).
 BURST = 18
 CONCURRENCY = 3
+NAME = "retail-recommendations"
 
 
 def test_a_burst_beyond_the_lambda_concurrency_is_all_provisioned(emulator: PersonalizeEmulator) -> None:
@@ -44,3 +47,46 @@ def test_a_burst_beyond_the_lambda_concurrency_is_all_provisioned(emulator: Pers
             "Lambda.TooManyRequestsException"
         }
     print(f"{BURST} groups, concurrency {CONCURRENCY}: {stack.lambda_throttled} throttled, {took:.0f} s")
+
+
+# The Step Functions best practice for transient Lambda service errors ("Handle transient Lambda service
+# exceptions"), plus throttling; each one, failing every task's first invocation, is retried and the run succeeds.
+TRANSIENT = (
+    "ClientExecutionTimeoutException",
+    "ServiceException",
+    "AWSLambdaException",
+    "SdkClientException",
+    "TooManyRequestsException",
+)
+
+
+@pytest.mark.parametrize("code", TRANSIENT)
+def test_a_transient_lambda_error_of_every_task_is_retried(
+    code: str, make_stack, emulator: PersonalizeEmulator, retry_delays: list[float]
+) -> None:
+    stack = make_stack()
+    emulator.time_dataset_group(NAME, Timing())
+    emulator.time_tracker(NAME, Timing())
+    stack.create_dataset_group(NAME)
+    tasks = ("ParseInputFunction", "CheckDatasetGroupFunction", "CreateOrAdoptTrackerFunction",
+             "CheckEventTrackerFunction", "StoreTrackingIdFunction")  # fmt: skip
+    for function in tasks:
+        stack.fail_lambda_api(function, code)
+
+    execution = stack.run(create_event(NAME))
+
+    assert execution.status == "SUCCEEDED", execution.cause
+    failed = [e["lambdaFunctionFailedEventDetails"]["error"] for e in execution.failed_tasks]
+    assert failed == [f"Lambda.{code}"] * len(tasks)
+    assert execution.retries == len(tasks) and len(retry_delays) == len(tasks)
+    [tracker] = emulator.trackers_of(NAME)
+    assert stack.parameter(stack.parameter_name(NAME))["Value"] == tracker["trackingId"]
+
+
+def test_an_unknown_lambda_api_error_is_not_retried(make_stack, emulator: PersonalizeEmulator) -> None:
+    stack = make_stack()
+    stack.create_dataset_group(NAME)
+    stack.fail_lambda_api("CheckDatasetGroupFunction", "ResourceNotFoundException")
+    execution = stack.run(create_event(NAME))
+    assert (execution.status, execution.error) == ("FAILED", "Lambda.ResourceNotFoundException"), execution.cause
+    assert execution.retries == 0

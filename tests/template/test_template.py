@@ -140,6 +140,7 @@ def test_waits_use_seconds_path() -> None:
 
 
 LAMBDA_ERRORS = {
+    "Lambda.ClientExecutionTimeoutException",
     "Lambda.ServiceException",
     "Lambda.AWSLambdaException",
     "Lambda.SdkClientException",

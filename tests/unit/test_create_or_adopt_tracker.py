@@ -133,6 +133,7 @@ def test_a_dataset_group_tagged_skip_is_left_alone(personalize, emulator: Person
     assert create_or_adopt_tracker(personalize, ARN) == {
         "skipped": True,
         "reason": "dataset group g is tagged event-tracker-provisioner:skip=true",
+        "adopted": False,
     }
     assert emulator.calls.get("CreateEventTracker", 0) == 0
 

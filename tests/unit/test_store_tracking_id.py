@@ -59,6 +59,7 @@ def test_writes_the_tracking_id_with_its_arns(ssm) -> None:
         "parameterName": NAME,
         "adopted": False,
         "skipped": False,
+        "throttled": False,
     }
     parameter = ssm.get_parameter(Name=NAME)["Parameter"]
     assert (parameter["Value"], parameter["Type"]) == (TRACKING_ID, "String")
@@ -139,6 +140,7 @@ def test_the_handler_answers_wait_when_personalize_throttles(monkeypatch, ssm) -
     context = LambdaContext("StoreTrackingIdFunction", "arn:aws:lambda:us-east-1:123456789012:function:s")
     assert app.lambda_handler(request_of_now(datetime.now(UTC).isoformat()), context) == {
         "throttled": True,
+        "skipped": False,
         "waitSeconds": 5,
     }
     assert ssm.describe_parameters()["Parameters"] == []

@@ -91,9 +91,11 @@ def keep_waiting(what: str, status: str, request: PollRequest, now: float) -> Po
 
 class Throttled(TypedDict):
     throttled: bool
+    skipped: bool  # every field a Choice after the step reads: nothing depends on an engine's evaluation order
     waitSeconds: int
 
 
 def throttled(what: str, request: PollRequest, now: float) -> Throttled:
     """The answer of a step Personalize throttled: "wait N s and try again" (LimitExceeded past the deadline)."""
-    return {"throttled": True, "waitSeconds": keep_waiting(what, THROTTLED, request, now)["waitSeconds"]}
+    wait = keep_waiting(what, THROTTLED, request, now)["waitSeconds"]
+    return {"throttled": True, "skipped": False, "waitSeconds": wait}

@@ -1,0 +1,156 @@
+"""Every Choice compares fields that are there: each task result carries every field its Choices read.
+
+A rule on a missing field fails the execution with States.Runtime on AWS, unless an engine happens to skip
+it (an And after a false IsPresent); nothing may depend on that order. Every test that uses the `make_stack`
+fixture checks this for each execution it waits for (tests/conftest.py); the runs here reach each outcome
+of each task a Choice reads: created, adopted, opted out, throttled, stored, failed.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+from local.personalize_emulator import PersonalizeEmulator, ServiceError, Timing
+from local.stack import LocalStack, choice_reads_missing
+from tests.helpers import dataset_group_arn, event
+
+GROUP = "retail-recommendations"
+SCHEMA = "arn:aws:personalize:us-east-1:123456789012:schema/retail-action-interactions"
+
+
+def throttle_calls(emulator: PersonalizeEmulator, operation: str, numbers: range) -> None:
+    """The operation's calls with these numbers (1 is the first) answer LimitExceeded."""
+    original = emulator.handle
+    seen = {"calls": 0}
+
+    def handle(name: str, params: Any) -> dict[str, Any]:
+        if name == operation:
+            seen["calls"] += 1
+            if seen["calls"] in numbers:
+                raise ServiceError("LimitExceededException", "Rate exceeded")
+        return original(name, params)
+
+    emulator.handle = handle  # type: ignore[method-assign]
+
+
+def action_dataset(stack: LocalStack, emulator: PersonalizeEmulator) -> None:
+    emulator.time_dataset_group(GROUP, Timing())
+    stack.create_dataset_group(GROUP)
+    stack.personalize.create_dataset(
+        name=f"{GROUP}-actions",
+        schemaArn=SCHEMA,
+        datasetGroupArn=dataset_group_arn(GROUP),
+        datasetType="Action_Interactions",
+    )
+
+
+def created(stack: LocalStack, emulator: PersonalizeEmulator) -> Any:
+    stack.create_dataset_group(GROUP)
+    return event("create-dataset-group.json")
+
+
+def adopted_after_a_throttled_store(stack: LocalStack, emulator: PersonalizeEmulator) -> Any:
+    emulator.time_dataset_group(GROUP, Timing())
+    emulator.time_tracker(GROUP, Timing())
+    arn = stack.create_dataset_group(GROUP)
+    stack.personalize.create_event_tracker(name="by-hand", datasetGroupArn=arn)
+    # CheckEventTracker's read passes; StoreTrackingId's is throttled through botocore's three attempts.
+    throttle_calls(emulator, "DescribeEventTracker", range(2, 5))
+    return event("create-dataset-group.json")
+
+
+def throttled_create(stack: LocalStack, emulator: PersonalizeEmulator) -> Any:
+    emulator.inject_error("CreateEventTracker", "LimitExceededException", times=4)
+    stack.create_dataset_group(GROUP)
+    return event("create-dataset-group.json")
+
+
+def opted_out(stack: LocalStack, emulator: PersonalizeEmulator) -> Any:
+    stack.create_dataset_group(GROUP, tags=[{"tagKey": "event-tracker-provisioner:skip", "tagValue": "true"}])
+    return event("create-dataset-group.json")
+
+
+def tracker_failed(stack: LocalStack, emulator: PersonalizeEmulator) -> Any:
+    emulator.tracker_timing = Timing(pending=0.5, fails_with="Injected")
+    stack.create_dataset_group(GROUP)
+    return event("create-dataset-group.json")
+
+
+def invalid_input(stack: LocalStack, emulator: PersonalizeEmulator) -> Any:
+    return {"datasetGroupArn": "not an ARN"}
+
+
+def action_stored_after_a_throttled_read(stack: LocalStack, emulator: PersonalizeEmulator) -> Any:
+    action_dataset(stack, emulator)
+    throttle_calls(emulator, "DescribeDataset", range(2, 5))
+    return event("create-action-interactions-dataset.json")
+
+
+def action_opted_out(stack: LocalStack, emulator: PersonalizeEmulator) -> Any:
+    emulator.time_dataset_group(GROUP, Timing())
+    stack.create_dataset_group(GROUP, tags=[{"tagKey": "event-tracker-provisioner:skip", "tagValue": "true"}])
+    stack.personalize.create_dataset(
+        name=f"{GROUP}-actions",
+        schemaArn=SCHEMA,
+        datasetGroupArn=dataset_group_arn(GROUP),
+        datasetType="Action_Interactions",
+    )
+    return event("create-action-interactions-dataset.json")
+
+
+SCENARIOS: dict[str, tuple[Callable[[LocalStack, PersonalizeEmulator], Any], str, set[str]]] = {
+    # name: (set-up, the execution's status, states it must pass through)
+    "created": (created, "SUCCEEDED", {"WaitForEventTracker", "WasStoreThrottled"}),
+    "adopted, store throttled": (adopted_after_a_throttled_store, "SUCCEEDED", {"WaitToStoreTrackingId"}),
+    "create throttled": (throttled_create, "SUCCEEDED", {"WaitToCreateTracker"}),
+    "opted out": (opted_out, "SUCCEEDED", {"OptedOut"}),
+    "tracker failed": (tracker_failed, "FAILED", {"IsLambdaError", "ParseLambdaError"}),
+    "invalid input": (invalid_input, "FAILED", {"NoDatasetGroup", "ReadFailure"}),
+    "action, store throttled": (action_stored_after_a_throttled_read, "SUCCEEDED", {"WaitToStoreActionTrackingId"}),
+    "action, opted out": (action_opted_out, "SUCCEEDED", {"ActionOptedOut"}),
+}
+
+
+@pytest.mark.parametrize("scenario", SCENARIOS)
+def test_no_choice_reads_a_missing_field(scenario: str, make_stack, emulator: PersonalizeEmulator) -> None:
+    setup, status, states = SCENARIOS[scenario]
+    stack = make_stack()
+    execution = stack.run(setup(stack, emulator))
+
+    assert execution.status == status, execution.cause
+    assert states <= set(execution.states_entered()), execution.states_entered()
+    assert execution.choice_reads_missing(json.loads(stack.machine.definition)) == []
+
+
+def test_the_check_finds_a_rule_on_a_missing_field() -> None:
+    """The check itself: a plain comparison on a field the input lacks is reported; IsPresent is not."""
+    definition = {
+        "States": {
+            "WasStoreThrottled": {
+                "Type": "Choice",
+                "Choices": [
+                    {"Variable": "$.provisioned.throttled", "BooleanEquals": True, "Next": "Wait"},
+                    {"Variable": "$.provisioned.reason", "IsPresent": True, "Next": "Skipped"},
+                    {"And": [{"Variable": "$.provisioned.skipped", "BooleanEquals": True}], "Next": "Skipped"},
+                ],
+            }
+        }
+    }
+    history = [
+        {
+            "type": "ChoiceStateEntered",
+            "stateEnteredEventDetails": {"name": "WasStoreThrottled", "input": json.dumps({"provisioned": {}})},
+        }
+    ]
+    assert choice_reads_missing(definition, history) == [
+        "WasStoreThrottled: $.provisioned.throttled",
+        "WasStoreThrottled: $.provisioned.skipped",
+    ]
+    history[0]["stateEnteredEventDetails"]["input"] = json.dumps(
+        {"provisioned": {"throttled": False, "skipped": False}}
+    )
+    assert choice_reads_missing(definition, history) == []
