@@ -300,8 +300,9 @@ def sam_environment() -> dict[str, str]:
 NO_RESPONSE = "No response from invoke container"
 NO_RESPONSE_HINT = (
     "SAM CLI gave up before the container's runtime listened. Under emulation (arm64 on x86_64) the runtime starts"
-    " slowly, and Docker's userland proxy accepts SAM's connection before it is ready: run dockerd with"
-    ' {"userland-proxy": false} in /etc/docker/daemon.json (.ci/run does), then try again.'
+    " slowly, and Docker's userland proxy accepts SAM's connection before it is ready: run dockerd without it"
+    ' (dockerd --userland-proxy=false, or {"userland-proxy": false} in /etc/docker/daemon.json; the lambda-image'
+    " build.sh starts dockerd so when none runs), then try again."
 )
 
 

@@ -138,6 +138,9 @@ class Progress:
                 self._line(f"[cyan]→ {details['name']}[/cyan]")
         elif kind.endswith("StateExited") and kind != "WaitStateExited":
             details = event["stateExitedEventDetails"]
+            if self._caught(details["name"], details.get("output")):
+                self._line(f"[red]↪ {details['name']}[/red] caught: to the failure path")
+                return
             self._line(f"[green]✓ {details['name']}[/green]{self._summary(details['name'], details.get('output'))}")
         elif kind in ("LambdaFunctionFailed", "TaskFailed"):
             details = event.get("lambdaFunctionFailedEventDetails") or event.get("taskFailedEventDetails") or {}
@@ -145,6 +148,13 @@ class Progress:
             with contextlib.suppress(ValueError, TypeError):
                 cause = json.loads(cause)["errorMessage"]
             self._line(f"[red]✗ {details.get('error')}[/red]: {cause}")
+
+    def _caught(self, state: str, output: str | None) -> bool:
+        """Whether the task failed and its Catch put the error in `$.error`."""
+        catchers = json.loads(self.stack.machine.definition)["States"][state].get("Catch", [])
+        data = json.loads(output or "null")
+        caught_into_error = any(catcher.get("ResultPath") == "$.error" for catcher in catchers)
+        return caught_into_error and isinstance(data, dict) and isinstance(data.get("error"), dict)
 
     def _wait_seconds(self, state: str, data: dict[str, Any]) -> Any:
         path = json.loads(self.stack.machine.definition)["States"][state].get("SecondsPath", "$")

@@ -122,6 +122,7 @@ def store_action_tracking_id(result: Any, log: str) -> None:
         "datasetGroupName": "retail-recommendations",
         "parameterName": ACTION_PARAMETER,
         "skipped": False,
+        "throttled": False,
         "trackingId": seeded.group(1),
     }
     assert f"after      parameter {ACTION_PARAMETER} = {seeded.group(1)}" in log

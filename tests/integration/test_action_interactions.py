@@ -55,6 +55,7 @@ def test_the_tracking_id_is_stored_once_the_dataset_is_active(stack: LocalStack,
         "datasetGroupName": GROUP,
         "parameterName": PARAMETER,
         "skipped": False,
+        "throttled": False,
         "trackingId": tracking_id(stack),  # String parameters: the output has it
     }
     parameter = stack.parameter(PARAMETER)

@@ -40,6 +40,7 @@ def assert_provisioned(
         "parameterName": parameter_name,
         "adopted": execution.output["adopted"],
         "skipped": False,
+        "throttled": False,
     }
     parameter = stack.parameter(parameter_name)
     assert parameter is not None

@@ -1,0 +1,218 @@
+"""The whole workflow as deployed: every function in its Lambda container, driven by the state machine.
+
+`sam build` of the real template, `sam local start-lambda` on the built template (each function's package,
+SharedCodeLayer and the Powertools layer in the Lambda runtime's container), and the local engine invoking each
+task through the Lambda Invoke API: a packaging mistake, an import that works only in the repository, a payload
+that does not survive the Lambda API or an error name the runtime spells differently fails here.
+
+Two tests run `make local ARGS=...` as a user types it; the others share one `sam local start-lambda` (warm
+containers: each function's start-up is paid once for the module), so they check effects in the local services
+directly. Skipped where no Docker engine answers; REQUIRE_CONTAINERS=1 (`.ci/run`) turns the skip into a failure.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+import os
+import re
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from local.personalize_emulator import PersonalizeEmulator, Timing
+from local.run import CONTAINER_PARAMETERS
+from local.stack import Execution, LocalStack
+from tests.container.test_sam_local_invoke import docker_engine
+from tests.helpers import ACCOUNT, REGION, create_event, dataset_group_arn, event
+
+ROOT = Path(__file__).resolve().parents[2]
+SCHEMA = f"arn:aws:personalize:{REGION}:{ACCOUNT}:schema/e2e-action-interactions"
+# One worker runs the module's tests in order, so they share one sam local start-lambda (pyproject: loadgroup).
+pytestmark = pytest.mark.xdist_group("containers-end-to-end")
+
+
+def require_docker() -> None:
+    reason = docker_engine()
+    if reason:
+        if os.environ.get("REQUIRE_CONTAINERS") == "1":
+            pytest.fail(f"REQUIRE_CONTAINERS=1 but {reason}")
+        pytest.skip(reason)
+
+
+def make_local(args: str) -> subprocess.CompletedProcess[str]:
+    shell = {k: v for k, v in os.environ.items() if not k.startswith("MAKE")}
+    return subprocess.run(
+        ["make", "local", f"ARGS={args}"], cwd=ROOT, env=shell, capture_output=True, text=True, timeout=900
+    )
+
+
+def row(output: str, name: str) -> str:
+    """A row of the run's summary table."""
+    found = re.search(rf"^\s+{re.escape(name)}\s+(\S.*?)\s*$", output, re.MULTILINE)
+    assert found, f"no {name!r} row in:\n{output[-3000:]}"
+    return found.group(1)
+
+
+# ------------------------------------------------------------------ the command, as typed
+def test_make_local_containers_provisions_and_stores_the_parameter() -> None:
+    require_docker()
+    run = make_local("--containers")
+    assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
+    assert row(run.stdout, "result") == "SUCCEEDED"
+    assert row(run.stdout, "functions ran").startswith("containers: sam local start-lambda http://127.0.0.1:")
+    for function in ("ParseInputFunction", "CheckDatasetGroupFunction", "CreateOrAdoptTrackerFunction",
+                     "CheckEventTrackerFunction", "StoreTrackingIdFunction"):  # fmt: skip
+        assert re.match(r"\d+ invocations, the first \d+\.\d\d s", row(run.stdout, function)), function
+    # The parameter, read back from SSM, holds the trackingId StoreTrackingId read from DescribeEventTracker.
+    assert row(run.stdout, "parameter") == "/personalize/retail-recommendations/tracking-id"
+    assert json.loads(row(run.stdout, "output.trackingId")) == row(run.stdout, "value")
+    assert "sam local start-lambda stopped, its containers removed" in run.stdout
+
+
+def test_make_local_containers_tracker_fails_with_the_containers_error_name() -> None:
+    require_docker()
+    run = make_local("--containers --tracker-fails")
+    # The command exits 1 for a failed execution; make reports that ("Error 1") and exits 2, as for any recipe.
+    assert run.returncode == 2 and "local] Error 1" in run.stderr, run.stdout[-3000:] + run.stderr[-3000:]
+    assert row(run.stdout, "result") == "FAILED"
+    assert row(run.stdout, "error") == "EventTrackerFailed"
+    assert row(run.stdout, "value") == "(not written)"
+    assert row(run.stdout, "CheckEventTrackerFunction").endswith("raised EventTrackerFailed")
+
+
+# ------------------------------------------------------------------ one start-lambda for the rest
+@pytest.fixture(scope="module")
+def deployed() -> Iterator[tuple[LocalStack, PersonalizeEmulator]]:
+    """The application with every function in its container, and the local services the containers reach."""
+    require_docker()
+    from local.containers import start_lambda
+    from local.invoke import docker_gateway, free_port
+
+    gateway = docker_gateway()
+    with contextlib.ExitStack() as cleanup:
+        emulator = PersonalizeEmulator(ACCOUNT, REGION)
+        emulator.start(host=gateway)
+        cleanup.callback(emulator.stop)
+        moto_port = free_port(gateway)
+        services = {"AWS_ENDPOINT_URL": f"http://{gateway}:{moto_port}", "AWS_ENDPOINT_URL_PERSONALIZE": emulator.url}
+        machine = f"arn:aws:states:{REGION}:{ACCOUNT}:stateMachine:ProvisionEventTrackerStateMachine"
+        containers = cleanup.enter_context(
+            start_lambda(services, {"ReconcilerFunction": {"STATE_MACHINE_ARN": machine}}, CONTAINER_PARAMETERS)
+        )
+        cleanup.enter_context(contextlib.redirect_stdout(io.StringIO()))  # the in-process handlers' import logs
+        stack = cleanup.enter_context(
+            LocalStack(emulator, CONTAINER_PARAMETERS, containers=containers, serve_at=(gateway, moto_port))
+        )
+        assert stack.state_machine_arn == machine
+        yield stack, emulator
+        assert stack.choices_read_missing == []
+
+
+def invoked_in_containers(stack: LocalStack, execution: Execution) -> set[str]:
+    """The functions the execution's tasks invoked: through the Lambda Invoke API, in their containers."""
+    assert stack.containers is not None and stack.where.startswith("containers: sam local start-lambda")
+    scheduled = [e["lambdaFunctionScheduledEventDetails"]["resource"] for e in execution.history
+                 if e["type"] == "LambdaFunctionScheduled"]  # fmt: skip
+    return {arn.rsplit(":", 1)[-1] for arn in scheduled}
+
+
+def test_success_stores_the_trackers_tracking_id(deployed: tuple[LocalStack, PersonalizeEmulator]) -> None:
+    stack, emulator = deployed
+    name = "e2e-success"
+    stack.create_dataset_group(name)
+    execution = stack.run(create_event(name), timeout=600)
+    assert execution.status == "SUCCEEDED", execution.cause
+    [tracker] = emulator.trackers_of(name)
+    parameter = stack.parameter(stack.parameter_name(name))
+    assert parameter is not None and parameter["Value"] == tracker["trackingId"]
+    assert parameter["Tags"]["event-tracker-provisioner:event-tracker-arn"] == tracker["eventTrackerArn"]
+    assert execution.failed_tasks == []
+    assert invoked_in_containers(stack, execution) == {
+        "ParseInputFunction", "CheckDatasetGroupFunction", "CreateOrAdoptTrackerFunction",
+        "CheckEventTrackerFunction", "StoreTrackingIdFunction",
+    }  # fmt: skip
+
+
+def test_a_failed_tracker_ends_in_the_error_name_the_container_gave(
+    deployed: tuple[LocalStack, PersonalizeEmulator],
+) -> None:
+    stack, emulator = deployed
+    name = "e2e-tracker-fails"
+    emulator.time_tracker(name, Timing(pending=1, fails_with="Injected"))
+    stack.create_dataset_group(name)
+    execution = stack.run(create_event(name), timeout=600)
+    assert (execution.status, execution.error) == ("FAILED", "EventTrackerFailed"), execution.cause
+    assert re.fullmatch(r"Event tracker \S+ is CREATE FAILED", execution.cause or ""), execution.cause
+    [failed] = execution.failed_tasks
+    details = failed["lambdaFunctionFailedEventDetails"]
+    assert details["error"] == "EventTrackerFailed"
+    assert json.loads(details["cause"])["errorType"] == "EventTrackerFailed"  # the runtime's error document
+    assert stack.parameter(stack.parameter_name(name)) is None
+
+
+def test_the_action_interactions_lane(deployed: tuple[LocalStack, PersonalizeEmulator]) -> None:
+    stack, emulator = deployed
+    name = "e2e-actions"
+    emulator.time_dataset_group(name, Timing())
+    stack.create_dataset_group(name)
+    dataset = stack.personalize.create_dataset(
+        name=f"{name}-actions", schemaArn=SCHEMA, datasetGroupArn=dataset_group_arn(name),
+        datasetType="Action_Interactions",
+    )["datasetArn"]  # fmt: skip
+    execution = stack.run({"datasetArn": dataset}, timeout=600)
+    assert execution.status == "SUCCEEDED", execution.cause
+    tracking_id = stack.personalize.describe_dataset(datasetArn=dataset)["dataset"]["trackingId"]
+    parameter = stack.parameter(f"/personalize/{name}/action-tracking-id")
+    assert parameter is not None and parameter["Value"] == tracking_id
+    assert invoked_in_containers(stack, execution) == {
+        "ParseInputFunction", "CheckDatasetFunction", "StoreActionTrackingIdFunction"
+    }  # fmt: skip
+
+
+def test_the_reconciler_starts_a_group_whose_event_was_lost(deployed: tuple[LocalStack, PersonalizeEmulator]) -> None:
+    stack, emulator = deployed
+    name = "e2e-event-lost"
+    emulator.time_dataset_group(name, Timing())
+    stack.create_dataset_group(name)
+    answer = stack.call("ReconcilerFunction", event("scheduled-event.json"))
+    assert name in answer["started"] and answer["unchecked"] == {}, answer
+    assert answer["skipped"].get("e2e-success") == "tracker and parameter are in place", answer
+    started = stack.sfn.list_executions(stateMachineArn=stack.state_machine_arn)["executions"]
+    [mine] = [e for e in started if e["name"].startswith("reconcile-") and e["name"].endswith(f"-{name}")]
+    execution = stack.wait(mine["executionArn"], timeout=600)
+    assert execution.status == "SUCCEEDED", execution.cause
+    [tracker] = emulator.trackers_of(name)
+    assert stack.parameter(stack.parameter_name(name))["Value"] == tracker["trackingId"]
+    for other in started:  # what else it started (the failed group above, again) also ends
+        stack.wait(other["executionArn"], timeout=600)
+
+
+def test_the_teardown_removes_the_parameter_of_a_deleted_tracker(
+    deployed: tuple[LocalStack, PersonalizeEmulator],
+) -> None:
+    stack, emulator = deployed
+    name = "e2e-success"
+    parameter = stack.parameter_name(name)
+    [tracker] = emulator.trackers_of(name)
+    someone_elses = f"/personalize/{name}/notes"
+    stack.ssm.put_parameter(Name=someone_elses, Value="written by someone else", Type="String")
+    stack.personalize.delete_event_tracker(eventTrackerArn=tracker["eventTrackerArn"])
+    deletion = event("delete-event-tracker.json")
+    deletion["detail"]["requestParameters"] = {"eventTrackerArn": tracker["eventTrackerArn"]}
+
+    answer = stack.deliver(deletion)
+
+    assert answer == {"TeardownFunction": {"deleted": [parameter]}}
+    assert stack.parameter(parameter) is None
+    assert stack.parameter(someone_elses)["Value"] == "written by someone else"
+    assert stack.ran[-1].function == "TeardownFunction" and stack.ran[-1].error is None
+
+
+def test_the_readme_documents_the_container_run() -> None:
+    readme = (ROOT / "README.md").read_text()
+    for line in ("make local ARGS=--containers", 'make local ARGS="--containers --tracker-fails"'):
+        assert line in readme, line
