@@ -253,10 +253,12 @@ class PersonalizeEmulator:
             ]
 
     # ------------------------------------------------------------ the operations
-    def handle(self, operation: str, params: Any) -> dict[str, Any]:
+    def handle(self, operation: str, params: Any, faults: bool = True) -> dict[str, Any]:
+        """One request; `faults=False` for a test's own calls, which the programmed faults do not hit."""
         with self._lock:
             self.calls[operation] = self.calls.get(operation, 0) + 1
-            self._apply_faults(operation)
+            if faults:
+                self._apply_faults(operation)
         handler: Callable[[dict[str, Any]], dict[str, Any]] | None = getattr(self, "_op_" + operation, None)
         if handler is None:
             raise ServiceError("UnknownOperationException", f"{operation} is not emulated")

@@ -5,9 +5,10 @@ SharedCodeLayer and the Powertools layer in the Lambda runtime's container), and
 task through the Lambda Invoke API: a packaging mistake, an import that works only in the repository, a payload
 that does not survive the Lambda API or an error name the runtime spells differently fails here.
 
-Two tests run `make local ARGS=...` as a user types it; the others share one `sam local start-lambda` (warm
-containers: each function's start-up is paid once for the module), so they check effects in the local services
-directly. Skipped where no Docker engine answers; REQUIRE_CONTAINERS=1 (`.ci/run`) turns the skip into a failure.
+Two tests run `make local ARGS=...` as a user types it; the scenarios of the third share one `sam local
+start-lambda` (warm containers: each function's start-up is paid once), run in order as its subtests, and check
+their effects in the local services directly. Skipped where no Docker engine answers; REQUIRE_CONTAINERS=1
+(`.ci/run`) turns the skip into a failure.
 """
 
 from __future__ import annotations
@@ -31,8 +32,6 @@ from tests.helpers import ACCOUNT, REGION, create_event, dataset_group_arn, even
 
 ROOT = Path(__file__).resolve().parents[2]
 SCHEMA = f"arn:aws:personalize:{REGION}:{ACCOUNT}:schema/e2e-action-interactions"
-# One worker runs the module's tests in order, so they share one sam local start-lambda (pyproject: loadgroup).
-pytestmark = pytest.mark.xdist_group("containers-end-to-end")
 
 
 def require_docker() -> None:
@@ -84,8 +83,8 @@ def test_make_local_containers_tracker_fails_with_the_containers_error_name() ->
     assert row(run.stdout, "CheckEventTrackerFunction").endswith("raised EventTrackerFailed")
 
 
-# ------------------------------------------------------------------ one start-lambda for the rest
-@pytest.fixture(scope="module")
+# ------------------------------------------------------------------ one start-lambda for the scenarios
+@contextlib.contextmanager
 def deployed() -> Iterator[tuple[LocalStack, PersonalizeEmulator]]:
     """The application with every function in its container, and the local services the containers reach."""
     require_docker()
@@ -120,7 +119,7 @@ def invoked_in_containers(stack: LocalStack, execution: Execution) -> set[str]:
     return {arn.rsplit(":", 1)[-1] for arn in scheduled}
 
 
-def test_success_stores_the_trackers_tracking_id(deployed: tuple[LocalStack, PersonalizeEmulator]) -> None:
+def success_stores_the_trackers_tracking_id(deployed: tuple[LocalStack, PersonalizeEmulator]) -> None:
     stack, emulator = deployed
     name = "e2e-success"
     stack.create_dataset_group(name)
@@ -137,7 +136,7 @@ def test_success_stores_the_trackers_tracking_id(deployed: tuple[LocalStack, Per
     }  # fmt: skip
 
 
-def test_a_failed_tracker_ends_in_the_error_name_the_container_gave(
+def a_failed_tracker_ends_in_the_error_name_the_container_gave(
     deployed: tuple[LocalStack, PersonalizeEmulator],
 ) -> None:
     stack, emulator = deployed
@@ -154,7 +153,7 @@ def test_a_failed_tracker_ends_in_the_error_name_the_container_gave(
     assert stack.parameter(stack.parameter_name(name)) is None
 
 
-def test_the_action_interactions_lane(deployed: tuple[LocalStack, PersonalizeEmulator]) -> None:
+def the_action_interactions_lane(deployed: tuple[LocalStack, PersonalizeEmulator]) -> None:
     stack, emulator = deployed
     name = "e2e-actions"
     emulator.time_dataset_group(name, Timing())
@@ -173,7 +172,7 @@ def test_the_action_interactions_lane(deployed: tuple[LocalStack, PersonalizeEmu
     }  # fmt: skip
 
 
-def test_the_reconciler_starts_a_group_whose_event_was_lost(deployed: tuple[LocalStack, PersonalizeEmulator]) -> None:
+def the_reconciler_starts_a_group_whose_event_was_lost(deployed: tuple[LocalStack, PersonalizeEmulator]) -> None:
     stack, emulator = deployed
     name = "e2e-event-lost"
     emulator.time_dataset_group(name, Timing())
@@ -191,7 +190,7 @@ def test_the_reconciler_starts_a_group_whose_event_was_lost(deployed: tuple[Loca
         stack.wait(other["executionArn"], timeout=600)
 
 
-def test_the_teardown_removes_the_parameter_of_a_deleted_tracker(
+def the_teardown_removes_the_parameter_of_a_deleted_tracker(
     deployed: tuple[LocalStack, PersonalizeEmulator],
 ) -> None:
     stack, emulator = deployed
@@ -210,6 +209,23 @@ def test_the_teardown_removes_the_parameter_of_a_deleted_tracker(
     assert stack.parameter(parameter) is None
     assert stack.parameter(someone_elses)["Value"] == "written by someone else"
     assert stack.ran[-1].function == "TeardownFunction" and stack.ran[-1].error is None
+
+
+SCENARIOS = (  # in this order: the teardown removes what the first provisioned
+    success_stores_the_trackers_tracking_id,
+    a_failed_tracker_ends_in_the_error_name_the_container_gave,
+    the_action_interactions_lane,
+    the_reconciler_starts_a_group_whose_event_was_lost,
+    the_teardown_removes_the_parameter_of_a_deleted_tracker,
+)
+
+
+def test_the_workflow_in_containers(subtests: pytest.Subtests) -> None:
+    require_docker()
+    with deployed() as world:
+        for scenario in SCENARIOS:
+            with subtests.test(msg=scenario.__name__):
+                scenario(world)
 
 
 def test_the_readme_documents_the_container_run() -> None:
