@@ -194,6 +194,21 @@ def seed(services: Services, function: str, event: dict[str, Any]) -> dict[str, 
         dataset = action_dataset(services, MISSING)
         tracking_id = emulator.handle("DescribeDataset", {"datasetArn": dataset})["dataset"]["trackingId"]
         say(f"seeded     Action interactions dataset {dataset} (ACTIVE, trackingId {tracking_id})")
+    elif function == "SweeperFunction":
+        gone = f"arn:aws:personalize:{REGION}:{ACCOUNT}:dataset-group/{MISSING}"
+        dataset = f"arn:aws:personalize:{REGION}:{ACCOUNT}:dataset/{MISSING}/ACTION_INTERACTIONS"
+        tracker = f"arn:aws:personalize:{REGION}:{ACCOUNT}:event-tracker/0a1b2c3d"
+        stale = [
+            tagged_parameter(services, gone, "a-tracking-id", tracker=tracker),
+            tagged_parameter(services, gone, "an-action-tracking-id", dataset=dataset),
+        ]
+        in_order = dataset_group(services, IN_ORDER)
+        live = emulator.seed_tracker(in_order, None)
+        kept = tagged_parameter(services, in_order, live["trackingId"], tracker=live["eventTrackerArn"])
+        theirs = stale[0].rsplit("/", 1)[0] + "/notes"
+        services.client("ssm").put_parameter(Name=theirs, Value="written by someone else", Type="String")
+        say(f"seeded     parameters {', '.join(stale)} of a deleted dataset group, {kept} of {IN_ORDER} (in order),")
+        say(f"           and untagged {theirs}")
     elif function == "TeardownFunction":
         request = event["detail"]["requestParameters"]
         group = f"arn:aws:personalize:{REGION}:{ACCOUNT}:dataset-group/{MISSING}"
@@ -211,7 +226,7 @@ def seed(services: Services, function: str, event: dict[str, Any]) -> dict[str, 
 
 def report_effects(services: Services, function: str, env: dict[str, str]) -> None:
     """What the function changed, read back from the local services."""
-    if function in ("StoreTrackingIdFunction", "StoreActionTrackingIdFunction", "TeardownFunction"):
+    if function in ("StoreTrackingIdFunction", "StoreActionTrackingIdFunction", "TeardownFunction", "SweeperFunction"):
         ssm = services.client("ssm")
         names = [p["Name"] for p in ssm.describe_parameters().get("Parameters", [])]
         for name in sorted(names):

@@ -255,6 +255,19 @@ class Reconciliation:
         self.report.started.append(label)
 
 
+def run_time(event: Any) -> float:
+    """When the run is: the schedule's time (EventBridge's `time`, kept by a continuation), else now.
+
+    Execution names are per hour of it, so a retried or continued invocation names what it starts as the first did."""
+    stamp = event.get("time") if isinstance(event, dict) else None
+    if stamp is None:
+        return time.time()
+    try:
+        return datetime.fromisoformat(str(stamp).replace("Z", "+00:00")).timestamp()
+    except ValueError:
+        raise InvalidEvent(f"time must be an ISO 8601 timestamp (a scheduled event's), not {stamp!r}") from None
+
+
 @metrics.log_metrics
 @logger.inject_lambda_context
 def lambda_handler(event: Any, context: Any) -> dict[str, Any]:
@@ -262,13 +275,15 @@ def lambda_handler(event: Any, context: Any) -> dict[str, Any]:
     next_token = event.get("nextToken") if isinstance(event, dict) else None
     if next_token is not None and not isinstance(next_token, str):
         raise InvalidEvent(f"nextToken must be a string (a ListDatasetGroups token), not {next_token!r}")
+    now = run_time(event)
 
     def hand_over(token: str) -> None:
         """The rest of the account in a new invocation of this function, asynchronous like the schedule's."""
+        stamp = datetime.fromtimestamp(now, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
         awslambda().invoke(
             FunctionName=context.invoked_function_arn,
             InvocationType="Event",
-            Payload=json.dumps({"nextToken": token}).encode(),
+            Payload=json.dumps({"nextToken": token, "time": stamp}).encode(),
         )
         logger.info("Continuing in a new invocation", extra={"nextToken": token})
 
@@ -279,7 +294,7 @@ def lambda_handler(event: Any, context: Any) -> dict[str, Any]:
         state_machine_arn,
         PARAMETER_PREFIX,
         EXCLUDE,
-        time.time(),
+        now,
         Pace(STARTS_PER_SECOND),
         seconds_left=lambda: context.get_remaining_time_in_millis() / 1000,
         hand_over=hand_over,

@@ -140,6 +140,16 @@ def teardown(*deleted: str) -> Callable[[Any, str], None]:
     return check
 
 
+def sweeper(result: Any, log: str) -> None:
+    stale = [PARAMETER, ACTION_PARAMETER]
+    assert sorted(result["swept"]) == sorted(stale) and result["checked"] == 3, result
+    assert (result["unchecked"], result["continued"]) == ({}, False)
+    for name in stale:
+        assert f"after      parameter {name}" not in log
+    assert re.search(r"after      parameter /personalize/video-on-demand/tracking-id = [0-9a-f-]{36}", log), log
+    assert "after      parameter /personalize/retail-recommendations/notes = written by someone else" in log
+
+
 EXPECTED: dict[tuple[str, str], Callable[[Any, str], None]] = {
     ("ParseInputFunction", "events/create-dataset-group.json"): parse_input("retail-recommendations"),
     ("ParseInputFunction", "events/create-domain-dataset-group.json"): parse_input("video-on-demand"),
@@ -152,6 +162,7 @@ EXPECTED: dict[tuple[str, str], Callable[[Any, str], None]] = {
     ("CheckEventTrackerFunction", "events/check-event-tracker.json"): check_event_tracker,
     ("StoreTrackingIdFunction", "events/store-tracking-id.json"): store_tracking_id,
     ("ReconcilerFunction", "events/scheduled-event.json"): reconciler,
+    ("SweeperFunction", "events/scheduled-event.json"): sweeper,
     ("TeardownFunction", "events/delete-event-tracker.json"): teardown(PARAMETER),
     ("TeardownFunction", "events/delete-dataset.json"): teardown(ACTION_PARAMETER),
     ("TeardownFunction", "events/delete-dataset-group.json"): teardown(PARAMETER, ACTION_PARAMETER),

@@ -47,7 +47,13 @@ def test_logs_carry_the_execution_arn_and_metrics_are_emitted(
         name
         for name in stack.functions
         if name
-        not in ("ReconcilerFunction", "TeardownFunction", "CheckDatasetFunction", "StoreActionTrackingIdFunction")
+        not in (
+            "ReconcilerFunction",
+            "SweeperFunction",
+            "TeardownFunction",
+            "CheckDatasetFunction",
+            "StoreActionTrackingIdFunction",
+        )
     }
     assert {line["function_name"] for line in logs} == workflow_functions
     assert {line["correlation_id"] for line in logs} == {execution.arn}

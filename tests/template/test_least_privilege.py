@@ -203,7 +203,9 @@ def test_every_resource_is_scoped_to_the_account_region_and_prefix() -> None:
                     service = action.split(":")[0]
                     arn_service = {"states": "states", "lambda": "lambda"}.get(service, service)
                     assert resource.startswith(f"arn:aws:{arn_service}:{REGION}:{ACCOUNT}:"), (name, action, resource)
-                    if service == "ssm":
+                    if service == "ssm" and action == "ssm:GetParametersByPath":  # authorized against the path itself
+                        assert resource == f"arn:aws:ssm:{REGION}:{ACCOUNT}:parameter/personalize"
+                    elif service == "ssm":
                         assert resource == f"arn:aws:ssm:{REGION}:{ACCOUNT}:parameter/personalize/*"
                     if service == "kms":
                         assert resource == KEY

@@ -1,0 +1,124 @@
+"""The sweeper at scale: N parameters under the prefix, half of them stale, Personalize's reads rate-limited."""
+
+from __future__ import annotations
+
+import io
+import json
+import logging
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from common.parameters import TAG_DATASET_ARN, TAG_DATASET_GROUP_ARN, TAG_EVENT_TRACKER_ARN
+from local.personalize_emulator import PersonalizeEmulator
+from local.stack import LocalStack
+
+# Personalize's read calls the sweeper makes, each limited on its own (AWS rate-limits per API), as in section 7.
+READS = ("DescribeDatasetGroup", "DescribeEventTracker", "ListEventTrackers", "DescribeDataset")
+SCHEMA = "arn:aws:personalize:us-east-1:123456789012:schema/scale"
+
+
+@dataclass
+class SweepRun:
+    parameters: int
+    stale: int
+    reads_per_second: float
+    wall_seconds: float
+    checked: int
+    swept: int
+    unchecked: int
+    swept_right: bool  # exactly the stale parameters were deleted, and every other one is there
+    throttled_calls: int
+    calls: int
+    invocations: int
+
+
+def tagged(stack: LocalStack, name: str, tags: dict[str, str], value: str = "id") -> None:
+    stack.ssm.put_parameter(
+        Name=name, Value=value, Type="String", Tags=[{"Key": k, "Value": v} for k, v in tags.items()]
+    )
+
+
+def populate(stack: LocalStack, emulator: PersonalizeEmulator, parameters: int) -> set[str]:
+    """Half live (a group with its tracker; every fifth with its Action interactions dataset too), half stale
+    (groups deleted with both their parameters left); the names of the stale ones."""
+    stale: set[str] = set()
+    index = 0
+    while len(stale) < parameters // 2:
+        name = f"gone-{index:04d}"
+        group = f"arn:aws:personalize:us-east-1:123456789012:dataset-group/{name}"
+        tagged(stack, stack.parameter_name(name), {TAG_DATASET_GROUP_ARN: group, TAG_EVENT_TRACKER_ARN: group + "-t"})
+        action = f"/personalize/{name}/action-tracking-id"
+        tagged(stack, action, {TAG_DATASET_GROUP_ARN: group, TAG_DATASET_ARN: f"{group}/ACTION_INTERACTIONS"})
+        stale |= {stack.parameter_name(name), action}
+        index += 1
+    live, index = 0, 0
+    while live < parameters - len(stale):
+        name = f"live-{index:04d}"
+        group = stack.create_dataset_group(name)
+        tracker = emulator.seed_tracker(group)
+        tagged(
+            stack,
+            stack.parameter_name(name),
+            {TAG_DATASET_GROUP_ARN: group, TAG_EVENT_TRACKER_ARN: tracker["eventTrackerArn"]},
+        )
+        live += 1
+        if index % 5 == 0 and live < parameters - len(stale):
+            dataset = stack.personalize.create_dataset(
+                name=f"{name}-a", schemaArn=SCHEMA, datasetGroupArn=group, datasetType="ACTION_INTERACTIONS"
+            )["datasetArn"]
+            tagged(
+                stack,
+                f"/personalize/{name}/action-tracking-id",
+                {TAG_DATASET_GROUP_ARN: group, TAG_DATASET_ARN: dataset},
+            )
+            live += 1
+        index += 1
+    return stale
+
+
+def run(parameters: int, reads_per_second: float) -> SweepRun:
+    with PersonalizeEmulator() as emulator, LocalStack(emulator, {}) as stack:
+        stale = populate(stack, emulator, parameters)
+        before_names = set(stack.parameters())
+        for operation in READS:
+            emulator.limit_rate(operation, reads_per_second)
+        before = emulator.stats()
+        logs = io.StringIO()
+        [handler] = logging.getLogger("event-tracker-provisioner").handlers
+        previous = handler.setStream(logs)  # type: ignore[attr-defined]
+        started = time.monotonic()
+        try:
+            stack.call("SweeperFunction", {})
+            reports = _reports(logs.getvalue())
+            while all(report["continued"] for report in reports):  # the run ends with the one that did not hand over
+                time.sleep(0.2)
+                reports = _reports(logs.getvalue())
+        finally:
+            handler.setStream(previous)  # type: ignore[attr-defined]
+        wall = time.monotonic() - started
+        after = emulator.stats()
+        left = set(stack.parameters())
+    swept = {name for report in reports for name in report["swept"]}
+    return SweepRun(
+        parameters=parameters,
+        stale=len(stale),
+        reads_per_second=reads_per_second,
+        wall_seconds=wall,
+        checked=sum(r["checked"] for r in reports),
+        swept=len(swept),
+        unchecked=sum(len(r["unchecked"]) for r in reports),
+        swept_right=swept == stale and left == before_names - stale,
+        throttled_calls=after["throttled"] - before["throttled"],
+        calls=sum(after["calls"].get(op, 0) - before["calls"].get(op, 0) for op in READS),
+        invocations=len(reports),
+    )
+
+
+def _reports(logs: str) -> list[dict[str, Any]]:
+    """The "Swept stale parameters" log line of each sweeper invocation, in order."""
+    return [json.loads(line) for line in logs.splitlines() if '"message":"Swept stale parameters"' in line]
+
+
+if __name__ == "__main__":
+    print(run(200, 10))

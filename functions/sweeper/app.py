@@ -1,0 +1,200 @@
+"""Sweeper: delete the parameters whose dataset group or Action interactions dataset no longer exists.
+
+Runs on the reconciler's schedule. CloudTrail delivery is best effort: a DeleteDatasetGroup or DeleteDataset
+event can be lost, and the teardown can fail (its dead-letter queue). The reconciler repairs what is missing; this
+removes what is stale. It deletes only parameters this application wrote (they carry its tag), and only when
+Personalize itself says the resource the tag names is gone (ResourceNotFoundException or a DELETE status):
+
+- the dataset group: its tracking-id and action-tracking-id go;
+- the Action interactions dataset: its action-tracking-id goes;
+- the event tracker, when the dataset group has no other tracker: its tracking-id goes. (While the group has a
+  tracker, the parameter is the workflow's to overwrite: the reconciler starts it for a wrong trackingId.)
+
+A parameter that cannot be checked now (throttled past its retries, access denied) is left for the next run.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import math
+import os
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from aws_lambda_powertools import Logger, Metrics
+from aws_lambda_powertools.metrics import MetricUnit
+from botocore.exceptions import BotoCoreError, ClientError
+
+from common.clients import lambda_client, personalize_client, ssm_client
+from common.errors import AwsError, InvalidEvent, LimitExceeded, error_code
+from common.parameters import (
+    TAG_DATASET_ARN,
+    TAG_DATASET_GROUP_ARN,
+    TAG_EVENT_TRACKER_ARN,
+    action_parameter_name,
+    parameter_name,
+)
+from common.personalize import DELETING, live_trackers
+
+logger = Logger()
+metrics = Metrics()
+personalize = personalize_client(paced=True)
+ssm = ssm_client(paced=True)
+awslambda = functools.cache(lambda_client)  # made on the first hand-over only: big accounts
+PARAMETER_PREFIX = os.environ.get("PARAMETER_PREFIX", "/personalize")
+PAGE_SIZE = 10  # GetParametersByPath's maximum
+MARGIN_SECONDS = 10  # kept free at the end of an invocation, beyond twice its slowest parameter
+
+
+@dataclass
+class Report:
+    checked: int = 0  # parameters of this application whose resources were checked
+    swept: dict[str, str] = field(default_factory=dict)  # deleted: name -> why
+    unchecked: dict[str, str] = field(default_factory=dict)  # could not be checked now: the next run will
+    continued: bool = False  # the parameters after these are checked by a new invocation
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"checked": self.checked, "swept": self.swept, "unchecked": self.unchecked, "continued": self.continued}
+
+
+def ours_by_name(prefix: str, name: str) -> bool:
+    """Whether the name is one this application writes: {prefix}/{group}/tracking-id or .../action-tracking-id."""
+    group = name.removeprefix(prefix.rstrip("/") + "/").split("/")[0]
+    return name in (parameter_name(prefix, group), action_parameter_name(prefix, group))
+
+
+def is_gone(describe: Callable[[], dict[str, Any]]) -> bool:
+    """Whether Personalize says the resource is gone: not found, or being deleted. Any other error propagates."""
+    try:
+        resource = describe()
+    except ClientError as error:
+        if error_code(error) == "ResourceNotFoundException":
+            return True
+        raise
+    return resource.get("status", "") in DELETING
+
+
+@dataclass
+class Sweep:
+    """One run over the parameters under the prefix, in name order; a parameter not checked now waits a run."""
+
+    personalize: Any
+    ssm: Any
+    prefix: str
+    seconds_left: Callable[[], float] = lambda: math.inf  # the invocation's remaining time
+    hand_over: Callable[[str], None] | None = None  # continues after a parameter name in a new invocation
+    report: Report = field(default_factory=Report)
+    _groups_gone: dict[str, bool] = field(default_factory=dict)
+
+    def names(self) -> list[str]:
+        """Every parameter name under the prefix, sorted: the cursor a new invocation continues from is a name,
+        so deleting parameters never shifts what the next invocation reads (unlike a page token)."""
+        pages = self.ssm.get_paginator("get_parameters_by_path").paginate(
+            Path=self.prefix, Recursive=True, WithDecryption=False, PaginationConfig={"PageSize": PAGE_SIZE}
+        )
+        return sorted(parameter["Name"] for page in pages for parameter in page["Parameters"])
+
+    def run(self, after: str | None = None) -> Report:
+        slowest, progressed = 0.0, False
+        for name in self.names():
+            if after is not None and name <= after:
+                continue
+            if not ours_by_name(self.prefix, name):
+                continue
+            if progressed and self.hand_over is not None and self.seconds_left() < 2 * slowest + MARGIN_SECONDS:
+                self.hand_over(after or "")
+                self.report.continued = True
+                return self.report
+            started = time.monotonic()
+            self.sweep_or_leave(name)
+            slowest, progressed = max(slowest, time.monotonic() - started), True
+            after = name
+        return self.report
+
+    def sweep_or_leave(self, name: str) -> None:
+        try:
+            self.sweep(name)
+        except (ClientError, BotoCoreError, AwsError, LimitExceeded) as error:
+            reason = f"{type(error).__name__}: {error}"
+            self.report.unchecked[name] = reason
+            logger.warning("Left for the next run", extra={"parameterName": name, "reason": reason})
+
+    def sweep(self, name: str) -> None:
+        try:
+            tag_list = self.ssm.list_tags_for_resource(ResourceType="Parameter", ResourceId=name)["TagList"]
+        except ClientError as error:
+            if error_code(error) == "InvalidResourceId":  # deleted meanwhile (by the teardown)
+                return
+            raise
+        tags = {tag["Key"]: tag["Value"] for tag in tag_list}
+        group = tags.get(TAG_DATASET_GROUP_ARN)
+        if not group:
+            return  # not written by this application: never touched
+        reason = self.why_stale(group, tags.get(TAG_DATASET_ARN), tags.get(TAG_EVENT_TRACKER_ARN))
+        self.report.checked += 1
+        if reason is None:
+            return
+        try:
+            self.ssm.delete_parameter(Name=name)
+        except ClientError as error:
+            if error_code(error) != "ParameterNotFound":
+                raise
+        self.report.swept[name] = reason
+        logger.info("Swept", extra={"parameterName": name, "reason": reason})
+
+    def why_stale(self, group: str, dataset: str | None, tracker: str | None) -> str | None:
+        """Why the parameter names a resource that is gone, or None while it names live ones."""
+        if self.group_is_gone(group):
+            return f"dataset group {group} does not exist or is being deleted"
+        if dataset:
+            if is_gone(lambda: self.personalize.describe_dataset(datasetArn=dataset)["dataset"]):
+                return f"Action interactions dataset {dataset} does not exist or is being deleted"
+            return None
+        if (
+            tracker
+            and is_gone(lambda: self.personalize.describe_event_tracker(eventTrackerArn=tracker)["eventTracker"])
+            and not live_trackers(self.personalize, group)
+        ):
+            return f"event tracker {tracker} does not exist or is being deleted, and dataset group {group} has none"
+        return None
+
+    def group_is_gone(self, arn: str) -> bool:
+        """Asked once per run: a group's tracking-id and action-tracking-id name the same group."""
+        if arn not in self._groups_gone:
+            self._groups_gone[arn] = is_gone(
+                lambda: self.personalize.describe_dataset_group(datasetGroupArn=arn)["datasetGroup"]
+            )
+        return self._groups_gone[arn]
+
+
+@metrics.log_metrics
+@logger.inject_lambda_context
+def lambda_handler(event: Any, context: Any) -> dict[str, Any]:
+    after = event.get("after") if isinstance(event, dict) else None
+    if after is not None and not isinstance(after, str):
+        raise InvalidEvent(f"after must be a string (a parameter name), not {after!r}")
+
+    def hand_over(name: str) -> None:
+        """The rest of the parameters in a new invocation of this function, asynchronous like the schedule's."""
+        awslambda().invoke(
+            FunctionName=context.invoked_function_arn,
+            InvocationType="Event",
+            Payload=json.dumps({"after": name}).encode(),
+        )
+        logger.info("Continuing in a new invocation", extra={"after": name})
+
+    report = Sweep(
+        personalize,
+        ssm,
+        PARAMETER_PREFIX,
+        seconds_left=lambda: context.get_remaining_time_in_millis() / 1000,
+        hand_over=hand_over,
+    ).run(after)
+    metrics.add_metric(name="ParametersChecked", unit=MetricUnit.Count, value=report.checked)
+    metrics.add_metric(name="ParametersSwept", unit=MetricUnit.Count, value=len(report.swept))
+    metrics.add_metric(name="ParametersUnchecked", unit=MetricUnit.Count, value=len(report.unchecked))
+    logger.info("Swept stale parameters", extra=report.as_dict())
+    return report.as_dict()

@@ -1,0 +1,364 @@
+"""The account converges whatever happens to the events: a model of the world for Hypothesis' stateful testing.
+
+The application runs on the local engine with the Personalize emulator. People create and delete dataset
+groups and Action interactions datasets, delete trackers and write parameters of their own; every API call's
+CloudTrail event is delivered once, twice, late (after a later event) or never; throttling and transient faults
+come and go; an hour passes now and then, and with it the schedule (reconciler and sweeper). After each hour, once
+the engine has settled, the invariant must hold:
+
+- every live ACTIVE dataset group that is not opted out has exactly one tracker, and its parameter holds that
+  tracker's trackingId;
+- every live ACTIVE Action interactions dataset of such a group has its action-tracking-id parameter, holding the
+  dataset's trackingId;
+- no parameter that carries the application's tag names a resource that no longer exists;
+- every parameter the application did not write is untouched.
+
+Used by tests/integration/test_convergence.py (a fixed budget in `make test`) and bench/convergence.py (the soak).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import io
+import json
+import time
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from unittest import mock
+
+from hypothesis import strategies as st
+from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
+from moto.stepfunctions.parser.asl.component.state.wait.wait_function.wait_function import WaitFunction
+
+from common.parameters import TAG_DATASET_ARN, TAG_DATASET_GROUP_ARN, TAG_EVENT_TRACKER_ARN
+from local.personalize_emulator import PersonalizeEmulator, ServiceError
+from local.stack import LocalStack
+from tests.helpers import ACCOUNT, FAST, REGION, dataset_group_arn, event
+
+GROUPS = ("alpha", "beta", "gamma")
+SKIP_TAG = {"tagKey": "event-tracker-provisioner:skip", "tagValue": "true"}
+SCHEMA = f"arn:aws:personalize:{REGION}:{ACCOUNT}:schema/convergence"
+PREFIX = "/personalize"
+FATES = ("once", "twice", "late", "lost")
+# A deletion's event is lost more often than not here: that is what leaves a stale parameter, and what this is about.
+DELETION_FATES = st.sampled_from(("lost", "lost", "once", "twice", "late"))
+STEPS_BETWEEN_HOURS = 3
+# Operations the workflow, the reconciler and the sweeper call, and the faults that come and go on them.
+FAULTY = ("DescribeDatasetGroup", "ListEventTrackers", "CreateEventTracker", "DescribeEventTracker",
+          "DescribeDataset", "ListDatasetGroups", "ListDatasets")  # fmt: skip
+FAULTS = ("LimitExceededException", "InternalServerError")
+SETTLE_SECONDS = 120.0
+WAIT_SCALE = 0.05
+# Throttling and transient faults that come with a person's action: the next calls of an operation fail.
+WEATHER = st.lists(st.tuples(st.sampled_from(FAULTY), st.sampled_from(FAULTS), st.integers(1, 4)), max_size=2)
+START = datetime(2026, 11, 26, 7, 0, tzinfo=UTC)
+
+
+@dataclass
+class Tally:
+    """What a run of the model did: its figures go into bench/results.md."""
+
+    steps: int = 0
+    hours: int = 0
+    fates: Counter[str] = field(default_factory=Counter)
+    faults: int = 0
+    violations: list[str] = field(default_factory=list)
+
+
+TALLY = Tally()
+
+
+def cloudtrail(name: str, request: dict[str, Any], response: dict[str, Any] | None, at: datetime) -> dict[str, Any]:
+    """The CloudTrail event of a successful Personalize call, as EventBridge delivers it."""
+    sample = event("create-dataset-group.json")
+    sample["time"] = sample["detail"]["eventTime"] = at.strftime("%Y-%m-%dT%H:%M:%SZ")
+    sample["detail"].update(eventName=name, requestParameters=request, responseElements=response)
+    return sample
+
+
+def _scaled_wait(wait: WaitFunction, env: Any, wait_seconds: int) -> None:
+    """Wait states at WAIT_SCALE of their time: the emulator's resources are ready at once, so a wait changes
+    nothing here but the run's length (the workflow's deadlines still count real time)."""
+    if wait_seconds > 0:
+        env.program_state_event.wait(wait_seconds * WAIT_SCALE)
+
+
+def step(method: Callable[..., None]) -> Callable[..., None]:
+    """A rule that records whether it completed: the final hour (teardown) runs only after a step that did."""
+
+    @functools.wraps(method)
+    def run(self: Convergence, *args: Any, **kwargs: Any) -> None:
+        self.completed = False
+        method(self, *args, **kwargs)
+        self.completed, self.since_hour = True, self.since_hour + 1
+
+    return run
+
+
+class Convergence(RuleBasedStateMachine):
+    def __init__(self) -> None:
+        super().__init__()
+        self._quiet = contextlib.redirect_stdout(io.StringIO())  # the handlers' log lines
+        self._quiet.__enter__()
+        self._fast_waits = mock.patch.object(WaitFunction, "_wait_interval", _scaled_wait)
+        self._fast_waits.start()
+        self.emulator = PersonalizeEmulator(ACCOUNT, REGION)
+        self.emulator.start()
+        self.stack = LocalStack(self.emulator, FAST)
+        self.stack.__enter__()
+        self.clock = START
+        self.late: list[dict[str, Any]] = []  # events held back, delivered after the next one
+        self.by_hand: dict[str, str] = {}  # parameters people wrote: name -> value
+        self.opted_out: set[str] = set()
+        self.executions: list[str] = []
+        self.completed, self.since_hour = True, 0
+
+    def teardown(self) -> None:
+        try:
+            if self.completed and self.since_hour:  # every example ends with an hour and its check
+                self.an_hour_passes()
+        finally:
+            self.stack.__exit__(None, None, None)
+            self.emulator.stop()
+            self._fast_waits.stop()
+            self._quiet.__exit__(None, None, None)
+
+    # ------------------------------------------------------------ the world
+    def live_group(self, name: str) -> dict[str, Any] | None:
+        try:
+            group = self.call("DescribeDatasetGroup", datasetGroupArn=dataset_group_arn(name))["datasetGroup"]
+        except ServiceError:
+            return None
+        return None if group["status"].startswith("DELETE") else dict(group)
+
+    def action_dataset(self, name: str) -> dict[str, Any] | None:
+        datasets = self.call("ListDatasets", datasetGroupArn=dataset_group_arn(name))["datasets"]
+        actions = [d for d in datasets if d["datasetType"].upper() == "ACTION_INTERACTIONS"]
+        if not actions:
+            return None
+        return dict(self.call("DescribeDataset", datasetArn=actions[0]["datasetArn"])["dataset"])
+
+    def call(self, operation: str, **params: Any) -> dict[str, Any]:
+        """A person's call: the faults are on the application's calls, not on these."""
+        return self.emulator.handle(operation, params, faults=False)
+
+    # ------------------------------------------------------------ CloudTrail and EventBridge
+    def emit(self, cloudtrail_event: dict[str, Any], fate: str) -> None:
+        TALLY.fates[fate] += 1
+        if fate == "lost":
+            return
+        if fate == "late":
+            self.late.append(cloudtrail_event)
+            return
+        self.deliver(cloudtrail_event)
+        if fate == "twice":
+            self.deliver(cloudtrail_event)
+        for held in self.late:  # those held back arrive after this later one
+            self.deliver(held)
+        self.late.clear()
+
+    def deliver(self, cloudtrail_event: dict[str, Any]) -> None:
+        for target, result in self.stack.deliver(cloudtrail_event).items():
+            if target == self.stack.machine.logical_id:
+                self.executions.append(result)
+
+    def settle(self) -> None:
+        deadline = time.monotonic() + SETTLE_SECONDS
+        while True:
+            running = self.stack.sfn.list_executions(
+                stateMachineArn=self.stack.state_machine_arn, statusFilter="RUNNING"
+            )
+            if not running["executions"]:
+                return
+            assert time.monotonic() < deadline, f"executions still running after {SETTLE_SECONDS} s"
+            time.sleep(0.1)
+
+    # ------------------------------------------------------------ people
+    def absent(self) -> list[str]:
+        return [name for name in GROUPS if self.live_group(name) is None]
+
+    def present(self) -> list[str]:
+        return [name for name in GROUPS if self.live_group(name) is not None]
+
+    def with_actions(self) -> list[str]:
+        return [name for name in self.present() if self.action_dataset(name) is not None]
+
+    def without_actions(self) -> list[str]:
+        return [name for name in self.present() if self.action_dataset(name) is None]
+
+    def with_tracker(self) -> list[str]:
+        return [name for name in self.present() if self.emulator.trackers_of(name)]
+
+    @precondition(lambda self: self.absent())
+    @rule(weather=WEATHER, data=st.data(), opted_out=st.booleans(), fate=st.sampled_from(FATES))
+    @step
+    def create_dataset_group(
+        self, weather: list[tuple[str, str, int]], data: st.DataObject, opted_out: bool, fate: str
+    ) -> None:
+        self.faults_come(weather)
+        name = data.draw(st.sampled_from(self.absent()), label="dataset group")
+        request = {"name": name, **({"tags": [SKIP_TAG]} if opted_out else {})}
+        response = self.call("CreateDatasetGroup", **request)
+        (self.opted_out.add if opted_out else self.opted_out.discard)(name)
+        self.emit(cloudtrail("CreateDatasetGroup", request, response, self.clock), fate)
+
+    @precondition(lambda self: self.present())
+    @rule(weather=WEATHER, data=st.data(), fates=st.lists(DELETION_FATES, min_size=3, max_size=3))
+    @step
+    def delete_dataset_group(self, weather: list[tuple[str, str, int]], data: st.DataObject, fates: list[str]) -> None:
+        """Its tracker and datasets first, as Personalize requires; each call has its own event."""
+        self.faults_come(weather)
+        name = data.draw(st.sampled_from(self.present()), label="dataset group")
+        self.settle()  # an execution in flight would create the tracker again under the person's feet
+        for tracker in self.emulator.trackers_of(name):
+            self.delete_tracker_arn(tracker["eventTrackerArn"], fates[0])
+        if (dataset := self.action_dataset(name)) is not None:
+            self.call("DeleteDataset", datasetArn=dataset["datasetArn"])
+            self.emit(cloudtrail("DeleteDataset", {"datasetArn": dataset["datasetArn"]}, None, self.clock), fates[1])
+        request = {"datasetGroupArn": dataset_group_arn(name)}
+        self.call("DeleteDatasetGroup", **request)
+        self.emit(cloudtrail("DeleteDatasetGroup", request, None, self.clock), fates[2])
+
+    @precondition(lambda self: self.without_actions())
+    @rule(weather=WEATHER, data=st.data(), fate=st.sampled_from(FATES))
+    @step
+    def create_action_interactions_dataset(
+        self, weather: list[tuple[str, str, int]], data: st.DataObject, fate: str
+    ) -> None:
+        self.faults_come(weather)
+        name = data.draw(st.sampled_from(self.without_actions()), label="dataset group")
+        request = {"name": f"{name}-actions", "schemaArn": SCHEMA, "datasetGroupArn": dataset_group_arn(name),
+                   "datasetType": "Action_Interactions"}  # fmt: skip
+        response = self.call("CreateDataset", **request)
+        self.emit(cloudtrail("CreateDataset", request, response, self.clock), fate)
+
+    @precondition(lambda self: self.with_actions())
+    @rule(weather=WEATHER, data=st.data(), fate=DELETION_FATES)
+    @step
+    def delete_action_interactions_dataset(
+        self, weather: list[tuple[str, str, int]], data: st.DataObject, fate: str
+    ) -> None:
+        self.faults_come(weather)
+        name = data.draw(st.sampled_from(self.with_actions()), label="dataset group")
+        dataset = self.action_dataset(name)
+        assert dataset is not None
+        self.call("DeleteDataset", datasetArn=dataset["datasetArn"])
+        self.emit(cloudtrail("DeleteDataset", {"datasetArn": dataset["datasetArn"]}, None, self.clock), fate)
+
+    @precondition(lambda self: self.with_tracker())
+    @rule(weather=WEATHER, data=st.data(), fate=DELETION_FATES)
+    @step
+    def delete_tracker_by_hand(self, weather: list[tuple[str, str, int]], data: st.DataObject, fate: str) -> None:
+        self.faults_come(weather)
+        name = data.draw(st.sampled_from(self.with_tracker()), label="dataset group")
+        for tracker in self.emulator.trackers_of(name):
+            self.delete_tracker_arn(tracker["eventTrackerArn"], fate)
+
+    def delete_tracker_arn(self, arn: str, fate: str) -> None:
+        self.call("DeleteEventTracker", eventTrackerArn=arn)
+        self.emit(cloudtrail("DeleteEventTracker", {"eventTrackerArn": arn}, None, self.clock), fate)
+
+    @precondition(lambda self: len(self.by_hand) < 3)
+    @rule(name=st.sampled_from(GROUPS), suffix=st.sampled_from(("notes", "tracking-id-copy", "config/tracking-id")))
+    @step
+    def create_parameter_by_hand(self, name: str, suffix: str) -> None:
+        parameter = f"{PREFIX}/{name}/{suffix}"
+        value = f"written by hand at {self.clock:%H}"
+        self.stack.ssm.put_parameter(Name=parameter, Value=value, Type="String", Overwrite=True)
+        self.by_hand[parameter] = value
+
+    # ------------------------------------------------------------ faults
+    def faults_come(self, weather: list[tuple[str, str, int]]) -> None:
+        """Faults on the application's next calls; they go once used up, or when the hour passes."""
+        for operation, code, times in weather:
+            self.emulator.inject_error(operation, code, times)
+            TALLY.faults += times
+
+    def clear_faults(self) -> None:
+        with self.emulator._lock:
+            self.emulator._injected.clear()
+
+    # ------------------------------------------------------------ time
+    @precondition(lambda self: self.since_hour >= STEPS_BETWEEN_HOURS)  # something happens within each hour
+    @rule()
+    @step
+    def an_hour_passes(self) -> None:
+        """The late events arrive, faults clear (Personalize answers), the engine settles, the schedule runs."""
+        TALLY.hours += 1
+        for held in self.late:
+            self.deliver(held)
+        self.late.clear()
+        self.clear_faults()
+        self.settle()
+        self.clock += timedelta(hours=1)
+        scheduled = {**event("scheduled-event.json"), "time": self.clock.strftime("%Y-%m-%dT%H:%M:%SZ")}
+        self.stack.call("ReconcilerFunction", scheduled)
+        self.settle()
+        self.stack.call("SweeperFunction", scheduled)
+        self.since_hour = -1  # counted back to 0 by @step
+        self.check()
+
+    @invariant()
+    def count_steps(self) -> None:
+        TALLY.steps += 1
+
+    def check(self) -> None:
+        problems = self.problems()
+        TALLY.violations.extend(problems)
+        assert problems == [], problems
+
+    # ------------------------------------------------------------ the invariant
+    def problems(self) -> list[str]:
+        problems = []
+        for name in GROUPS:
+            group = self.live_group(name)
+            if group is None or group["status"] != "ACTIVE" or name in self.opted_out:
+                continue
+            trackers = self.emulator.trackers_of(name)
+            if len(trackers) != 1:
+                problems.append(f"{name}: {len(trackers)} trackers")
+                continue
+            parameter = self.stack.parameter(f"{PREFIX}/{name}/tracking-id")
+            if parameter is None or parameter["Value"] != trackers[0]["trackingId"]:
+                problems.append(
+                    f"{name}: tracking-id {parameter and parameter['Value']} != {trackers[0]['trackingId']}"
+                )
+            dataset = self.action_dataset(name)
+            if dataset is not None and dataset["status"] == "ACTIVE":
+                action = self.stack.parameter(f"{PREFIX}/{name}/action-tracking-id")
+                if action is None or action["Value"] != dataset.get("trackingId"):
+                    problems.append(f"{name}: action-tracking-id {action and action['Value']} != dataset's")
+        for parameter_name in self.stack.parameters():
+            parameter = self.stack.parameter(parameter_name)
+            assert parameter is not None
+            tags = parameter["Tags"]
+            if parameter_name in self.by_hand:
+                if parameter["Value"] != self.by_hand[parameter_name] or TAG_DATASET_GROUP_ARN in tags:
+                    problems.append(f"{parameter_name}: written by hand, changed by the application")
+                continue
+            group_arn = tags.get(TAG_DATASET_GROUP_ARN)
+            if group_arn is None:
+                problems.append(f"{parameter_name}: neither by hand nor tagged")
+                continue
+            if self.live_group(group_arn.rsplit("/", 1)[1]) is None:
+                problems.append(f"{parameter_name}: its dataset group {group_arn} is gone")
+            tracker_arn, dataset_arn = tags.get(TAG_EVENT_TRACKER_ARN), tags.get(TAG_DATASET_ARN)
+            live_trackers = {t["eventTrackerArn"] for t in self.emulator.trackers_of(group_arn.rsplit("/", 1)[1])}
+            if tracker_arn and tracker_arn not in live_trackers:
+                problems.append(f"{parameter_name}: its tracker {tracker_arn} is gone")
+            if (
+                dataset_arn
+                and (self.action_dataset(group_arn.rsplit("/", 1)[1]) or {}).get("datasetArn") != dataset_arn
+            ):
+                problems.append(f"{parameter_name}: its dataset {dataset_arn} is gone")
+        for parameter_name in self.by_hand.keys() - set(self.stack.parameters()):
+            problems.append(f"{parameter_name}: written by hand, deleted by the application")
+        return problems
+
+
+def json_tally() -> str:
+    return json.dumps({**TALLY.__dict__, "fates": dict(TALLY.fates)})
