@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "layers" / "shared"))  # common, as in the layer
+
 import time
 from dataclasses import dataclass
 
