@@ -376,7 +376,8 @@ is the summary's wall time (first state to last), "command" the whole command, w
 
 - The run: {inside:.1f} s in containers against {outside:.1f} s in-process (medians). In containers each function's
   first invocation is a cold start that takes longer than the emulator's waits, so the run polls less.
-- `sam local start-lambda`'s start-up (`sam build` of the template, then listening): {startup:.1f} s.
+- `sam local start-lambda`'s start-up (`sam build` of the template, then listening): {startup:.1f} s for the
+  single-function figures below (the table's column for the runs).
 - One function (ParseInputFunction) through the Lambda Invoke API: cold {cold:.2f} s, warm
   {containers.median(warm):.2f} s (median of {len(warm)}; {", ".join(f"{t:.2f}" for t in warm)}).
 """
@@ -511,7 +512,8 @@ def _replace_sections(numbers: set[int], makers: list[Any], commit: str) -> None
         )
         index = next((i for i, part in enumerate(parts) if part.startswith(f"## {number}. ")), None)
         if index is None:
-            parts.append(section)
+            parts[-1] = parts[-1].rstrip("\n") + "\n\n"
+            parts.append(section.rstrip("\n") + "\n\n")
         else:
             parts[index] = section.rstrip("\n") + "\n\n"
     RESULTS.write_text("".join(parts))

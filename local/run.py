@@ -17,6 +17,7 @@ import json
 import sys
 import tempfile
 import time
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -93,6 +94,15 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         "--verbose", action="store_true", help="show the handlers' logs instead of writing them to a file"
     )
     return parser.parse_args(argv)
+
+
+def as_if_just_made(event: Any) -> Any:
+    """The sample's CloudTrail call happens now: its eventTime (TimeToTrackingIdSeconds counts from it) and time."""
+    detail = event.get("detail") if isinstance(event, dict) else None
+    if isinstance(detail, dict) and "eventTime" in detail:
+        now = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        event = {**event, "time": now, "detail": {**detail, "eventTime": now}}
+    return event
 
 
 def dataset_group_of(event: Any) -> tuple[str | None, dict[str, Any]]:
@@ -192,6 +202,12 @@ def report(console: Console, stack: LocalStack, execution: Execution, parameter_
         table.add_row("result", f"[green]{execution.status}[/green]")
         for key, value in (execution.output or {}).items():
             table.add_row(f"output.{key}", json.dumps(value))
+        lag = (execution.output or {}).get("lag")
+        if isinstance(lag, dict):
+            table.add_row("provisioning lag", f"{lag['provisioningLagSeconds']} s (ACTIVE to stored)")
+            table.add_row(
+                "time to tracking ID", f"{lag['timeToTrackingIdSeconds']} s (from {lag['timeToTrackingIdFrom']})"
+            )
     else:
         table.add_row("result", f"[red]{execution.status}[/red]")
         table.add_row("error", str(execution.error))
@@ -231,7 +247,7 @@ def main(argv: list[str] | None = None) -> int:
     console = Console(file=sys.__stdout__, highlight=False, width=max(120, Console(file=sys.__stdout__).width))
     if args.action_interactions and args.event == DEFAULT_EVENT:
         args.event = ACTION_EVENT
-    event = json.loads(args.event.read_text())
+    event = as_if_just_made(json.loads(args.event.read_text()))
     overrides = dict(CONTAINER_PARAMETERS if args.containers else LOCAL_PARAMETERS)
     for item in args.param:
         key, _, value = item.partition("=")

@@ -12,9 +12,10 @@ import re
 import time
 from typing import Any, TypedDict
 
-from aws_lambda_powertools import Logger
+from aws_lambda_powertools import Logger, Metrics
 from botocore.exceptions import ClientError
 
+from common import lag
 from common.clients import personalize_client, ssm_client
 from common.errors import DatasetNotFound, InvalidTrackingId, LimitExceeded, error_code, named_aws_error
 from common.opt_out import compile_exclude_pattern, opt_out_reason
@@ -23,6 +24,7 @@ from common.personalize import dataset_group_tags, parse_dataset_group_arn
 from common.polling import PollRequest, Throttled, throttled
 
 logger = Logger()
+metrics = Metrics()
 personalize = personalize_client()
 ssm = ssm_client()
 PARAMETER_PREFIX = os.environ.get("PARAMETER_PREFIX", "/personalize")
@@ -33,6 +35,7 @@ EXCLUDE = compile_exclude_pattern(os.environ.get("EXCLUDE_NAME_PATTERN", ""))
 
 class ActionRequest(PollRequest):
     datasetArn: str
+    eventTime: str | None  # the CloudTrail event's, when an event started the execution
 
 
 class ActionProvisioned(TypedDict, total=False):
@@ -44,6 +47,7 @@ class ActionProvisioned(TypedDict, total=False):
     skipped: bool
     throttled: bool  # False: WasActionStoreThrottled reads it
     reason: str
+    lag: lag.Lag
 
 
 def store_action_tracking_id(
@@ -54,6 +58,8 @@ def store_action_tracking_id(
     exclude: re.Pattern[str] | None = None,
     parameter_type: str = "String",
     kms_key_id: str = "",
+    event_time: str | None = None,
+    execution_start: str | None = None,
 ) -> ActionProvisioned:
     try:
         dataset = personalize.describe_dataset(datasetArn=dataset_arn)["dataset"]
@@ -87,19 +93,24 @@ def store_action_tracking_id(
     )
     result["skipped"] = False
     result["throttled"] = False
+    result["lag"] = lag.measure(dataset.get("lastUpdatedDateTime"), event_time, execution_start, time.time())
     if parameter_type == "String":
         result["trackingId"] = tracking_id
     return result
 
 
+@metrics.log_metrics
 @logger.inject_lambda_context(correlation_id_path="executionId")
 def lambda_handler(event: ActionRequest, context: Any) -> ActionProvisioned | Throttled:
     try:
         result = store_action_tracking_id(
-            personalize, ssm, event["datasetArn"], PARAMETER_PREFIX, EXCLUDE, PARAMETER_TYPE, KMS_KEY_ID
-        )
+            personalize, ssm, event["datasetArn"], PARAMETER_PREFIX, EXCLUDE, PARAMETER_TYPE, KMS_KEY_ID,
+            event.get("eventTime"), event.get("executionStartTime"),
+        )  # fmt: skip
     except LimitExceeded as error:
         logger.warning("Throttled; waiting", extra={"reason": str(error)})
         return throttled(f"StoreActionTrackingId {event['datasetArn']}", event, time.time())
+    if "lag" in result:
+        lag.emit(metrics, result["lag"])
     logger.info("Action tracking ID", extra={k: v for k, v in result.items() if k != "trackingId"})
     return result

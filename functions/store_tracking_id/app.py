@@ -10,15 +10,17 @@ import os
 import time
 from typing import Any, TypedDict
 
-from aws_lambda_powertools import Logger
+from aws_lambda_powertools import Logger, Metrics
 from botocore.exceptions import ClientError
 
+from common import lag
 from common.clients import personalize_client, ssm_client
 from common.errors import EventTrackerFailed, InvalidTrackingId, LimitExceeded, error_code, named_aws_error
 from common.parameters import TAG_DATASET_GROUP_ARN, TAG_EVENT_TRACKER_ARN, put_tracking_id
 from common.polling import PollRequest, Throttled, throttled
 
 logger = Logger()
+metrics = Metrics()
 personalize = personalize_client()
 ssm = ssm_client()
 PARAMETER_TYPE = os.environ.get("PARAMETER_TYPE", "String")
@@ -32,6 +34,7 @@ class StoreRequest(PollRequest):
     eventTrackerArn: str
     adopted: bool
     executionId: str
+    eventTime: str | None  # the CloudTrail event's, when an event started the execution
 
 
 class Provisioned(TypedDict, total=False):
@@ -43,10 +46,12 @@ class Provisioned(TypedDict, total=False):
     adopted: bool
     skipped: bool
     throttled: bool  # False: WasStoreThrottled reads it
+    lag: lag.Lag
 
 
-def read_tracking_id(personalize: Any, event_tracker_arn: str) -> str:
-    """The ACTIVE tracker's trackingId, from DescribeEventTracker (never from the workflow's payload)."""
+def read_tracking_id(personalize: Any, event_tracker_arn: str) -> tuple[str, Any]:
+    """The ACTIVE tracker's trackingId, from DescribeEventTracker (never from the workflow's payload), and when it
+    became ACTIVE (its lastUpdatedDateTime, None if Personalize gave none)."""
     try:
         tracker = personalize.describe_event_tracker(eventTrackerArn=event_tracker_arn)["eventTracker"]
     except ClientError as error:
@@ -59,13 +64,13 @@ def read_tracking_id(personalize: Any, event_tracker_arn: str) -> str:
     if not isinstance(tracking_id, str) or not tracking_id.strip() or tracking_id != tracking_id.strip():
         # The value itself is not repeated: with SecureString it must appear only in SSM.
         raise InvalidTrackingId(f"Refusing to store the trackingId of {event_tracker_arn}: it is empty or padded")
-    return tracking_id
+    return tracking_id, tracker.get("lastUpdatedDateTime")
 
 
 def store_tracking_id(
     ssm: Any, personalize: Any, request: StoreRequest, parameter_type: str = "String", kms_key_id: str = ""
 ) -> Provisioned:
-    tracking_id = read_tracking_id(personalize, request["eventTrackerArn"])
+    tracking_id, active_at = read_tracking_id(personalize, request["eventTrackerArn"])
 
     name = request["parameterName"]
     put_tracking_id(
@@ -86,12 +91,14 @@ def store_tracking_id(
         "adopted": bool(request.get("adopted")),
         "skipped": False,
         "throttled": False,
+        "lag": lag.measure(active_at, request.get("eventTime"), request.get("executionStartTime"), time.time()),
     }
     if parameter_type == "String":
         result["trackingId"] = tracking_id
     return result
 
 
+@metrics.log_metrics
 @logger.inject_lambda_context(correlation_id_path="executionId")
 def lambda_handler(event: StoreRequest, context: Any) -> Provisioned | Throttled:
     try:
@@ -99,5 +106,6 @@ def lambda_handler(event: StoreRequest, context: Any) -> Provisioned | Throttled
     except LimitExceeded as error:
         logger.warning("Throttled; waiting", extra={"reason": str(error)})
         return throttled(f"StoreTrackingId {event['eventTrackerArn']}", event, time.time())
-    logger.info("Stored trackingId", extra={"parameterName": result["parameterName"]})
+    lag.emit(metrics, result["lag"])
+    logger.info("Stored trackingId", extra={"parameterName": result["parameterName"], **result["lag"]})
     return result

@@ -49,6 +49,8 @@ def test_the_tracking_id_is_stored_once_the_dataset_is_active(stack: LocalStack,
     states = execution.states_entered()
     assert states.count("CheckDataset") >= 2 and "WaitForDataset" in states
     assert "CheckDatasetGroup" not in states and "CreateOrAdoptTracker" not in states
+    lag = execution.output.pop("lag")
+    assert lag["timeToTrackingIdFrom"] == "eventTime" and lag["provisioningLagSeconds"] >= 0
     assert execution.output == {
         "datasetArn": DATASET,
         "datasetGroupArn": dataset_group_arn(GROUP),

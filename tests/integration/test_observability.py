@@ -58,7 +58,11 @@ def test_logs_carry_the_execution_arn_and_metrics_are_emitted(
     assert {line["function_name"] for line in logs} == workflow_functions
     assert {line["correlation_id"] for line in logs} == {execution.arn}
     metrics = [line for line in json_lines(capsys.readouterr().out) if "_aws" in line]
-    assert [m["_aws"]["CloudWatchMetrics"][0]["Metrics"][0]["Name"] for m in metrics] == ["TrackerCreated"]
+    names = [metric["Name"] for m in metrics for metric in m["_aws"]["CloudWatchMetrics"][0]["Metrics"]]
+    assert names == ["TrackerCreated", "ProvisioningLagSeconds", "TimeToTrackingIdSeconds"]
+    [lag] = [m for m in metrics if "ProvisioningLagSeconds" in m]
+    assert lag["ProvisioningLagSeconds"] == [execution.output["lag"]["provisioningLagSeconds"]]
+    assert {m["Unit"] for m in lag["_aws"]["CloudWatchMetrics"][0]["Metrics"]} == {"Seconds"}
     assert metrics[0]["_aws"]["CloudWatchMetrics"][0]["Namespace"] == "EventTrackerProvisioner"
 
 

@@ -11,7 +11,7 @@ import pytest
 
 from local.personalize_emulator import PersonalizeEmulator, Timing
 from local.stack import Execution, LocalStack
-from tests.helpers import create_event, dataset_group_arn, event
+from tests.helpers import FAST, create_event, dataset_group_arn, event
 
 NAME = "retail-recommendations"
 PARAMETER = f"/personalize/{NAME}/tracking-id"
@@ -32,7 +32,12 @@ def assert_provisioned(
     tracker = trackers[0]
     assert tracker["status"] == "ACTIVE"
     parameter_name = f"/personalize/{name}/tracking-id"
-    assert execution.output == {
+    output = dict(execution.output)
+    lag = output.pop("lag")
+    assert lag["timeToTrackingIdFrom"] in ("eventTime", "executionStartTime")
+    assert lag["provisioningLagSeconds"] >= 0
+    assert lag["timeToTrackingIdSeconds"] >= 0
+    assert output == {
         "datasetGroupArn": dataset_group_arn(name),
         "datasetGroupName": name,
         "eventTrackerArn": tracker["eventTrackerArn"],
@@ -86,6 +91,9 @@ def test_waits_for_the_dataset_group_then_the_tracker(stack: LocalStack, emulato
     assert states[-4:] == ["StoreTrackingId", "WasStoreThrottled", "NotifyProvisioned", "Provisioned"]
     # Never stored before ACTIVE: StoreTrackingId runs once, after the last check.
     assert states.count("StoreTrackingId") == 1
+    # The polling's promise: stored at most MaxPollIntervalSeconds (FAST: 2 s) after ACTIVE, plus the steps' time.
+    assert execution.output["lag"]["provisioningLagSeconds"] <= FAST["MaxPollIntervalSeconds"] + 1
+    assert execution.output["lag"]["timeToTrackingIdFrom"] == "eventTime"
     [notification] = stack.notifications()
     assert notification["detail-type"] == "Event Tracker Provisioned"
     assert notification["detail"]["parameterName"] == PARAMETER

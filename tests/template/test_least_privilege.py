@@ -144,10 +144,11 @@ ROLES = {
     logical_id.removesuffix("Role"): EXPANDED.resolve(role["Properties"])
     for logical_id, role in EXPANDED.resources("AWS::IAM::Role").items()
 }
-for _policy in EXPANDED.resources("AWS::IAM::RolePolicy").values():  # policies attached to a role from outside it
-    ROLES[_policy["Properties"]["RoleName"]["Ref"].removesuffix("Role")].setdefault("Policies", []).append(
-        EXPANDED.resolve(_policy["Properties"])
-    )
+for _policy in EXPANDED.resources("AWS::IAM::Policy").values():  # policies attached to a role from outside it
+    for _role in _policy["Properties"]["Roles"]:
+        ROLES[_role["Ref"].removesuffix("Role")].setdefault("Policies", []).append(
+            EXPANDED.resolve(_policy["Properties"])
+        )
 
 
 def statements_of(role: dict[str, Any]) -> list[dict[str, Any]]:

@@ -346,8 +346,16 @@ def alarms(template: Template) -> dict[str, dict[str, Any]]:
     return {name: template.resolve(r["Properties"]) for name, r in template.resources("AWS::CloudWatch::Alarm").items()}
 
 
+def watched_metric(alarm: dict[str, Any]) -> tuple[str, str, str]:
+    """(namespace, metric, its dimension's value) of an alarm on one metric, or on a metric math expression of one."""
+    [metric] = (
+        [m["MetricStat"]["Metric"] for m in alarm["Metrics"] if "MetricStat" in m] if "Metrics" in alarm else [alarm]
+    )
+    return metric["Namespace"], metric["MetricName"], metric["Dimensions"][0]["Value"]
+
+
 def test_alarms_watch_failures_timeouts_dead_letters_and_the_reconciler() -> None:
-    watched = {(a["Namespace"], a["MetricName"], a["Dimensions"][0]["Value"]) for a in alarms(TEMPLATE).values()}
+    watched = {watched_metric(a) for a in alarms(TEMPLATE).values()}
     machine = TEMPLATE.resource_arn(MACHINE.logical_id)
     assert watched >= {
         ("AWS/States", "ExecutionsFailed", machine),
@@ -355,7 +363,20 @@ def test_alarms_watch_failures_timeouts_dead_letters_and_the_reconciler() -> Non
         ("AWS/SQS", "ApproximateNumberOfMessagesVisible", "ProvisioningDeadLetterQueue"),
         ("AWS/SQS", "ApproximateNumberOfMessagesVisible", "TeardownDeadLetterQueue"),
         ("AWS/Lambda", "Errors", "ReconcilerFunction"),
+        ("AWS/Lambda", "Errors", "SweeperFunction"),
+        ("EventTrackerProvisioner", "ProvisioningLagSeconds", "event-tracker-provisioner"),
     }
+
+
+def test_the_lag_alarm_fires_beyond_max_poll_interval_seconds_plus_the_steps_own_time() -> None:
+    for cap in ("60", "300"):
+        [alarm] = [a for name, a in alarms(Template(overrides={"MaxPollIntervalSeconds": cap})).items()
+                   if name == "ProvisioningLagAlarm"]  # fmt: skip
+        [expression] = [m for m in alarm["Metrics"] if m.get("ReturnData")]
+        assert expression["Expression"] == f"lag - {cap}"
+        assert (alarm["Threshold"], alarm["ComparisonOperator"]) == (30, "GreaterThanThreshold")
+        [stat] = [m["MetricStat"] for m in alarm["Metrics"] if "MetricStat" in m]
+        assert stat["Stat"] == "Maximum"
 
 
 def test_an_email_subscribes_through_sns_and_no_email_creates_no_topic() -> None:

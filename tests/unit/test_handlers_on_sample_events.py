@@ -62,6 +62,7 @@ def test_parse_input(handler, sample: str, name: str) -> None:
         "createdByCloudFormation": False,
         "kind": "eventTracker",
         "datasetArn": None,
+        "eventTime": event(sample).get("detail", {}).get("eventTime"),
     }
     assert parse(event(sample)) == expected  # as `sam local invoke` sends it
     assert (

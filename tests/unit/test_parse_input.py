@@ -33,6 +33,7 @@ def test_the_sample_events_name_their_dataset_group(sample: str, name: str) -> N
         "createdByCloudFormation": False,
         "kind": "eventTracker",
         "datasetArn": None,
+        "eventTime": event(sample).get("detail", {}).get("eventTime"),  # None for the direct input
     }
 
 
@@ -44,6 +45,7 @@ def test_a_dataset_group_made_by_cloudformation_is_marked() -> None:
         "createdByCloudFormation": True,
         "kind": "eventTracker",
         "datasetArn": None,
+        "eventTime": "2026-11-26T06:00:00Z",
     }
 
 
@@ -140,6 +142,7 @@ def test_a_create_dataset_event_names_its_action_interactions_dataset(dataset_ty
         "datasetGroupName": "retail-recommendations",
         "parameterName": "/personalize/retail-recommendations/action-tracking-id",
         "createdByCloudFormation": False,
+        "eventTime": sample["detail"]["eventTime"],
     }
 
 

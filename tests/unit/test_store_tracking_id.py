@@ -60,6 +60,12 @@ def test_writes_the_tracking_id_with_its_arns(ssm) -> None:
         "adopted": False,
         "skipped": False,
         "throttled": False,
+        # The stub's tracker has no lastUpdatedDateTime, and the sample no execution start: nothing to count.
+        "lag": {
+            "provisioningLagSeconds": None,
+            "timeToTrackingIdSeconds": None,
+            "timeToTrackingIdFrom": "executionStartTime",
+        },
     }
     parameter = ssm.get_parameter(Name=NAME)["Parameter"]
     assert (parameter["Value"], parameter["Type"]) == (TRACKING_ID, "String")

@@ -11,7 +11,7 @@ Parsed with Powertools Parser (pydantic) models.
 from __future__ import annotations
 
 import re
-from typing import Any, Literal, TypedDict
+from typing import Any, Literal, NotRequired, TypedDict
 
 from aws_lambda_powertools.utilities.parser import parse
 from aws_lambda_powertools.utilities.parser.models import EventBridgeModel
@@ -117,6 +117,15 @@ class DatasetGroup(TypedDict):
     parameterName: str | None
     createdByCloudFormation: bool  # its stack may declare the tracker too (AWS::Personalize::EventTracker)
     datasetArn: str | None  # the Action interactions dataset, for ACTION_INTERACTIONS
+    # The CloudTrail event's time: when the dataset group (or dataset) was created, if an event says.
+    eventTime: NotRequired[str | None]
+
+
+def event_time(event: Any) -> str | None:
+    """The CloudTrail record's eventTime (the call's own time), for TimeToTrackingIdSeconds; None without one."""
+    detail = event.get("detail") if isinstance(event, dict) else None
+    stamp = detail.get("eventTime") if isinstance(detail, dict) else None
+    return stamp if isinstance(stamp, str) and 0 < len(stamp) <= 64 else None
 
 
 def _describe(error: ValidationError) -> str:
@@ -182,6 +191,10 @@ def _action_interactions(event: dict[str, Any], region: str, account: str, prefi
 
 def parse_input(event: Any, region: str, account: str, partition: str, prefix: str) -> DatasetGroup:
     """What to provision, or InvalidEvent saying why not."""
+    return {**_parse_input(event, region, account, partition, prefix), "eventTime": event_time(event)}
+
+
+def _parse_input(event: Any, region: str, account: str, partition: str, prefix: str) -> DatasetGroup:
     if isinstance(event, dict) and (
         "datasetArn" in event
         or (isinstance(event.get("detail"), dict) and event["detail"].get("eventName") == "CreateDataset")
