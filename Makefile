@@ -48,7 +48,7 @@ checkov: .venv-checkov/bin/.installed
 	.venv-lambda/bin/python -m pip install --quiet --disable-pip-version-check -r bench/requirements-lambda.txt
 	touch $@
 
-## The benchmarks: writes bench/results.md (slow: about 20 minutes; not part of `make test`).
+## The benchmarks: writes bench/results.md (slow: about 50 minutes, needs Docker for sections 6 and 8; not part of `make test`).
 bench: $(BIN)/.installed .venv-lambda/bin/.installed .venv-checkov/bin/.installed
 	$(BIN)/python -m bench.run
 

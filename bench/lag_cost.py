@@ -110,6 +110,9 @@ class Measured:
     lambdas: int
     predicted_transitions: int
     predicted_lambdas: int
+    provisioning_lag: float | None = None  # ProvisioningLagSeconds, as StoreTrackingId computed and emitted it
+    time_to_tracking_id: float | None = None  # TimeToTrackingIdSeconds, idem (direct input: from the start)
+    time_to_tracking_id_from: str = ""
 
 
 def _stored_at(history: list[dict]) -> float:
@@ -152,6 +155,9 @@ def measure(delays: list[float], first: int = 1, cap: int = 12) -> list[Measured
                         execution.lambda_invocations,
                         predicted.transitions,
                         predicted.lambdas,
+                        execution.output["lag"]["provisioningLagSeconds"],
+                        execution.output["lag"]["timeToTrackingIdSeconds"],
+                        execution.output["lag"]["timeToTrackingIdFrom"],
                     )
                 )
     return results
