@@ -72,12 +72,14 @@ def docker_gateway() -> str:
     """The Docker bridge's gateway address: where a container reaches servers on this machine."""
     docker = shutil.which("docker")
     if docker is None:
-        raise CannotInvoke("sam local invoke needs Docker, and there is no docker command on PATH")
+        raise CannotInvoke("SAM CLI runs the functions in Docker containers, and there is no docker command on PATH")
     probe = subprocess.run(
         [docker, "network", "inspect", "bridge", "-f", "{{json .IPAM.Config}}"], capture_output=True, text=True
     )
     if probe.returncode != 0:
-        raise CannotInvoke(f"sam local invoke needs a running Docker engine: {probe.stderr.strip()}")
+        raise CannotInvoke(
+            f"SAM CLI runs the functions in Docker containers, and no Docker engine answers: {probe.stderr.strip()}"
+        )
     for config in json.loads(probe.stdout) or []:
         if config.get("Gateway"):
             return str(config["Gateway"])

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -93,3 +94,22 @@ def test_the_action_interactions_flow(capfd: pytest.CaptureFixture[str]) -> None
     assert "Action interactions dataset ACTIVE" in out
     assert "/personalize/retail-recommendations/action-tracking-id" in out
     assert "SUCCEEDED" in out
+
+
+def test_the_summary_has_both_lag_figures(capfd: pytest.CaptureFixture[str]) -> None:
+    assert main([*FAST]) == 0
+    out = capfd.readouterr().out
+    assert re.search(r"provisioning lag\s+\d+\.\d+ s \(ACTIVE to stored\)", out), out
+    # The sample's CloudTrail call is made now: the time counts from its eventTime, not from days ago.
+    found = re.search(r"time to tracking ID\s+(\d+\.\d+) s \(from eventTime\)", out)
+    assert found and float(found.group(1)) < 60, out
+    assert "functions ran                     in-process (this Python)" in out
+
+
+def test_containers_without_docker_exit_2_saying_what_is_missing(
+    capfd: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setenv("PATH", str(tmp_path))  # no docker command on it
+    assert main(["--containers"]) == 2
+    out = capfd.readouterr().out
+    assert "make local --containers: SAM CLI runs the functions in Docker containers, and there is no docker" in out
