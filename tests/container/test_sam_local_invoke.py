@@ -22,6 +22,7 @@ from local.template import Template
 ROOT = Path(__file__).resolve().parents[2]
 GROUP = "arn:aws:personalize:us-east-1:123456789012:dataset-group/"
 PARAMETER = "/personalize/retail-recommendations/tracking-id"
+SAMPLE_TIME = "2026-11-26T06:00:00Z"  # the samples' CloudTrail eventTime
 
 
 def readme_invoke_lines() -> list[str]:
@@ -45,7 +46,9 @@ def parsed(line: str) -> tuple[str, str]:
     return arguments["FUNCTION"], arguments["EVENT"]
 
 
-def parse_input(name: str, by_cloudformation: bool = False) -> Callable[[Any, str], None]:
+def parse_input(
+    name: str, by_cloudformation: bool = False, event_time: str | None = SAMPLE_TIME
+) -> Callable[[Any, str], None]:
     def check(result: Any, log: str) -> None:
         assert result == {
             "datasetGroupArn": GROUP + name,
@@ -54,6 +57,7 @@ def parse_input(name: str, by_cloudformation: bool = False) -> Callable[[Any, st
             "createdByCloudFormation": by_cloudformation,
             "kind": "eventTracker",
             "datasetArn": None,
+            "eventTime": event_time,
         }
 
     return check
@@ -97,6 +101,7 @@ DATASET = "arn:aws:personalize:us-east-1:123456789012:dataset/retail-recommendat
 
 def parse_action_input(group_known: bool) -> Callable[[Any, str], None]:
     def check(result: Any, log: str) -> None:
+        assert result.pop("eventTime") == (SAMPLE_TIME if group_known else None)  # the event's; none for the input
         assert result == {
             "kind": "actionInteractions",
             "datasetArn": DATASET,
@@ -124,7 +129,10 @@ def store_action_tracking_id(result: Any, log: str) -> None:
         "skipped": False,
         "throttled": False,
         "trackingId": seeded.group(1),
+        # The seeded dataset became ACTIVE just now: a lag of seconds; the sample gives no start time to count from.
+        "lag": {**result["lag"], "timeToTrackingIdSeconds": None, "timeToTrackingIdFrom": "executionStartTime"},
     }
+    assert 0 <= result["lag"]["provisioningLagSeconds"] < 600
     assert f"after      parameter {ACTION_PARAMETER} = {seeded.group(1)}" in log
 
 
@@ -152,8 +160,10 @@ def sweeper(result: Any, log: str) -> None:
 
 EXPECTED: dict[tuple[str, str], Callable[[Any, str], None]] = {
     ("ParseInputFunction", "events/create-dataset-group.json"): parse_input("retail-recommendations"),
-    ("ParseInputFunction", "events/create-domain-dataset-group.json"): parse_input("video-on-demand"),
-    ("ParseInputFunction", "events/direct-input.json"): parse_input("retail-recommendations"),
+    ("ParseInputFunction", "events/create-domain-dataset-group.json"): parse_input(
+        "video-on-demand", event_time="2026-11-26T06:05:00Z"
+    ),
+    ("ParseInputFunction", "events/direct-input.json"): parse_input("retail-recommendations", event_time=None),
     ("ParseInputFunction", "events/create-dataset-group-by-cloudformation.json"): parse_input(
         "stack-recommendations", by_cloudformation=True
     ),
