@@ -59,20 +59,7 @@ def run(groups: int, missing: int, reads_per_second: float) -> ScaleRun:
             emulator.limit_rate(operation, reads_per_second)
         before = emulator.stats()
         started = time.monotonic()
-        logs = io.StringIO()
-        # Every handler's Powertools Logger shares the service's logging.Logger and its one handler.
-        [handler] = logging.getLogger("event-tracker-provisioner").handlers
-        previous = handler.setStream(logs)  # type: ignore[attr-defined]
-        try:
-            stack.call("ReconcilerFunction", {})
-            # A continuation is an invocation of its own (locally it may even finish before the one that started
-            # it): the run is over once the one invocation that did not hand over has reported.
-            reports = _reports(logs.getvalue())
-            while all(report["continued"] for report in reports):  # also while none has reported
-                time.sleep(0.2)
-                reports = _reports(logs.getvalue())
-        finally:
-            handler.setStream(previous)  # type: ignore[attr-defined]
+        reports = scheduled_run(stack, "ReconcilerFunction", "Reconciled")
         wall = time.monotonic() - started
         after = emulator.stats()
     calls = sum(after["calls"].get(op, 0) - before["calls"].get(op, 0) for op in READS)
@@ -92,13 +79,29 @@ def run(groups: int, missing: int, reads_per_second: float) -> ScaleRun:
     )
 
 
-def _reports(logs: str) -> list[dict[str, Any]]:
-    """The "Reconciled" log line of each reconciler invocation, in order."""
-    found = []
-    for line in logs.splitlines():
-        if '"message":"Reconciled"' in line:
-            found.append(json.loads(line))
-    return found
+def scheduled_run(stack: LocalStack, function: str, message: str) -> list[dict[str, Any]]:
+    """Invoke the function as its schedule would; the answer of each invocation of the run (its `message` log line).
+
+    A continuation is an invocation of its own (locally it may even finish before the one that started it): the run
+    is over once the one invocation that did not hand over has reported."""
+    logs = io.StringIO()
+    # Every handler's Powertools Logger shares the service's logging.Logger and its one handler.
+    [handler] = logging.getLogger("event-tracker-provisioner").handlers
+    previous = handler.setStream(logs)  # type: ignore[attr-defined]
+    try:
+        stack.call(function, {})
+        reports = _reports(logs.getvalue(), message)
+        while all(report["continued"] for report in reports):  # also while none has reported
+            time.sleep(0.2)
+            reports = _reports(logs.getvalue(), message)
+    finally:
+        handler.setStream(previous)  # type: ignore[attr-defined]
+    return reports
+
+
+def _reports(logs: str, message: str) -> list[dict[str, Any]]:
+    """The log line of each invocation that says `message`, in order."""
+    return [json.loads(line) for line in logs.splitlines() if f'"message":"{message}"' in line]
 
 
 def main(argv: Any = None) -> None:

@@ -7,13 +7,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "layers" / "shared"))  # common, as in the layer
 
-import io
-import json
-import logging
 import time
 from dataclasses import dataclass
-from typing import Any
 
+from bench.reconciler_scale import scheduled_run
 from common.parameters import TAG_DATASET_ARN, TAG_DATASET_GROUP_ARN, TAG_EVENT_TRACKER_ARN
 from local.personalize_emulator import PersonalizeEmulator
 from local.stack import LocalStack
@@ -89,18 +86,8 @@ def run(parameters: int, reads_per_second: float) -> SweepRun:
         for operation in READS:
             emulator.limit_rate(operation, reads_per_second)
         before = emulator.stats()
-        logs = io.StringIO()
-        [handler] = logging.getLogger("event-tracker-provisioner").handlers
-        previous = handler.setStream(logs)  # type: ignore[attr-defined]
         started = time.monotonic()
-        try:
-            stack.call("SweeperFunction", {})
-            reports = _reports(logs.getvalue())
-            while all(report["continued"] for report in reports):  # the run ends with the one that did not hand over
-                time.sleep(0.2)
-                reports = _reports(logs.getvalue())
-        finally:
-            handler.setStream(previous)  # type: ignore[attr-defined]
+        reports = scheduled_run(stack, "SweeperFunction", "Swept stale parameters")
         wall = time.monotonic() - started
         after = emulator.stats()
         left = set(stack.parameters())
@@ -118,11 +105,6 @@ def run(parameters: int, reads_per_second: float) -> SweepRun:
         calls=sum(after["calls"].get(op, 0) - before["calls"].get(op, 0) for op in READS),
         invocations=len(reports),
     )
-
-
-def _reports(logs: str) -> list[dict[str, Any]]:
-    """The "Swept stale parameters" log line of each sweeper invocation, in order."""
-    return [json.loads(line) for line in logs.splitlines() if '"message":"Swept stale parameters"' in line]
 
 
 if __name__ == "__main__":
