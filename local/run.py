@@ -14,8 +14,10 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
+import signal
 import sys
 import tempfile
+import threading
 import time
 from datetime import UTC, datetime
 from pathlib import Path
@@ -242,8 +244,15 @@ def invocation_summary(stack: LocalStack) -> dict[str, str]:
     return summary
 
 
+def _stop_on_sigterm() -> None:
+    """SIGTERM (a `kill`, a CI timeout) unwinds like Ctrl-C, so that what the run started is stopped."""
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, lambda number, frame: sys.exit(128 + number))
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
+    _stop_on_sigterm()
     console = Console(file=sys.__stdout__, highlight=False, width=max(120, Console(file=sys.__stdout__).width))
     if args.action_interactions and args.event == DEFAULT_EVENT:
         args.event = ACTION_EVENT
@@ -259,7 +268,11 @@ def main(argv: list[str] | None = None) -> int:
             log_file = cleanup.enter_context(
                 tempfile.NamedTemporaryFile("w", prefix="local-run-", suffix=".log", delete=False)
             )
-        return _run_with_logs(console, event, args, overrides, log_file)
+        try:
+            return _run_with_logs(console, event, args, overrides, log_file)
+        except KeyboardInterrupt:  # what the run started is stopped by now (its context managers)
+            console.print("[red]interrupted[/red]")
+            return 130
 
 
 def _run_with_logs(
