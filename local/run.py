@@ -244,15 +244,26 @@ def invocation_summary(stack: LocalStack) -> dict[str, str]:
     return summary
 
 
-def _stop_on_sigterm() -> None:
+@contextlib.contextmanager
+def _stop_on_sigterm() -> Any:
     """SIGTERM (a `kill`, a CI timeout) unwinds like Ctrl-C, so that what the run started is stopped."""
-    if threading.current_thread() is threading.main_thread():
-        signal.signal(signal.SIGTERM, lambda number, frame: sys.exit(128 + number))
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGTERM, lambda number, frame: sys.exit(128 + number))
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 def main(argv: list[str] | None = None) -> int:
+    with _stop_on_sigterm():
+        return _main(argv)
+
+
+def _main(argv: list[str] | None) -> int:
     args = parse_args(argv)
-    _stop_on_sigterm()
     console = Console(file=sys.__stdout__, highlight=False, width=max(120, Console(file=sys.__stdout__).width))
     if args.action_interactions and args.event == DEFAULT_EVENT:
         args.event = ACTION_EVENT
