@@ -221,11 +221,16 @@ SCENARIOS = (  # in this order: the teardown removes what the first provisioned
 
 
 def test_the_workflow_in_containers(subtests: pytest.Subtests) -> None:
+    from local.invoke import NO_RESPONSE, NO_RESPONSE_HINT
+
     require_docker()
     with deployed() as world:
         for scenario in SCENARIOS:
             with subtests.test(msg=scenario.__name__):
                 scenario(world)
+        stack, _ = world
+        assert stack.containers is not None
+        assert NO_RESPONSE not in stack.containers.log_text(), NO_RESPONSE_HINT  # a daemon with the userland proxy
 
 
 def test_the_readme_documents_the_container_run() -> None:
