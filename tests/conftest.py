@@ -41,6 +41,17 @@ def personalize(emulator: PersonalizeEmulator) -> Any:
 
 
 @pytest.fixture
+def ssm() -> Iterator[Any]:
+    """moto's SSM, for the functions' pure logic (unit tests)."""
+    from moto import mock_aws
+
+    with mock_aws():
+        import boto3
+
+        yield boto3.client("ssm", region_name=REGION)
+
+
+@pytest.fixture
 def make_stack(emulator: PersonalizeEmulator) -> Iterator[Callable[..., LocalStack]]:
     """Start the application from template.yaml with parameter overrides (FAST by default)."""
     started: list[LocalStack] = []

@@ -7,7 +7,6 @@ event: this finds them.
 
 from __future__ import annotations
 
-import functools
 import hashlib
 import json
 import math
@@ -22,8 +21,9 @@ from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 from botocore.exceptions import BotoCoreError, ClientError
 
-from common.clients import lambda_client, personalize_client, ssm_client, stepfunctions_client
+from common.clients import personalize_client, ssm_client, stepfunctions_client
 from common.config import STATE_MACHINE_ARN, checked
+from common.continuation import continue_in_new_invocation
 from common.errors import AwsError, DatasetGroupNotFound, InvalidEvent, LimitExceeded, error_code
 from common.opt_out import compile_exclude_pattern, opt_out_reason
 from common.parameters import action_parameter_name, parameter_name
@@ -34,7 +34,6 @@ metrics = Metrics()
 personalize = personalize_client(paced=True)
 ssm = ssm_client(paced=True)
 stepfunctions = stepfunctions_client(paced=True)
-awslambda = functools.cache(lambda_client)  # made on the first hand-over only: big accounts
 STATE_MACHINE = os.environ.get("STATE_MACHINE_ARN", "")
 PARAMETER_PREFIX = os.environ.get("PARAMETER_PREFIX", "/personalize")
 EXCLUDE = compile_exclude_pattern(os.environ.get("EXCLUDE_NAME_PATTERN", ""))
@@ -278,14 +277,9 @@ def lambda_handler(event: Any, context: Any) -> dict[str, Any]:
     now = run_time(event)
 
     def hand_over(token: str) -> None:
-        """The rest of the account in a new invocation of this function, asynchronous like the schedule's."""
+        """The rest of the account, in the same hour's window (the schedule's time goes with it)."""
         stamp = datetime.fromtimestamp(now, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-        awslambda().invoke(
-            FunctionName=context.invoked_function_arn,
-            InvocationType="Event",
-            Payload=json.dumps({"nextToken": token, "time": stamp}).encode(),
-        )
-        logger.info("Continuing in a new invocation", extra={"nextToken": token})
+        continue_in_new_invocation(context.invoked_function_arn, {"nextToken": token, "time": stamp})
 
     report = Reconciliation(
         personalize,

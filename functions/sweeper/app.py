@@ -15,8 +15,6 @@ A parameter that cannot be checked now (throttled past its retries, access denie
 
 from __future__ import annotations
 
-import functools
-import json
 import math
 import os
 import time
@@ -28,7 +26,8 @@ from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 from botocore.exceptions import BotoCoreError, ClientError
 
-from common.clients import lambda_client, personalize_client, ssm_client
+from common.clients import personalize_client, ssm_client
+from common.continuation import continue_in_new_invocation
 from common.errors import AwsError, InvalidEvent, LimitExceeded, error_code
 from common.parameters import (
     TAG_DATASET_ARN,
@@ -37,13 +36,12 @@ from common.parameters import (
     action_parameter_name,
     parameter_name,
 )
-from common.personalize import DELETING, live_trackers
+from common.personalize import is_being_deleted, live_trackers
 
 logger = Logger()
 metrics = Metrics()
 personalize = personalize_client(paced=True)
 ssm = ssm_client(paced=True)
-awslambda = functools.cache(lambda_client)  # made on the first hand-over only: big accounts
 PARAMETER_PREFIX = os.environ.get("PARAMETER_PREFIX", "/personalize")
 PAGE_SIZE = 10  # GetParametersByPath's maximum
 MARGIN_SECONDS = 10  # kept free at the end of an invocation, beyond twice its slowest parameter
@@ -74,7 +72,7 @@ def is_gone(describe: Callable[[], dict[str, Any]]) -> bool:
         if error_code(error) == "ResourceNotFoundException":
             return True
         raise
-    return resource.get("status", "") in DELETING
+    return is_being_deleted(resource.get("status", ""))
 
 
 @dataclass
@@ -177,21 +175,12 @@ def lambda_handler(event: Any, context: Any) -> dict[str, Any]:
     if after is not None and not isinstance(after, str):
         raise InvalidEvent(f"after must be a string (a parameter name), not {after!r}")
 
-    def hand_over(name: str) -> None:
-        """The rest of the parameters in a new invocation of this function, asynchronous like the schedule's."""
-        awslambda().invoke(
-            FunctionName=context.invoked_function_arn,
-            InvocationType="Event",
-            Payload=json.dumps({"after": name}).encode(),
-        )
-        logger.info("Continuing in a new invocation", extra={"after": name})
-
     report = Sweep(
         personalize,
         ssm,
         PARAMETER_PREFIX,
         seconds_left=lambda: context.get_remaining_time_in_millis() / 1000,
-        hand_over=hand_over,
+        hand_over=lambda name: continue_in_new_invocation(context.invoked_function_arn, {"after": name}),
     ).run(after)
     metrics.add_metric(name="ParametersChecked", unit=MetricUnit.Count, value=report.checked)
     metrics.add_metric(name="ParametersSwept", unit=MetricUnit.Count, value=len(report.swept))

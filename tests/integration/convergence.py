@@ -21,7 +21,6 @@ from __future__ import annotations
 import contextlib
 import functools
 import io
-import json
 import time
 from collections import Counter
 from collections.abc import Callable
@@ -114,7 +113,6 @@ class Convergence(RuleBasedStateMachine):
         self.late: list[dict[str, Any]] = []  # events held back, delivered after the next one
         self.by_hand: dict[str, str] = {}  # parameters people wrote: name -> value
         self.opted_out: set[str] = set()
-        self.executions: list[str] = []
         self.completed, self.since_hour = True, 0
 
     def teardown(self) -> None:
@@ -162,9 +160,7 @@ class Convergence(RuleBasedStateMachine):
         self.late.clear()
 
     def deliver(self, cloudtrail_event: dict[str, Any]) -> None:
-        for target, result in self.stack.deliver(cloudtrail_event).items():
-            if target == self.stack.machine.logical_id:
-                self.executions.append(result)
+        self.stack.deliver(cloudtrail_event)  # starts executions, invokes the teardown: what the rules would
 
     def settle(self) -> None:
         deadline = time.monotonic() + SETTLE_SECONDS
@@ -358,7 +354,3 @@ class Convergence(RuleBasedStateMachine):
         for parameter_name in self.by_hand.keys() - set(self.stack.parameters()):
             problems.append(f"{parameter_name}: written by hand, deleted by the application")
         return problems
-
-
-def json_tally() -> str:
-    return json.dumps({**TALLY.__dict__, "fates": dict(TALLY.fates)})

@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
 
 import boto3
 import pytest
 from botocore.stub import Stubber
-from moto import mock_aws
 
 from check_dataset.app import check_dataset
 from common.errors import DatasetFailed, DatasetNotFound, InvalidTrackingId
@@ -19,12 +17,6 @@ from store_action_tracking_id.app import store_action_tracking_id
 
 SCHEMA = "arn:aws:personalize:us-east-1:123456789012:schema/s"
 PARAMETER = "/personalize/g/action-tracking-id"
-
-
-@pytest.fixture
-def ssm() -> Iterator[Any]:
-    with mock_aws():
-        yield boto3.client("ssm", region_name="us-east-1")
 
 
 def dataset(personalize: Any, dataset_type: str = "ACTION_INTERACTIONS") -> str:

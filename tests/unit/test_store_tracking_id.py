@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import boto3
 import pytest
 from botocore.stub import Stubber
-from moto import mock_aws
 
 from common.errors import EventTrackerFailed, InvalidTrackingId, LimitExceeded
 from store_tracking_id.app import store_tracking_id
@@ -17,12 +15,6 @@ from tests.helpers import event
 NAME = "/personalize/retail-recommendations/tracking-id"
 SAMPLE = event("store-tracking-id.json")
 TRACKING_ID = "b0c1d2e3-f4a5-4b6c-8d7e-9f0a1b2c3d4e"
-
-
-@pytest.fixture
-def ssm() -> Iterator[Any]:
-    with mock_aws():
-        yield boto3.client("ssm", region_name="us-east-1")
 
 
 def personalize(*tracking_ids: str | None) -> Any:

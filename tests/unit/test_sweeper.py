@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
-import boto3
 import pytest
-from moto import mock_aws
 from sweeper.app import Sweep, ours_by_name
 
 from common.clients import PACED_MAX_ATTEMPTS, personalize_client
@@ -17,12 +14,6 @@ from tests.helpers import dataset_group_arn
 
 PREFIX = "/personalize"
 SCHEMA = "arn:aws:personalize:us-east-1:123456789012:schema/s"
-
-
-@pytest.fixture
-def ssm() -> Iterator[Any]:
-    with mock_aws():
-        yield boto3.client("ssm", region_name="us-east-1")
 
 
 NO_TRACKER = "arn:aws:personalize:us-east-1:123456789012:event-tracker/0badf00d"
