@@ -129,6 +129,7 @@ class Progress:
         self.stack = stack
         self.seen = 0
         self.started = time.monotonic()
+        self.states = json.loads(stack.machine.definition)["States"]
 
     def _line(self, text: str) -> None:
         self.console.print(f"[dim]{time.monotonic() - self.started:6.1f}s[/dim]  {text}")
@@ -163,13 +164,13 @@ class Progress:
 
     def _caught(self, state: str, output: str | None) -> bool:
         """Whether the task failed and its Catch put the error in `$.error`."""
-        catchers = json.loads(self.stack.machine.definition)["States"][state].get("Catch", [])
+        catchers = self.states[state].get("Catch", [])
         data = json.loads(output or "null")
         caught_into_error = any(catcher.get("ResultPath") == "$.error" for catcher in catchers)
         return caught_into_error and isinstance(data, dict) and isinstance(data.get("error"), dict)
 
     def _wait_seconds(self, state: str, data: dict[str, Any]) -> Any:
-        path = json.loads(self.stack.machine.definition)["States"][state].get("SecondsPath", "$")
+        path = self.states[state].get("SecondsPath", "$")
         value: Any = data
         for part in path.removeprefix("$.").split("."):
             value = value.get(part) if isinstance(value, dict) else None
