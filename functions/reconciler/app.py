@@ -14,7 +14,7 @@ import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from aws_lambda_powertools import Logger, Metrics
@@ -26,7 +26,14 @@ from common.config import STATE_MACHINE_ARN, checked
 from common.continuation import continue_in_new_invocation
 from common.errors import AwsError, DatasetGroupNotFound, InvalidEvent, LimitExceeded, error_code
 from common.opt_out import compile_exclude_pattern, opt_out_reason
-from common.parameters import action_parameter_name, parameter_name
+from common.parameters import (
+    TAG_DATASET_ARN,
+    TAG_DATASET_GROUP_ARN,
+    TAG_EVENT_TRACKER_ARN,
+    action_parameter_name,
+    parameter_name,
+    tag_if_untagged,
+)
 from common.personalize import ACTIVE, CREATING, dataset_group_tags, live_trackers
 
 logger = Logger()
@@ -42,6 +49,8 @@ WINDOW_SECONDS = 3600
 ACTION_INTERACTIONS_TYPE = "ACTION_INTERACTIONS"
 ACTIONS_SUFFIX = "(action tracking ID)"  # how the report names a group's Action interactions dataset
 NAME_MAX = 80
+JOIN_TOLERANCE = timedelta(seconds=1)  # clock skew between Lambda and Step Functions
+STARTS_PER_HOUR = 3  # executions per dataset group and hour: a new name only after the last one closed
 PAGE_SIZE = 100  # ListDatasetGroups' maximum
 MARGIN_SECONDS = 10  # kept free at the end of an invocation, beyond twice its slowest page
 
@@ -49,7 +58,9 @@ MARGIN_SECONDS = 10  # kept free at the end of an invocation, beyond twice its s
 @dataclass
 class Report:
     checked: int = 0
-    started: list[str] = field(default_factory=list)
+    started: list[str] = field(default_factory=list)  # a new execution began
+    joined: list[str] = field(default_factory=list)  # the same execution was already running: nothing new began
+    retagged: list[str] = field(default_factory=list)  # parameters right by name and value that had lost their tag
     skipped: dict[str, str] = field(default_factory=dict)
     unchecked: dict[str, str] = field(default_factory=dict)  # could not be checked now: the next run will
     continued: bool = False  # the groups after these are checked by a new invocation
@@ -58,20 +69,24 @@ class Report:
         return {
             "checked": self.checked,
             "started": self.started,
+            "joined": self.joined,
+            "retagged": self.retagged,
             "skipped": self.skipped,
             "unchecked": self.unchecked,
             "continued": self.continued,
         }
 
 
-def execution_name(dataset_group_name: str, now: float) -> str:
-    """One name per dataset group and hour: a second start in the same hour cannot make a second execution."""
+def execution_name(dataset_group_name: str, now: float, attempt: int = 1) -> str:
+    """One name per dataset group, hour and attempt: a second start in the same hour joins the running execution
+    (StartExecution is idempotent for the same name and input); only after it closed does attempt 2 begin."""
     window = datetime.fromtimestamp(now - now % WINDOW_SECONDS, UTC).strftime("%Y%m%dT%H")
+    suffix = f"-{attempt}" if attempt > 1 else ""
     name = f"reconcile-{window}-{dataset_group_name}"
-    if len(name) <= NAME_MAX:
-        return name
+    if len(name) + len(suffix) <= NAME_MAX:
+        return name + suffix
     digest = hashlib.sha256(dataset_group_name.encode()).hexdigest()[:10]
-    return f"{name[: NAME_MAX - len(digest) - 1]}-{digest}"
+    return f"{name[: NAME_MAX - len(digest) - 1 - len(suffix)]}-{digest}{suffix}"
 
 
 def running_dataset_groups(stepfunctions: Any, state_machine_arn: str, region: str, account: str) -> set[str]:
@@ -96,42 +111,69 @@ def running_dataset_groups(stepfunctions: Any, state_machine_arn: str, region: s
     return running
 
 
-def needs_provisioning(personalize: Any, ssm: Any, group: dict[str, Any], prefix: str) -> str | None:
-    """Why the dataset group needs the workflow, or None when its tracker and parameter are right."""
+class MalformedAnswer(ValueError):
+    """An AWS answer without a field it always has: the group is left unchecked, the run goes on."""
+
+
+def tracking_id_of(answer: dict[str, Any], what: str) -> str:
+    tracking_id = answer.get("trackingId")
+    if not isinstance(tracking_id, str) or not tracking_id:
+        raise MalformedAnswer(f"{what} is ACTIVE but its description has no trackingId")
+    return tracking_id
+
+
+def needs_provisioning(
+    personalize: Any, ssm: Any, group: dict[str, Any], prefix: str, retagged: list[str] | None = None
+) -> str | None:
+    """Why the dataset group needs the workflow, or None when its tracker and parameter are right (a right
+    parameter that lost its tag is tagged again, and its name added to `retagged`)."""
     trackers = live_trackers(personalize, group["datasetGroupArn"])
     active = [tracker for tracker in trackers if tracker.get("status") == ACTIVE]
     if not active:
         return "no ACTIVE event tracker"
-    tracking_id = personalize.describe_event_tracker(eventTrackerArn=active[0]["eventTrackerArn"])["eventTracker"][
-        "trackingId"
-    ]
+    tracker_arn = active[0]["eventTrackerArn"]
+    described = personalize.describe_event_tracker(eventTrackerArn=tracker_arn)["eventTracker"]
+    tracking_id = tracking_id_of(described, f"event tracker {tracker_arn}")
+    name = parameter_name(prefix, group["name"])
     try:
-        stored = ssm.get_parameter(Name=parameter_name(prefix, group["name"]), WithDecryption=True)
+        stored = ssm.get_parameter(Name=name, WithDecryption=True)
     except ClientError as error:
         if error_code(error) == "ParameterNotFound":
             return "no SSM parameter"
         raise
     if stored["Parameter"]["Value"] != tracking_id:
         return "the SSM parameter holds another trackingId"
+    tags = {TAG_DATASET_GROUP_ARN: group["datasetGroupArn"], TAG_EVENT_TRACKER_ARN: tracker_arn}
+    if tag_if_untagged(ssm, name, tags) and retagged is not None:
+        retagged.append(name)
     return None
 
 
-def action_dataset_needing_provisioning(personalize: Any, ssm: Any, group: dict[str, Any], prefix: str) -> str | None:
-    """The ARN of the group's ACTIVE Action interactions dataset whose parameter is missing or wrong, else None."""
+def action_dataset_needing_provisioning(
+    personalize: Any, ssm: Any, group: dict[str, Any], prefix: str, retagged: list[str] | None = None
+) -> str | None:
+    """The ARN of the group's ACTIVE Action interactions dataset whose parameter is missing or wrong, else None
+    (a right parameter that lost its tag is tagged again)."""
     pages = personalize.get_paginator("list_datasets").paginate(datasetGroupArn=group["datasetGroupArn"])
     datasets = [d for page in pages for d in page.get("datasets", [])]
     actions = [d for d in datasets if d.get("datasetType", "").upper() == ACTION_INTERACTIONS_TYPE]
     if not actions or actions[0].get("status") != ACTIVE:
         return None  # none, or not ACTIVE yet: its own CreateDataset event starts the workflow, which waits
     arn = actions[0]["datasetArn"]
-    tracking_id = personalize.describe_dataset(datasetArn=arn)["dataset"].get("trackingId")
+    tracking_id = tracking_id_of(personalize.describe_dataset(datasetArn=arn)["dataset"], f"dataset {arn}")
+    name = action_parameter_name(prefix, group["name"])
     try:
-        stored = ssm.get_parameter(Name=action_parameter_name(prefix, group["name"]), WithDecryption=True)
+        stored = ssm.get_parameter(Name=name, WithDecryption=True)
     except ClientError as error:
         if error_code(error) == "ParameterNotFound":
             return str(arn)
         raise
-    return None if stored["Parameter"]["Value"] == tracking_id else str(arn)
+    if stored["Parameter"]["Value"] != tracking_id:
+        return str(arn)
+    tags = {TAG_DATASET_GROUP_ARN: group["datasetGroupArn"], TAG_DATASET_ARN: arn}
+    if tag_if_untagged(ssm, name, tags) and retagged is not None:
+        retagged.append(name)
+    return None
 
 
 class Pace:
@@ -191,11 +233,16 @@ class Reconciliation:
         try:
             self.check(group)
         except (ClientError, BotoCoreError, AwsError, LimitExceeded) as error:
-            reason = f"{type(error).__name__}: {error}"
-            self.report.unchecked[group["name"]] = reason
-            logger.warning("Left for the next run", extra={"datasetGroup": group["name"], "reason": reason})
+            self.leave(group, f"{type(error).__name__}: {error}")
+        except (KeyError, TypeError, ValueError) as error:  # an answer without a field it should have
+            self.leave(group, f"malformed answer: {type(error).__name__}: {error}")
         else:
             self.report.checked += 1
+
+    def leave(self, group: dict[str, Any], reason: str) -> None:
+        label = str(group.get("name") or group.get("datasetGroupArn") or group)
+        self.report.unchecked[label] = reason
+        logger.warning("Left for the next run", extra={"datasetGroup": label, "reason": reason})
 
     def check(self, group: dict[str, Any]) -> None:
         """Start the workflow for what the dataset group lacks: its tracker's parameter, its action tracking ID."""
@@ -208,23 +255,24 @@ class Reconciliation:
             report.skipped[name] = reason
             return
         # What is missing is read first: a group in order, the usual case, needs no tag lookup.
-        work: list[tuple[str, str, dict[str, str]]] = []
+        work: list[tuple[str, str, dict[str, str]]] = []  # (label, what the execution is named after, input)
+        retagged = self.report.retagged
         try:
             if arn in self.running:
                 report.skipped[name] = "an execution for it is running"
-            elif status != ACTIVE or needs_provisioning(self.personalize, self.ssm, group, self.prefix):
-                work.append((name, execution_name(name, self.now), {"datasetGroupArn": arn}))
+            elif status != ACTIVE or needs_provisioning(self.personalize, self.ssm, group, self.prefix, retagged):
+                work.append((name, name, {"datasetGroupArn": arn}))
             else:
                 report.skipped[name] = "tracker and parameter are in place"
             dataset_arn = (
-                action_dataset_needing_provisioning(self.personalize, self.ssm, group, self.prefix)
+                action_dataset_needing_provisioning(self.personalize, self.ssm, group, self.prefix, retagged)
                 if status == ACTIVE
                 else None
             )
             if dataset_arn and dataset_arn in self.running:
                 report.skipped[actions] = "an execution for it is running"
             elif dataset_arn:
-                work.append((actions, execution_name(f"{name}-actions", self.now), {"datasetArn": dataset_arn}))
+                work.append((actions, f"{name}-actions", {"datasetArn": dataset_arn}))
             tags = dataset_group_tags(self.personalize, arn) if work else {}
         except DatasetGroupNotFound:
             report.skipped[name] = "dataset group was deleted meanwhile"
@@ -237,21 +285,31 @@ class Reconciliation:
         if (reason := opt_out_reason(name, tags, self.exclude)) is not None:
             report.skipped[name] = reason
             return
-        for label, execution, workflow_input in work:
-            self.start(label, execution, workflow_input)
+        for label, named_after, workflow_input in work:
+            self.start(label, named_after, workflow_input)
 
-    def start(self, label: str, name: str, workflow_input: dict[str, str]) -> None:
-        self.pace.wait()
-        try:
-            self.stepfunctions.start_execution(
-                stateMachineArn=self.state_machine_arn, name=name, input=json.dumps(workflow_input)
-            )
-        except ClientError as error:
-            if error_code(error) != "ExecutionAlreadyExists":
-                raise
-            self.report.skipped[label] = "already started in this hour"
+    def start(self, label: str, named_after: str, workflow_input: dict[str, str]) -> None:
+        """Start the hour's execution for it. StartExecution answers as AWS does: the same name and input as a
+        running execution returns that execution (joined); a closed one's name is taken for 90 days
+        (ExecutionAlreadyExists), so the next attempt's name is tried, up to STARTS_PER_HOUR."""
+        for attempt in range(1, STARTS_PER_HOUR + 1):
+            self.pace.wait()
+            asked_at = datetime.now(UTC)
+            try:
+                started = self.stepfunctions.start_execution(
+                    stateMachineArn=self.state_machine_arn,
+                    name=execution_name(named_after, self.now, attempt),
+                    input=json.dumps(workflow_input),
+                )
+            except ClientError as error:
+                if error_code(error) != "ExecutionAlreadyExists":
+                    raise
+                continue  # that attempt closed without provisioning it
+            # An execution that began before this call was already running: StartExecution returned it.
+            joined = started["startDate"] < asked_at - JOIN_TOLERANCE
+            (self.report.joined if joined else self.report.started).append(label)
             return
-        self.report.started.append(label)
+        self.report.skipped[label] = f"{STARTS_PER_HOUR} executions for it closed in this hour; next hour"
 
 
 def run_time(event: Any) -> float:
@@ -295,6 +353,8 @@ def lambda_handler(event: Any, context: Any) -> dict[str, Any]:
     ).run(next_token)
     metrics.add_metric(name="DatasetGroupsChecked", unit=MetricUnit.Count, value=report.checked)
     metrics.add_metric(name="ExecutionsStarted", unit=MetricUnit.Count, value=len(report.started))
+    metrics.add_metric(name="ExecutionsJoined", unit=MetricUnit.Count, value=len(report.joined))
+    metrics.add_metric(name="ParametersRetagged", unit=MetricUnit.Count, value=len(report.retagged))
     metrics.add_metric(name="DatasetGroupsSkipped", unit=MetricUnit.Count, value=len(report.skipped))
     metrics.add_metric(name="DatasetGroupsUnchecked", unit=MetricUnit.Count, value=len(report.unchecked))
     logger.info("Reconciled", extra=report.as_dict())

@@ -43,7 +43,7 @@ metrics = Metrics()
 personalize = personalize_client(paced=True)
 ssm = ssm_client(paced=True)
 PARAMETER_PREFIX = os.environ.get("PARAMETER_PREFIX", "/personalize")
-PAGE_SIZE = 10  # GetParametersByPath's maximum
+PAGE_SIZE = 50  # DescribeParameters' maximum
 MARGIN_SECONDS = 10  # kept free at the end of an invocation, beyond twice its slowest parameter
 
 
@@ -88,10 +88,12 @@ class Sweep:
     _groups_gone: dict[str, bool] = field(default_factory=dict)
 
     def names(self) -> list[str]:
-        """Every parameter name under the prefix, sorted: the cursor a new invocation continues from is a name,
-        so deleting parameters never shifts what the next invocation reads (unlike a page token)."""
-        pages = self.ssm.get_paginator("get_parameters_by_path").paginate(
-            Path=self.prefix, Recursive=True, WithDecryption=False, PaginationConfig={"PageSize": PAGE_SIZE}
+        """Every parameter name under the prefix (DescribeParameters: names, never values), sorted: the cursor a
+        new invocation continues from is a name, so deleting parameters never shifts what the next invocation
+        reads (unlike a page token)."""
+        pages = self.ssm.get_paginator("describe_parameters").paginate(
+            ParameterFilters=[{"Key": "Path", "Option": "Recursive", "Values": [self.prefix]}],
+            PaginationConfig={"PageSize": PAGE_SIZE},
         )
         return sorted(parameter["Name"] for page in pages for parameter in page["Parameters"])
 

