@@ -178,6 +178,7 @@ class PersonalizeEmulator:
         self._rate_limits: dict[str, float] = {}
         self._recent: dict[str, deque[float]] = {}
         self._injected: dict[str, deque[tuple[str, str]]] = {}
+        self._hangs: dict[str, deque[float]] = {}
         self._lock = threading.RLock()
         self._validator = _Validator()
         self._server: ThreadingHTTPServer | None = None
@@ -219,6 +220,12 @@ class PersonalizeEmulator:
         with self._lock:
             queue = self._injected.setdefault(operation, deque())
             queue.extend([(code, message)] * times)
+
+    def hang(self, operation: str, seconds: float, times: int = 1) -> None:
+        """The next `times` calls of `operation` do what they do, then answer only after `seconds`: a call that
+        hangs after the service acted on it (the client's read timeout, or the function's, ends it first)."""
+        with self._lock:
+            self._hangs.setdefault(operation, deque()).extend([seconds] * times)
 
     def delete_tracker_after(self, dataset_group_name: str, seconds: float) -> None:
         """The dataset group's tracker is deleted `seconds` after it was created."""
@@ -267,7 +274,11 @@ class PersonalizeEmulator:
         self._validator.validate(operation, params)  # outside the lock: it only reads the request
         with self._lock:
             self._collect(time.monotonic())
-            return handler(params)
+            hangs = self._hangs.get(operation) if faults else None
+            hang = hangs.popleft() if hangs else 0.0
+            answer = handler(params)
+        time.sleep(hang)  # outside the lock: the service carries on with other requests meanwhile
+        return answer
 
     def stats(self) -> dict[str, Any]:
         """Calls per operation, throttled calls, and each dataset group's trackers (for benchmarks)."""

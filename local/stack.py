@@ -5,7 +5,11 @@
   template gives that function (applied while its module is imported, which is
   when the handlers read it: concurrent handlers never share an os.environ);
 - SSM, EventBridge, SQS and CloudWatch are moto's; Personalize is the emulator,
-  reached through boto3's AWS_ENDPOINT_URL_PERSONALIZE.
+  reached through boto3's AWS_ENDPOINT_URL_PERSONALIZE;
+- every AWS call a handler makes is authorized against its function's role, as SAM expands
+  the template (local.iam): a call no statement allows fails with AccessDeniedException;
+- a handler that outlasts its function's Timeout ends the invocation as Lambda ends it
+  (Sandbox.Timedout, or Lambda.Unknown for older runtimes); any AWS call it still makes fails.
 
 With `containers` (a running `sam local start-lambda`, local.containers), each task's function runs
 in its Lambda container instead, called through the Lambda Invoke API; moto's services are then
@@ -15,6 +19,7 @@ also served over HTTP (`serve_at`), where the containers reach them. Only the in
 from __future__ import annotations
 
 import contextlib
+import contextvars
 import importlib.util
 import itertools
 import json
@@ -33,6 +38,7 @@ from typing import TYPE_CHECKING, Any
 from unittest import mock
 
 import boto3
+from botocore.client import BaseClient
 from botocore.exceptions import ClientError
 from moto import mock_aws
 from moto.awslambda.exceptions import LambdaClientError
@@ -41,10 +47,15 @@ from moto.events.models import EventPattern
 from moto.stepfunctions.parser.api import HistoryEventType, LambdaFunctionFailedEventDetails
 from moto.stepfunctions.parser.asl.component.common.error_name.custom_error_name import CustomErrorName
 from moto.stepfunctions.parser.asl.component.common.error_name.failure_event import FailureEvent
+from moto.stepfunctions.parser.asl.component.state.exec.state_task.lambda_eval_utils import (
+    LambdaFunctionErrorException,
+)
 from moto.stepfunctions.parser.asl.component.state.exec.state_task.state_task_lambda import StateTaskLambda
 from moto.stepfunctions.parser.asl.eval.event.event_detail import EventDetails
 from moto.stepfunctions.parser.models import StepFunctionsParserBackend
 
+from local.iam import allowed as _allowed
+from local.iam import request_resources, role_policies
 from local.personalize_emulator import PersonalizeEmulator
 from local.template import TEMPLATE, Function, Rule, Template
 
@@ -55,6 +66,23 @@ REGION = "us-east-1"
 ACCOUNT = "123456789012"
 _module_ids = itertools.count()
 _import_lock = threading.Lock()
+
+
+@dataclass
+class Running:
+    """One in-process invocation: whose role its AWS calls use, and whether Lambda has ended it."""
+
+    function: str
+    engine: Any  # the LocalStack running it: only its own patch authorizes (tests may nest two)
+    ended: threading.Event = field(default_factory=threading.Event)
+
+
+_running: contextvars.ContextVar[Running | None] = contextvars.ContextVar("running", default=None)
+
+
+class InvocationEnded(BaseException):
+    """An AWS call of an invocation Lambda has already ended (timed out): a real one would not run any more.
+    A BaseException, so that no handler's `except Exception` carries on."""
 
 
 @dataclass
@@ -238,15 +266,25 @@ def _execution_names_checked_atomically() -> Callable[..., Any]:
     return start_execution
 
 
+def _has_error_type(payload: str) -> bool:
+    with contextlib.suppress(ValueError):
+        document = json.loads(payload)
+        return isinstance(document, dict) and "errorType" in document
+    return False
+
+
 def _lambda_api_error_named_as_step_functions_does() -> Callable[..., Any]:
-    """Step Functions names a failed Lambda API call `Lambda.<ErrorCode>` (moto's engine says `Exception`)."""
+    """Step Functions names a failed Lambda API call `Lambda.<ErrorCode>`, and a function error without an
+    errorType (a timeout on older runtimes, an out-of-memory) `Lambda.Unknown`; moto's engine says `Exception`."""
     original = StateTaskLambda._from_error
 
     def from_error(task: StateTaskLambda, env: Any, ex: Exception) -> Any:
-        if not isinstance(ex, ClientError):
+        if isinstance(ex, LambdaFunctionErrorException) and not _has_error_type(ex.payload):
+            name, cause = "Lambda.Unknown", ex.payload
+        elif isinstance(ex, ClientError):
+            name, cause = f"Lambda.{ex.response['Error']['Code']}", ex.response["Error"].get("Message", "")
+        else:
             return original(task, env, ex)
-        name = f"Lambda.{ex.response['Error']['Code']}"
-        cause = ex.response["Error"].get("Message", "")
         return FailureEvent(
             env=env,
             error_name=CustomErrorName(name),
@@ -271,10 +309,17 @@ class LocalStack:
         lambda_seconds: float = 0.0,
         containers: StartLambda | None = None,
         serve_at: tuple[str, int] | None = None,
+        enforce_iam: bool = True,
+        timeout_error: str | None = "Sandbox.Timedout",
+        function_timeouts: dict[str, float] | None = None,
     ) -> None:
         """`lambda_concurrency`: the account's Lambda concurrency (None: unlimited); an invocation beyond it is
         refused with TooManyRequestsException, as Lambda refuses it. `lambda_seconds`: how long each invocation
-        holds its slot at least (in-process handlers take milliseconds; real invocations take longer)."""
+        holds its slot at least (in-process handlers take milliseconds; real invocations take longer).
+        `enforce_iam`: authorize every AWS call of an in-process handler against its role (`policies`, which a
+        test may change once entered). `timeout_error`: the errorType Lambda reports for a function that timed
+        out (python3.13: Sandbox.Timedout; None: none, which Step Functions names Lambda.Unknown).
+        `function_timeouts`: a shorter Timeout for some functions, for tests of timeouts."""
         self.emulator = emulator
         self.lambda_concurrency = lambda_concurrency
         self.lambda_seconds = lambda_seconds
@@ -294,6 +339,13 @@ class LocalStack:
         self.ran: list[Invocation] = []  # every invocation: function, seconds, error type
         self._api_faults: dict[str, list[str]] = {}
         self.choices_read_missing: list[str] = []  # of every execution waited for (Execution.choice_reads_missing)
+        self.enforce_iam = enforce_iam and containers is None
+        self.policies: dict[str, list[dict[str, Any]]] = {}  # by function: its role's policy documents
+        self.denied: list[str] = []  # `<function>: <action> on <resource>` for every call IAM denied
+        self.timed_out: list[str] = []  # functions whose invocation outlasted its Timeout
+        self.timeout_error = timeout_error
+        self._aws_faults: dict[tuple[str, str], list[str]] = {}
+        self.function_timeouts = function_timeouts or {}
 
     @property
     def where(self) -> str:
@@ -318,7 +370,10 @@ class LocalStack:
             mock.patch.object(LambdaBackend, "invoke", self._invoke_patch()),
             mock.patch.object(StateTaskLambda, "_from_error", _lambda_api_error_named_as_step_functions_does()),
             mock.patch.object(StepFunctionsParserBackend, "start_execution", _execution_names_checked_atomically()),
+            mock.patch.object(BaseClient, "_make_api_call", self._api_call_patch()),
         ]
+        if self.enforce_iam:
+            self.policies = role_policies(self.template)
         for patch in self._patches:
             patch.start()
         if self.serve_at is not None:  # moto's server shares the in-process backends
@@ -389,19 +444,95 @@ class LocalStack:
                 self._slots.release()
 
     def _run_handler(self, name: str, body: Any, response_headers: dict[str, str]) -> str:
+        """The handler on a thread of its own, ended at its Timeout as Lambda ends it."""
         if self._lambda_api is not None:
             return self._run_in_container(name, body, response_headers)
         event = json.loads(body) if body else {}
         context = self._context(name)
         started = time.monotonic()
-        try:
-            result = self._handlers[name](event, context)
-        except Exception as error:
+        running = Running(name, self)
+        outcome: dict[str, Any] = {}
+
+        def run() -> None:
+            _running.set(running)
+            try:
+                outcome["result"] = self._handlers[name](event, context)
+            except Exception as error:
+                outcome["error"] = error
+            except InvocationEnded:
+                pass
+
+        thread = threading.Thread(target=run, name=f"lambda-{name}", daemon=True)
+        thread.start()
+        thread.join(context.timeout_seconds)
+        if thread.is_alive():
+            running.ended.set()
+            with self._count_lock:
+                self.timed_out.append(name)
             response_headers["x-amz-function-error"] = "Unhandled"
-            self._ran(name, started, type(error).__name__)
-            return json.dumps(lambda_error(error))
+            self._ran(name, started, self.timeout_error or "Lambda.Unknown")
+            message = (
+                f"RequestId: {context.aws_request_id} Error: Task timed out after {context.timeout_seconds:.2f} seconds"
+            )
+            document = {"errorMessage": message, **({"errorType": self.timeout_error} if self.timeout_error else {})}
+            return json.dumps(document)
+        if "error" in outcome:
+            response_headers["x-amz-function-error"] = "Unhandled"
+            self._ran(name, started, type(outcome["error"]).__name__)
+            return json.dumps(lambda_error(outcome["error"]))
         self._ran(name, started, None)
-        return json.dumps(result)
+        return json.dumps(outcome["result"])
+
+    # ------------------------------------------------------------ IAM, and invocations that ended
+    def _api_call_patch(self) -> Callable[..., Any]:
+        original = BaseClient._make_api_call
+        stack = self
+
+        def make_api_call(client: BaseClient, operation_name: str, api_params: dict[str, Any]) -> Any:
+            running = _running.get()
+            if running is not None and running.engine is stack:
+                if running.ended.is_set():
+                    raise InvocationEnded(f"{running.function} timed out before calling {operation_name}")
+                stack.authorize(running.function, client, operation_name, api_params)
+                stack.apply_aws_fault(client.meta.service_model.service_name, operation_name)
+            return original(client, operation_name, api_params)
+
+        return make_api_call
+
+    def inject_aws_error(self, service: str, operation: str, code: str, times: int = 1) -> None:
+        """The next `times` calls of `operation` (say "ssm", "AddTagsToResource") that a function makes fail with
+        `code`, as the call fails once botocore has given up retrying it. The test's own calls are not hit."""
+        with self._count_lock:
+            self._aws_faults.setdefault((service, operation), []).extend([code] * times)
+
+    def clear_aws_errors(self) -> None:
+        with self._count_lock:
+            self._aws_faults.clear()
+
+    def apply_aws_fault(self, service: str, operation: str) -> None:
+        with self._count_lock:
+            queued = self._aws_faults.get((service, operation))
+            code = queued.pop(0) if queued else None
+        if code is not None:
+            raise ClientError({"Error": {"Code": code, "Message": f"Injected {code}"}}, operation)
+
+    def authorize(self, function: str, client: BaseClient, operation: str, params: dict[str, Any]) -> None:
+        """Raise AccessDeniedException, as AWS does, for a call the function's role does not allow."""
+        if not self.enforce_iam:
+            return
+        service = client.meta.service_model.service_name
+        policies = self.policies.get(function, [])
+        for action, resource in request_resources(service, operation, params, REGION, ACCOUNT):
+            if _allowed(policies, action, resource):
+                continue
+            role = f"arn:aws:sts::{ACCOUNT}:assumed-role/{function}Role/{function}"
+            message = (
+                f"User: {role} is not authorized to perform: {action} on resource: {resource} "
+                f"because no identity-based policy allows the {action} action"
+            )
+            with self._count_lock:
+                self.denied.append(f"{function}: {action} on {resource}")
+            raise ClientError({"Error": {"Code": "AccessDeniedException", "Message": message}}, operation)
 
     def _run_in_container(self, name: str, body: Any, response_headers: dict[str, str]) -> str:
         """The function in its container, through the Lambda Invoke API: its answer as Lambda gives it.
@@ -438,11 +569,17 @@ class LocalStack:
             if headers.get("x-amz-function-error"):
                 raise FunctionError(payload.get("errorType", "Unhandled"), payload.get("errorMessage", ""))
             return payload
-        return self._handlers[name](json.loads(json.dumps(event)), self._context(name, timeout_seconds))
+        token = _running.set(Running(name, self))
+        try:
+            return self._handlers[name](json.loads(json.dumps(event)), self._context(name, timeout_seconds))
+        finally:
+            _running.reset(token)
 
     def _context(self, name: str, timeout_seconds: float | None = None) -> LambdaContext:
         function = self.functions[name]
-        timeout = function.properties.get("Timeout", self.template.doc["Globals"]["Function"].get("Timeout", 3))
+        timeout = self.function_timeouts.get(
+            name, function.properties.get("Timeout", self.template.doc["Globals"]["Function"].get("Timeout", 3))
+        )
         return LambdaContext(
             function_name=name,
             invoked_function_arn=self.template.resource_arn(name),

@@ -56,8 +56,9 @@ def make_stack(emulator: PersonalizeEmulator) -> Iterator[Callable[..., LocalSta
     """Start the application from template.yaml with parameter overrides (FAST by default)."""
     started: list[LocalStack] = []
 
-    def make(**overrides: Any) -> LocalStack:
-        stack = LocalStack(emulator, {**FAST, **overrides})
+    def make(engine: dict[str, Any] | None = None, **overrides: Any) -> LocalStack:
+        """`engine`: LocalStack's own options (function_timeouts, timeout_error, ...)."""
+        stack = LocalStack(emulator, {**FAST, **overrides}, **(engine or {}))
         stack.__enter__()
         started.append(stack)
         return stack

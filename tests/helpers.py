@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 from typing import Any
 
@@ -36,3 +37,13 @@ def create_event(dataset_group_name: str, with_arn: bool = True) -> dict[str, An
     else:
         sample["detail"]["responseElements"] = None
     return sample
+
+
+def wait_for_executions(stack: Any, timeout: float = 60) -> list[Any]:
+    """Wait until no execution runs, then return them all."""
+    deadline = time.monotonic() + timeout
+    while True:
+        executions = stack.sfn.list_executions(stateMachineArn=stack.state_machine_arn)["executions"]
+        if all(e["status"] != "RUNNING" for e in executions) or time.monotonic() > deadline:
+            return [stack.wait(e["executionArn"]) for e in executions]
+        time.sleep(0.1)

@@ -21,7 +21,14 @@ from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 from botocore.exceptions import BotoCoreError, ClientError
 
-from common.clients import personalize_client, ssm_client, stepfunctions_client
+from common.clients import (
+    Deadline,
+    OutOfTime,
+    personalize_client,
+    ssm_client,
+    stepfunctions_client,
+    worst_call_seconds,
+)
 from common.config import STATE_MACHINE_ARN, checked
 from common.continuation import continue_in_new_invocation
 from common.errors import AwsError, DatasetGroupNotFound, InvalidEvent, LimitExceeded, error_code
@@ -38,9 +45,6 @@ from common.personalize import ACTIVE, CREATING, dataset_group_tags, live_tracke
 
 logger = Logger()
 metrics = Metrics()
-personalize = personalize_client(paced=True)
-ssm = ssm_client(paced=True)
-stepfunctions = stepfunctions_client(paced=True)
 STATE_MACHINE = os.environ.get("STATE_MACHINE_ARN", "")
 PARAMETER_PREFIX = os.environ.get("PARAMETER_PREFIX", "/personalize")
 EXCLUDE = compile_exclude_pattern(os.environ.get("EXCLUDE_NAME_PATTERN", ""))
@@ -53,6 +57,12 @@ JOIN_TOLERANCE = timedelta(seconds=1)  # clock skew between Lambda and Step Func
 STARTS_PER_HOUR = 3  # executions per dataset group and hour: a new name only after the last one closed
 PAGE_SIZE = 100  # ListDatasetGroups' maximum
 MARGIN_SECONDS = 10  # kept free at the end of an invocation, beyond twice its slowest page
+
+# No call begins that could outlast the invocation: the hand-over's own call and the report still fit after it.
+DEADLINE = Deadline(reserve=worst_call_seconds() + MARGIN_SECONDS)
+personalize = DEADLINE.watch(personalize_client(paced=True))
+ssm = DEADLINE.watch(ssm_client(paced=True))
+stepfunctions = DEADLINE.watch(stepfunctions_client(paced=True))
 
 
 @dataclass
@@ -207,25 +217,42 @@ class Reconciliation:
     hand_over: Callable[[str], None] | None = None  # continues from a page token in a new invocation
     report: Report = field(default_factory=Report)
     running: set[str] = field(default_factory=set)
+    deadline: Deadline | None = None  # the clients' guard against calls that could outlast the invocation
+    _token: str | None = None  # of the page being checked
 
     def run(self, next_token: str | None = None) -> Report:
-        """Page by page; when the next page might not fit in the time left, hand the rest to a new invocation."""
+        """Page by page; when the next page might not fit in the time left, or a call could not begin in it, hand
+        the rest to a new invocation (from the page being checked: its starts join or are skipped as running)."""
+        if self.deadline is not None:
+            self.deadline.seconds_left = self.seconds_left
+        self._token = next_token
+        try:
+            return self._run()
+        except OutOfTime as error:
+            if self.hand_over is None:
+                raise
+            logger.warning("Out of time", extra={"reason": str(error)})
+            self.hand_over(self._token or "")
+            self.report.continued = True
+            return self.report
+
+    def _run(self) -> Report:
         _, _, _, region, account, *_ = self.state_machine_arn.split(":")
         self.running = running_dataset_groups(self.stepfunctions, self.state_machine_arn, region, account)
         slowest = 0.0
         while True:
             started = time.monotonic()
             page = self.personalize.list_dataset_groups(
-                maxResults=PAGE_SIZE, **({"nextToken": next_token} if next_token else {})
+                maxResults=PAGE_SIZE, **({"nextToken": self._token} if self._token else {})
             )
             for group in page.get("datasetGroups", []):
                 self.check_or_leave(group)
-            next_token = page.get("nextToken")
-            if not next_token:
+            self._token = page.get("nextToken")
+            if not self._token:
                 return self.report
             slowest = max(slowest, time.monotonic() - started)
             if self.hand_over is not None and self.seconds_left() < 2 * slowest + MARGIN_SECONDS:
-                self.hand_over(next_token)
+                self.hand_over(self._token)
                 self.report.continued = True
                 return self.report
 
@@ -350,6 +377,7 @@ def lambda_handler(event: Any, context: Any) -> dict[str, Any]:
         Pace(STARTS_PER_SECOND),
         seconds_left=lambda: context.get_remaining_time_in_millis() / 1000,
         hand_over=hand_over,
+        deadline=DEADLINE,
     ).run(next_token)
     metrics.add_metric(name="DatasetGroupsChecked", unit=MetricUnit.Count, value=report.checked)
     metrics.add_metric(name="ExecutionsStarted", unit=MetricUnit.Count, value=len(report.started))

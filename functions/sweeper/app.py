@@ -26,7 +26,7 @@ from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 from botocore.exceptions import BotoCoreError, ClientError
 
-from common.clients import personalize_client, ssm_client
+from common.clients import Deadline, OutOfTime, personalize_client, ssm_client, worst_call_seconds
 from common.continuation import continue_in_new_invocation
 from common.errors import AwsError, InvalidEvent, LimitExceeded, error_code
 from common.parameters import (
@@ -40,11 +40,13 @@ from common.personalize import is_being_deleted, live_trackers
 
 logger = Logger()
 metrics = Metrics()
-personalize = personalize_client(paced=True)
-ssm = ssm_client(paced=True)
 PARAMETER_PREFIX = os.environ.get("PARAMETER_PREFIX", "/personalize")
 PAGE_SIZE = 50  # DescribeParameters' maximum
 MARGIN_SECONDS = 10  # kept free at the end of an invocation, beyond twice its slowest parameter
+# No call begins that could outlast the invocation: the hand-over's own call and the report still fit after it.
+DEADLINE = Deadline(reserve=worst_call_seconds() + MARGIN_SECONDS)
+personalize = DEADLINE.watch(personalize_client(paced=True))
+ssm = DEADLINE.watch(ssm_client(paced=True))
 
 
 @dataclass
@@ -85,7 +87,9 @@ class Sweep:
     seconds_left: Callable[[], float] = lambda: math.inf  # the invocation's remaining time
     hand_over: Callable[[str], None] | None = None  # continues after a parameter name in a new invocation
     report: Report = field(default_factory=Report)
+    deadline: Deadline | None = None  # the clients' guard against calls that could outlast the invocation
     _groups_gone: dict[str, bool] = field(default_factory=dict)
+    _after: str | None = None  # the last parameter checked
 
     def names(self) -> list[str]:
         """Every parameter name under the prefix (DescribeParameters: names, never values), sorted: the cursor a
@@ -98,20 +102,36 @@ class Sweep:
         return sorted(parameter["Name"] for page in pages for parameter in page["Parameters"])
 
     def run(self, after: str | None = None) -> Report:
+        """Name by name; when the next might not fit in the time left, or a call could not begin in it, hand the
+        rest to a new invocation, after the last parameter checked."""
+        if self.deadline is not None:
+            self.deadline.seconds_left = self.seconds_left
+        self._after = after
+        try:
+            return self._run()
+        except OutOfTime as error:
+            if self.hand_over is None:
+                raise
+            logger.warning("Out of time", extra={"reason": str(error)})
+            self.hand_over(self._after or "")
+            self.report.continued = True
+            return self.report
+
+    def _run(self) -> Report:
         slowest, progressed = 0.0, False
         for name in self.names():
-            if after is not None and name <= after:
+            if self._after is not None and name <= self._after:
                 continue
             if not ours_by_name(self.prefix, name):
                 continue
             if progressed and self.hand_over is not None and self.seconds_left() < 2 * slowest + MARGIN_SECONDS:
-                self.hand_over(after or "")
+                self.hand_over(self._after or "")
                 self.report.continued = True
                 return self.report
             started = time.monotonic()
             self.sweep_or_leave(name)
             slowest, progressed = max(slowest, time.monotonic() - started), True
-            after = name
+            self._after = name
         return self.report
 
     def sweep_or_leave(self, name: str) -> None:
@@ -183,6 +203,7 @@ def lambda_handler(event: Any, context: Any) -> dict[str, Any]:
         PARAMETER_PREFIX,
         seconds_left=lambda: context.get_remaining_time_in_millis() / 1000,
         hand_over=lambda name: continue_in_new_invocation(context.invoked_function_arn, {"after": name}),
+        deadline=DEADLINE,
     ).run(after)
     metrics.add_metric(name="ParametersChecked", unit=MetricUnit.Count, value=report.checked)
     metrics.add_metric(name="ParametersSwept", unit=MetricUnit.Count, value=len(report.swept))

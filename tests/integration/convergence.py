@@ -3,8 +3,9 @@
 The application runs on the local engine with the Personalize emulator. People create and delete dataset
 groups and Action interactions datasets, delete trackers and write parameters of their own; every API call's
 CloudTrail event is delivered once, twice, late (after a later event) or never; throttling and transient faults
-come and go; an hour passes now and then, and with it the schedule (reconciler and sweeper). After each hour, once
-the engine has settled, the invariant must hold:
+of Personalize and of SSM (PutParameter, AddTagsToResource, DeleteParameter) come and go; an hour passes now and
+then, and with it the schedule (reconciler and sweeper). After each hour, once the engine has settled, the
+invariant must hold:
 
 - every live ACTIVE dataset group that is not opted out has exactly one tracker, and its parameter holds that
   tracker's trackingId;
@@ -50,10 +51,20 @@ STEPS_BETWEEN_HOURS = 3
 FAULTY = ("DescribeDatasetGroup", "ListEventTrackers", "CreateEventTracker", "DescribeEventTracker",
           "DescribeDataset", "ListDatasetGroups", "ListDatasets")  # fmt: skip
 FAULTS = ("LimitExceededException", "InternalServerError")
+# SSM's: a write, its tagging or a deletion throttled or failing (each as the call fails once botocore gave up).
+SSM_FAULTY = ("PutParameter", "AddTagsToResource", "DeleteParameter")
+SSM_FAULTS = ("ThrottlingException", "TooManyUpdates", "InternalServerError")
 SETTLE_SECONDS = 120.0
 WAIT_SCALE = 0.05
 # Throttling and transient faults that come with a person's action: the next calls of an operation fail.
-WEATHER = st.lists(st.tuples(st.sampled_from(FAULTY), st.sampled_from(FAULTS), st.integers(1, 4)), max_size=2)
+WEATHER = st.lists(
+    st.one_of(
+        st.tuples(st.just("personalize"), st.sampled_from(FAULTY), st.sampled_from(FAULTS), st.integers(1, 4)),
+        st.tuples(st.just("ssm"), st.sampled_from(SSM_FAULTY), st.sampled_from(SSM_FAULTS), st.integers(1, 4)),
+    ),
+    max_size=2,
+)
+Weather = list[tuple[str, str, str, int]]
 START = datetime(2026, 11, 26, 7, 0, tzinfo=UTC)
 
 
@@ -192,9 +203,7 @@ class Convergence(RuleBasedStateMachine):
     @precondition(lambda self: self.absent())
     @rule(weather=WEATHER, data=st.data(), opted_out=st.booleans(), fate=st.sampled_from(FATES))
     @step
-    def create_dataset_group(
-        self, weather: list[tuple[str, str, int]], data: st.DataObject, opted_out: bool, fate: str
-    ) -> None:
+    def create_dataset_group(self, weather: Weather, data: st.DataObject, opted_out: bool, fate: str) -> None:
         self.faults_come(weather)
         name = data.draw(st.sampled_from(self.absent()), label="dataset group")
         request = {"name": name, **({"tags": [SKIP_TAG]} if opted_out else {})}
@@ -205,7 +214,7 @@ class Convergence(RuleBasedStateMachine):
     @precondition(lambda self: self.present())
     @rule(weather=WEATHER, data=st.data(), fates=st.lists(DELETION_FATES, min_size=3, max_size=3))
     @step
-    def delete_dataset_group(self, weather: list[tuple[str, str, int]], data: st.DataObject, fates: list[str]) -> None:
+    def delete_dataset_group(self, weather: Weather, data: st.DataObject, fates: list[str]) -> None:
         """Its tracker and datasets first, as Personalize requires; each call has its own event."""
         self.faults_come(weather)
         name = data.draw(st.sampled_from(self.present()), label="dataset group")
@@ -222,9 +231,7 @@ class Convergence(RuleBasedStateMachine):
     @precondition(lambda self: self.without_actions())
     @rule(weather=WEATHER, data=st.data(), fate=st.sampled_from(FATES))
     @step
-    def create_action_interactions_dataset(
-        self, weather: list[tuple[str, str, int]], data: st.DataObject, fate: str
-    ) -> None:
+    def create_action_interactions_dataset(self, weather: Weather, data: st.DataObject, fate: str) -> None:
         self.faults_come(weather)
         name = data.draw(st.sampled_from(self.without_actions()), label="dataset group")
         request = {"name": f"{name}-actions", "schemaArn": SCHEMA, "datasetGroupArn": dataset_group_arn(name),
@@ -235,9 +242,7 @@ class Convergence(RuleBasedStateMachine):
     @precondition(lambda self: self.with_actions())
     @rule(weather=WEATHER, data=st.data(), fate=DELETION_FATES)
     @step
-    def delete_action_interactions_dataset(
-        self, weather: list[tuple[str, str, int]], data: st.DataObject, fate: str
-    ) -> None:
+    def delete_action_interactions_dataset(self, weather: Weather, data: st.DataObject, fate: str) -> None:
         self.faults_come(weather)
         name = data.draw(st.sampled_from(self.with_actions()), label="dataset group")
         dataset = self.action_dataset(name)
@@ -248,7 +253,7 @@ class Convergence(RuleBasedStateMachine):
     @precondition(lambda self: self.with_tracker())
     @rule(weather=WEATHER, data=st.data(), fate=DELETION_FATES)
     @step
-    def delete_tracker_by_hand(self, weather: list[tuple[str, str, int]], data: st.DataObject, fate: str) -> None:
+    def delete_tracker_by_hand(self, weather: Weather, data: st.DataObject, fate: str) -> None:
         self.faults_come(weather)
         name = data.draw(st.sampled_from(self.with_tracker()), label="dataset group")
         for tracker in self.emulator.trackers_of(name):
@@ -268,15 +273,19 @@ class Convergence(RuleBasedStateMachine):
         self.by_hand[parameter] = value
 
     # ------------------------------------------------------------ faults
-    def faults_come(self, weather: list[tuple[str, str, int]]) -> None:
+    def faults_come(self, weather: Weather) -> None:
         """Faults on the application's next calls; they go once used up, or when the hour passes."""
-        for operation, code, times in weather:
-            self.emulator.inject_error(operation, code, times)
+        for service, operation, code, times in weather:
+            if service == "ssm":  # the functions' SSM calls, in the local engine
+                self.stack.inject_aws_error(service, operation, code, times)
+            else:
+                self.emulator.inject_error(operation, code, times)
             TALLY.faults += times
 
     def clear_faults(self) -> None:
         with self.emulator._lock:
             self.emulator._injected.clear()
+        self.stack.clear_aws_errors()
 
     # ------------------------------------------------------------ time
     @precondition(lambda self: self.since_hour >= STEPS_BETWEEN_HOURS)  # something happens within each hour

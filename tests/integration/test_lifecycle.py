@@ -6,7 +6,6 @@ import io
 import json
 import logging
 import threading
-import time
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -15,19 +14,9 @@ import pytest
 
 from local.personalize_emulator import PersonalizeEmulator, Timing
 from local.stack import LocalStack
-from tests.helpers import create_event, dataset_group_arn, event
+from tests.helpers import create_event, dataset_group_arn, event, wait_for_executions
 
 SKIP = [{"tagKey": "event-tracker-provisioner:skip", "tagValue": "true"}]
-
-
-def wait_for_executions(stack: LocalStack, timeout: float = 60) -> list[Any]:
-    """Wait until no execution runs, then return them all."""
-    deadline = time.monotonic() + timeout
-    while True:
-        executions = stack.sfn.list_executions(stateMachineArn=stack.state_machine_arn)["executions"]
-        if all(e["status"] != "RUNNING" for e in executions) or time.monotonic() > deadline:
-            return [stack.wait(e["executionArn"]) for e in executions]
-        time.sleep(0.1)
 
 
 def provisioned(stack: LocalStack, name: str) -> None:

@@ -10,24 +10,19 @@ other action on resources that match one of its ARN formats.
 
 from __future__ import annotations
 
-import ast
 import json
-import os
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
-from unittest import mock
 
-import boto3
 import pytest
 
-from local.iam import IAM_ACTION, arn_formats, matches_a_format
-from local.template import Function, Template
-from tests.helpers import ACCOUNT, REGION, ROOT
+from local.iam import arn_formats, matches_a_format
+from local.template import Template
+from tests.code_calls import called_actions
+from tests.helpers import ACCOUNT, REGION
 from tests.template.expanded import expanded
 
 KEY = f"arn:aws:kms:{REGION}:{ACCOUNT}:key/1234abcd-12ab-34cd-56ef-1234567890ab"
-SHARED = ROOT / "layers" / "shared"  # the SharedCodeLayer: common/
 
 # Permissions a call needs beyond its own action.
 IMPLIED = {
@@ -56,74 +51,9 @@ MANAGED = {
     "arn:aws:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole",
     "arn:aws:iam::aws:policy/AWSXrayWriteOnlyAccess",
 }
-# The handlers' client variables: the boto3 service each is, and its IAM prefix.
-CLIENTS = {
-    "personalize": ("personalize", "personalize"),
-    "ssm": ("ssm", "ssm"),
-    "stepfunctions": ("stepfunctions", "states"),
-    "awslambda": ("lambda", "lambda"),
-}
 
 
 # ------------------------------------------------------------------ what the code calls
-def _api_names() -> dict[str, dict[str, str]]:
-    with mock.patch.dict(os.environ, {"AWS_DEFAULT_REGION": REGION}):
-        return {name: boto3.client(service).meta.method_to_api_mapping for name, (service, _) in CLIENTS.items()}
-
-
-API = _api_names()
-
-
-def _module_functions(path: Path) -> dict[str, ast.FunctionDef]:
-    tree = ast.parse(path.read_text())
-    return {node.name: node for node in tree.body if isinstance(node, ast.FunctionDef)}
-
-
-def _common_imports(tree: ast.AST) -> dict[str, Path]:
-    imports = {}
-    for node in ast.walk(tree):
-        if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("common."):
-            for alias in node.names:
-                imports[alias.asname or alias.name] = SHARED / (node.module.replace(".", "/") + ".py")
-    return imports
-
-
-def _client_name(node: ast.AST) -> str | None:
-    """The client variable a call is made on: `ssm.x()`, `self.ssm.x()` or `awslambda().x()` (made on first use)."""
-    if isinstance(node, ast.Call):
-        node = node.func
-    if isinstance(node, ast.Name):
-        return node.id
-    if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and node.value.id == "self":
-        return node.attr
-    return None
-
-
-def _calls(node: ast.AST, imports: dict[str, Path], seen: set[tuple[Path, str]]) -> Iterator[str]:
-    for call in (n for n in ast.walk(node) if isinstance(n, ast.Call)):
-        target = call.func
-        client = _client_name(target.value) if isinstance(target, ast.Attribute) else None
-        if isinstance(target, ast.Attribute) and client in CLIENTS:
-            method = target.attr
-            if method == "get_paginator":
-                method = call.args[0].value  # type: ignore[attr-defined]
-            if method in API[client]:
-                action = f"{CLIENTS[client][1]}:{API[client][method]}"
-                yield IAM_ACTION.get(action, action)
-        elif isinstance(target, ast.Name) and target.id in imports and (imports[target.id], target.id) not in seen:
-            path = imports[target.id]
-            seen.add((path, target.id))
-            function = _module_functions(path).get(target.id)
-            if function is not None:
-                yield from _calls(function, _common_imports(ast.parse(path.read_text())), seen)
-
-
-def called_actions(function: Function) -> set[str]:
-    path = function.code_uri.joinpath(*function.handler.rpartition(".")[0].split(".")).with_suffix(".py")
-    tree = ast.parse(path.read_text())
-    return set(_calls(tree, _common_imports(tree), set()))
-
-
 def definition_actions(definition: dict[str, Any]) -> set[str]:
     needed = set()
     for state in definition["States"].values():

@@ -148,12 +148,26 @@ LAMBDA_ERRORS = {
 }
 
 
+# How Step Functions reports a function that timed out: Lambda.Unknown, or Sandbox.Timedout on newer runtimes.
+FUNCTION_TIMEOUTS = {"Lambda.Unknown", "Sandbox.Timedout"}
+
+
 def test_every_lambda_task_retries_lambda_service_errors() -> None:
     tasks = [s for s in DEFINITION["States"].values() if s["Type"] == "Task" and ":function:" in s["Resource"]]
     assert len(tasks) == 7
     for task in tasks:
         retried = {error for retrier in task["Retry"] for error in retrier["ErrorEquals"]}
         assert retried >= LAMBDA_ERRORS
+
+
+def test_every_lambda_task_retries_a_timed_out_invocation_a_bounded_number_of_times() -> None:
+    """A hung invocation never ends the execution by itself: each task is idempotent (a check reads, a store
+    overwrites, CreateOrAdoptTracker adopts what an earlier attempt created)."""
+    for name, state in DEFINITION["States"].items():
+        if state["Type"] == "Task" and ":function:" in state["Resource"]:
+            [retrier] = [r for r in state["Retry"] if set(r["ErrorEquals"]) & FUNCTION_TIMEOUTS]
+            assert set(retrier["ErrorEquals"]) == FUNCTION_TIMEOUTS, name
+            assert 1 <= retrier["MaxAttempts"] <= 3, name
 
 
 def worst_case_delay(retrier: dict[str, Any]) -> float:
@@ -182,7 +196,7 @@ def test_lambda_throttling_is_waited_out_patiently() -> None:
 def test_normal_waiting_is_not_an_error_being_retried() -> None:
     """Only faults are retried: no Retry names a status the workflow waits through."""
     retried = {e for s in DEFINITION["States"].values() for r in s.get("Retry", []) for e in r["ErrorEquals"]}
-    assert retried == LAMBDA_ERRORS | {
+    assert retried == LAMBDA_ERRORS | FUNCTION_TIMEOUTS | {
         "TooManyUpdates",
         "ThrottlingException",
         "States.TaskFailed",

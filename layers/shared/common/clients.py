@@ -8,7 +8,9 @@ which is how the local run reaches its Personalize emulator: no test hooks here.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+import math
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import boto3
 from botocore.config import Config
@@ -20,11 +22,21 @@ if TYPE_CHECKING:
     from mypy_boto3_stepfunctions import SFNClient
 
 MAX_ATTEMPTS = 3  # botocore's standard default; the state machine retries LimitExceeded further
+# A hung call ends: every Personalize, SSM, Step Functions and Lambda call here answers in well under a second.
+CONNECT_TIMEOUT = 2
+READ_TIMEOUT = 5
+ATTEMPT_SECONDS = CONNECT_TIMEOUT + READ_TIMEOUT
+# botocore's retry modes wait rand(0, 1) * min(2 ** i, 20) s before retry i+1, up to 5 s more when the service
+# sends x-amz-retry-after; the adaptive limiter's slowest rate is 0.5 requests a second
+# (tests/template/test_timeouts.py checks these against the installed botocore).
+BACKOFF_CAP_SECONDS = 20
+RETRY_AFTER_EXTRA_SECONDS = 5
+LIMITER_MIN_RATE = 0.5
 
 _CONFIG = Config(
     retries={"mode": "standard", "total_max_attempts": MAX_ATTEMPTS},
-    connect_timeout=5,
-    read_timeout=20,
+    connect_timeout=CONNECT_TIMEOUT,
+    read_timeout=READ_TIMEOUT,
     user_agent_extra="event-tracker-provisioner",
 )
 
@@ -49,3 +61,45 @@ def stepfunctions_client(paced: bool = False) -> SFNClient:
 
 def lambda_client() -> LambdaClient:
     return boto3.client("lambda", config=_CONFIG)
+
+
+def worst_call_seconds(paced: bool = False) -> float:
+    """The longest one call can take: every attempt hung to its timeouts, every retry's longest wait, and (paced)
+    the adaptive limiter's longest wait before each attempt."""
+    attempts = PACED_MAX_ATTEMPTS if paced else MAX_ATTEMPTS
+    waits = sum(min(2**retry, BACKOFF_CAP_SECONDS) + RETRY_AFTER_EXTRA_SECONDS for retry in range(attempts - 1))
+    limiter = attempts / LIMITER_MIN_RATE if paced else 0.0
+    return attempts * ATTEMPT_SECONDS + waits + limiter
+
+
+class OutOfTime(Exception):
+    """An attempt of an AWS call that might not end before the invocation's time is up was not begun."""
+
+
+Client = TypeVar("Client")
+
+
+class Deadline:
+    """For a function that works until its time is nearly up (the reconciler, the sweeper): no attempt of an AWS
+    call begins that could outlast the invocation with `reserve` seconds left, however the calls hang.
+
+    After an attempt begins, at most the limiter's wait and the attempt itself pass before the next check (a
+    retry's backoff comes before the next attempt, which is checked again)."""
+
+    def __init__(self, reserve: float) -> None:
+        self.reserve = reserve
+        self.seconds_left: Callable[[], float] = lambda: math.inf  # the invocation's, set for each invocation
+
+    @property
+    def needed(self) -> float:
+        """Seconds that must be left to begin an attempt."""
+        return 1 / LIMITER_MIN_RATE + ATTEMPT_SECONDS + self.reserve
+
+    def watch(self, client: Client) -> Client:
+        client.meta.events.register("request-created", self._check)  # type: ignore[attr-defined]
+        return client
+
+    def _check(self, **_: Any) -> None:
+        left = self.seconds_left()
+        if left < self.needed:
+            raise OutOfTime(f"{left:.1f} s left; an attempt and the hand-over need {self.needed:.1f} s")

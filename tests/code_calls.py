@@ -1,0 +1,119 @@
+"""What a function's code calls: its boto3 calls, read from its app.py and the common functions it uses (ast)."""
+
+from __future__ import annotations
+
+import ast
+import os
+from collections.abc import Iterator
+from pathlib import Path
+from unittest import mock
+
+import boto3
+
+from local.iam import IAM_ACTION
+from local.template import Function
+from tests.helpers import REGION, ROOT
+
+SHARED = ROOT / "layers" / "shared"  # the SharedCodeLayer: common/
+# The handlers' client variables: the boto3 service each is, and its IAM prefix.
+CLIENTS = {
+    "personalize": ("personalize", "personalize"),
+    "ssm": ("ssm", "ssm"),
+    "stepfunctions": ("stepfunctions", "states"),
+    "awslambda": ("lambda", "lambda"),
+}
+
+
+def _api_names() -> dict[str, dict[str, str]]:
+    with mock.patch.dict(os.environ, {"AWS_DEFAULT_REGION": REGION}):
+        return {name: boto3.client(service).meta.method_to_api_mapping for name, (service, _) in CLIENTS.items()}
+
+
+API = _api_names()
+
+
+def _module_functions(path: Path) -> dict[str, ast.FunctionDef]:
+    tree = ast.parse(path.read_text())
+    return {node.name: node for node in tree.body if isinstance(node, ast.FunctionDef)}
+
+
+def _common_imports(tree: ast.AST) -> dict[str, Path]:
+    imports = {}
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("common."):
+            for alias in node.names:
+                imports[alias.asname or alias.name] = SHARED / (node.module.replace(".", "/") + ".py")
+    return imports
+
+
+def _client_name(node: ast.AST) -> str | None:
+    """The client variable a call is made on: `ssm.x()`, `self.ssm.x()` or `awslambda().x()` (made on first use)."""
+    if isinstance(node, ast.Call):
+        node = node.func
+    if isinstance(node, ast.Name):
+        return node.id
+    if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and node.value.id == "self":
+        return node.attr
+    return None
+
+
+def _calls(node: ast.AST, imports: dict[str, Path], seen: set[tuple[Path, str]]) -> Iterator[str]:
+    for call in (n for n in ast.walk(node) if isinstance(n, ast.Call)):
+        target = call.func
+        client = _client_name(target.value) if isinstance(target, ast.Attribute) else None
+        if isinstance(target, ast.Attribute) and client in CLIENTS:
+            method = target.attr
+            if method == "get_paginator":
+                method = call.args[0].value  # type: ignore[attr-defined]
+            if method in API[client]:
+                action = f"{CLIENTS[client][1]}:{API[client][method]}"
+                yield IAM_ACTION.get(action, action)
+        elif isinstance(target, ast.Name) and target.id in imports and (imports[target.id], target.id) not in seen:
+            path = imports[target.id]
+            seen.add((path, target.id))
+            function = _module_functions(path).get(target.id)
+            if function is not None:
+                yield from _calls(function, _common_imports(ast.parse(path.read_text())), seen)
+
+
+def called_actions(function: Function) -> set[str]:
+    path = function.code_uri.joinpath(*function.handler.rpartition(".")[0].split(".")).with_suffix(".py")
+    tree = ast.parse(path.read_text())
+    return set(_calls(tree, _common_imports(tree), set()))
+
+
+def _own_and_common(path: Path, tree: ast.AST) -> dict[str, Path]:
+    return {**{name: path for name in _module_functions(path)}, **_common_imports(tree)}
+
+
+LOOP_BOUND = 2  # a loop in a workflow function or the teardown runs over one group's parameters: two at most
+
+
+def _count(node: ast.AST, path: Path, depth: int = 0) -> int:
+    callable_here = _own_and_common(path, ast.parse(path.read_text()))
+
+    def visit(current: ast.AST) -> int:
+        count = 0
+        if isinstance(current, ast.Call):
+            target = current.func
+            client = _client_name(target.value) if isinstance(target, ast.Attribute) else None
+            if isinstance(target, ast.Attribute) and client in CLIENTS:
+                method = current.args[0].value if target.attr == "get_paginator" else target.attr  # type: ignore[attr-defined]
+                count += method in API[client]
+            elif isinstance(target, ast.Name) and target.id in callable_here and depth < 8:
+                function = _module_functions(callable_here[target.id]).get(target.id)
+                if function is not None and function is not node:
+                    count += _count(function, callable_here[target.id], depth + 1)
+        for child in ast.iter_child_nodes(current):
+            count += visit(child) * (LOOP_BOUND if isinstance(current, ast.For) and child in current.body else 1)
+        return count
+
+    return visit(node)
+
+
+def call_sites(function: Function, entry: str = "lambda_handler") -> int:
+    """How many AWS calls one invocation can make at most along its code: every call site counted as often as
+    the functions that hold it are called (a paginator as one call: the functions that loop are the reconciler
+    and the sweeper, which watch their deadline instead). Not a measurement: an upper bound read from the code."""
+    path = function.code_uri.joinpath(*function.handler.rpartition(".")[0].split(".")).with_suffix(".py")
+    return _count(_module_functions(path)[entry], path)

@@ -1,0 +1,81 @@
+"""Hung calls end: every function's AWS calls, each hung to its client's timeouts through every attempt, with
+every retry's longest backoff and the adaptive limiter's longest waits, fit inside the function's Timeout.
+
+The workflow functions and the teardown make a bounded number of calls (tests.code_calls reads the bound from the
+code). The reconciler and the sweeper loop over an account: they begin no attempt that could outlast the
+invocation (common.clients.Deadline) and hand the rest over; their reserve must fit well inside their Timeout."""
+
+from __future__ import annotations
+
+import os
+import sys
+from unittest import mock
+
+import pytest
+from botocore.retries.bucket import TokenBucket
+from botocore.retries.standard import ExponentialBackoff
+
+from local.stack import load_handler
+from local.template import Template
+from tests.code_calls import call_sites
+from tests.helpers import REGION
+
+TEMPLATE = Template()
+FUNCTIONS = TEMPLATE.functions()
+LOOPING = {"ReconcilerFunction", "SweeperFunction"}  # watch their deadline
+MARGIN = 0.8  # the worst case may take at most this share of the Timeout
+
+
+def timeout(name: str) -> float:
+    globals_ = TEMPLATE.doc["Globals"]["Function"]
+    return float(FUNCTIONS[name].properties.get("Timeout", globals_.get("Timeout", 3)))
+
+
+def common_clients():  # type: ignore[no-untyped-def]
+    load_handler(FUNCTIONS["CheckEventTrackerFunction"])  # puts the shared layer on sys.path
+    from common import clients
+
+    return clients
+
+
+def test_the_retry_arithmetic_is_botocores() -> None:
+    clients = common_clients()
+    assert ExponentialBackoff._BASE == 2
+    assert ExponentialBackoff._MAX_BACKOFF == clients.BACKOFF_CAP_SECONDS
+    assert ExponentialBackoff._RETRY_AFTER_MAX_ADDITIONAL == clients.RETRY_AFTER_EXTRA_SECONDS
+    assert TokenBucket._MIN_RATE == clients.LIMITER_MIN_RATE
+    config = clients._CONFIG
+    assert (config.connect_timeout, config.read_timeout) == (clients.CONNECT_TIMEOUT, clients.READ_TIMEOUT)
+    assert config.retries["total_max_attempts"] == clients.MAX_ATTEMPTS
+    assert clients._PACED.retries == {"mode": "adaptive", "total_max_attempts": clients.PACED_MAX_ATTEMPTS}
+    # 3 attempts of 7 s, then waits of at most 1 + 5 and 2 + 5 s
+    assert clients.worst_call_seconds() == 34
+
+
+@pytest.mark.parametrize("name", sorted(set(FUNCTIONS) - LOOPING))
+def test_a_function_whose_every_call_hangs_still_ends_before_its_timeout(name: str) -> None:
+    worst = call_sites(FUNCTIONS[name]) * common_clients().worst_call_seconds()
+    assert worst <= MARGIN * timeout(name), f"{name}: {worst} s of calls in a Timeout of {timeout(name)} s"
+
+
+@pytest.mark.parametrize("name", sorted(LOOPING))
+def test_a_looping_function_keeps_time_for_its_hand_over(name: str) -> None:
+    with mock.patch.dict(os.environ, {"AWS_DEFAULT_REGION": REGION, "AWS_ACCESS_KEY_ID": "x"}):
+        module = vars(sys.modules[load_handler(FUNCTIONS[name]).__module__])
+    clients = common_clients()
+    deadline = module["DEADLINE"]
+    assert deadline.reserve >= clients.worst_call_seconds()  # the hand-over's own call
+    assert deadline.needed <= 0.5 * timeout(name)  # at least half the invocation does work
+    # Every client of the function is watched: with no time left, no call begins.
+    watched = [module[n] for n in ("personalize", "ssm", "stepfunctions") if n in module]
+    assert len(watched) >= 2
+    deadline.seconds_left = lambda: deadline.needed - 1
+    try:
+        for client in watched:
+            operation = {"personalize": "list_dataset_groups", "ssm": "describe_parameters"}.get(
+                client.meta.service_model.service_name, "list_state_machines"
+            )
+            with pytest.raises(clients.OutOfTime):
+                getattr(client, operation)()
+    finally:
+        deadline.seconds_left = lambda: float("inf")
