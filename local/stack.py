@@ -64,6 +64,7 @@ if TYPE_CHECKING:
 
 REGION = "us-east-1"
 ACCOUNT = "123456789012"
+ASYNC_ATTEMPTS = 3  # Lambda's asynchronous invocations: the first and two retries
 _module_ids = itertools.count()
 _import_lock = threading.Lock()
 
@@ -345,6 +346,7 @@ class LocalStack:
         self.timed_out: list[str] = []  # functions whose invocation outlasted its Timeout
         self.timeout_error = timeout_error
         self._aws_faults: dict[tuple[str, str], list[str]] = {}
+        self.dead_letters: list[tuple[str, Any]] = []  # (function, event) an asynchronous invocation gave up on
         self.function_timeouts = function_timeouts or {}
 
     @property
@@ -601,13 +603,23 @@ class LocalStack:
         return any(rule.target == self.machine.logical_id for rule in self.matching_rules(event))
 
     def deliver(self, event: Any) -> dict[str, Any]:
-        """What EventBridge would do with the event: start executions and invoke functions, by rule."""
+        """What EventBridge would do with the event: start executions and invoke functions, by rule.
+
+        A function is invoked asynchronously: Lambda retries an invocation that failed twice, then sends the
+        event to the function's dead-letter queue (`dead_letters`, with the last error as its result)."""
         results: dict[str, Any] = {}
         for rule in self.matching_rules(event):
             if rule.target == self.machine.logical_id:
                 results[rule.target] = self.start(event)
-            else:
-                results[rule.target] = self.call(rule.target, event)
+                continue
+            for attempt in range(ASYNC_ATTEMPTS):
+                try:
+                    results[rule.target] = self.call(rule.target, event)
+                    break
+                except Exception as error:
+                    if attempt == ASYNC_ATTEMPTS - 1:
+                        self.dead_letters.append((rule.target, event))
+                        results[rule.target] = error
         return results
 
     # ------------------------------------------------------------ executions

@@ -88,6 +88,8 @@ def reconciler(result: Any, log: str) -> None:
     assert result == {
         "checked": 2,
         "started": ["retail-recommendations"],
+        "joined": [],
+        "retagged": [],
         "skipped": {"video-on-demand": "tracker and parameter are in place"},
         "unchecked": {},
         "continued": False,

@@ -11,6 +11,7 @@ other action on resources that match one of its ARN formats.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator
 from typing import Any
 
@@ -19,7 +20,7 @@ import pytest
 from local.iam import arn_formats, matches_a_format
 from local.template import Template
 from tests.code_calls import called_actions
-from tests.helpers import ACCOUNT, REGION
+from tests.helpers import ACCOUNT, REGION, ROOT
 from tests.template.expanded import expanded
 
 KEY = f"arn:aws:kms:{REGION}:{ACCOUNT}:key/1234abcd-12ab-34cd-56ef-1234567890ab"
@@ -168,3 +169,17 @@ def test_every_resource_is_scoped_to_the_account_region_and_prefix() -> None:
             assert resource == f"arn:aws:ssm:{REGION}:{ACCOUNT}:parameter/personalize/*"
         if service == "kms":
             assert resource == KEY
+
+
+def test_docs_iam_lists_every_grant() -> None:
+    """docs/iam.md's table names, for each function, exactly the actions its role grants."""
+    documented: dict[str, set[str]] = {}
+    current = ""
+    for line in (ROOT / "docs" / "iam.md").read_text().splitlines():
+        cells = [cell.strip() for cell in line.strip("|").split("|")]
+        if not line.startswith("| ") or len(cells) < 3 or cells[0] == "function":
+            continue
+        current = cells[0].strip("`") or current
+        documented.setdefault(current, set()).update(re.findall(r"`([a-z0-9]+:[A-Za-z]+)`", cells[1]))
+    for name in SOURCE.functions():
+        assert documented[name] == granted_actions(ROLES[name]), name
