@@ -151,3 +151,47 @@ def request_of_now(started: str) -> dict[str, Any]:
         "executionStartTime": started,
         "polling": {"initialWaitSeconds": "5", "maxWaitSeconds": "60", "timeoutSeconds": "1800"},
     }
+
+
+class Recording:
+    """moto's SSM, with the calls made on it recorded (operation, and whether it carried Tags or Overwrite)."""
+
+    def __init__(self, ssm: Any) -> None:
+        self.ssm, self.calls = ssm, []
+
+    def __getattr__(self, name: str) -> Any:
+        method = getattr(self.ssm, name)
+
+        def call(**kwargs: Any) -> Any:
+            self.calls.append((name, "Tags" in kwargs, bool(kwargs.get("Overwrite"))))
+            return method(**kwargs)
+
+        return call
+
+
+def test_a_new_parameter_is_created_with_its_tags_in_one_call(ssm) -> None:
+    recording = Recording(ssm)
+
+    store_tracking_id(recording, personalize(TRACKING_ID), request())
+
+    assert recording.calls == [("put_parameter", True, False)]
+    tags = ssm.list_tags_for_resource(ResourceType="Parameter", ResourceId=NAME)["TagList"]
+    assert {t["Key"] for t in tags} == {
+        "event-tracker-provisioner:dataset-group-arn",
+        "event-tracker-provisioner:event-tracker-arn",
+    }
+
+
+def test_only_an_existing_parameter_is_overwritten_then_tagged(ssm) -> None:
+    ssm.put_parameter(Name=NAME, Value="stale", Type="String")
+    recording = Recording(ssm)
+
+    store_tracking_id(recording, personalize(TRACKING_ID), request())
+
+    assert recording.calls == [
+        ("put_parameter", True, False),  # ParameterAlreadyExists
+        ("put_parameter", False, True),
+        ("add_tags_to_resource", True, False),
+    ]
+    assert ssm.get_parameter(Name=NAME)["Parameter"]["Value"] == TRACKING_ID
+    assert len(ssm.list_tags_for_resource(ResourceType="Parameter", ResourceId=NAME)["TagList"]) == 2

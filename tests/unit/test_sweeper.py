@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
+import boto3
 import pytest
 from sweeper.app import Sweep, ours_by_name
 
-from common.clients import PACED_MAX_ATTEMPTS, personalize_client
+from common.clients import PACED_MAX_ATTEMPTS, Deadline, OutOfTime, personalize_client, worst_call_seconds
 from common.parameters import TAG_DATASET_ARN, TAG_DATASET_GROUP_ARN, TAG_EVENT_TRACKER_ARN
 from local.personalize_emulator import PersonalizeEmulator, Timing
 from tests.helpers import dataset_group_arn
@@ -145,3 +146,40 @@ def test_a_deleted_tracker_takes_its_parameter_only_when_the_group_has_none(ssm:
 
     assert list(report.swept) == [bare] and "has none" in report.swept[bare]
     assert names(ssm) == [replaced]  # the workflow overwrites it with the new tracker's trackingId
+
+
+def test_a_call_that_could_outlast_the_invocation_is_not_begun_and_the_rest_is_handed_over(
+    ssm: Any, personalize: Any
+) -> None:
+    """However the calls hang: once too little time is left for one attempt and the hand-over, no attempt begins."""
+    stale = sorted(written(ssm, f"gone-{index:02}") for index in range(4))
+    deadline = Deadline(reserve=worst_call_seconds())
+    watched_ssm = deadline.watch(boto3.client("ssm", region_name="us-east-1"))
+    left = [1000.0]
+    handed: list[str] = []
+
+    class Slow:  # each DescribeDatasetGroup takes a long time: the clock drops below what an attempt needs
+        def __getattr__(self, name: str) -> Any:
+            return getattr(personalize, name)
+
+        def describe_dataset_group(self, **kwargs: Any) -> Any:
+            left[0] -= 500
+            return personalize.describe_dataset_group(**kwargs)
+
+    report = Sweep(
+        deadline.watch(Slow()), watched_ssm, PREFIX, seconds_left=lambda: left[0], hand_over=handed.append,
+        deadline=deadline,
+    ).run()  # fmt: skip
+
+    assert report.continued and handed == [stale[0]] and list(report.swept) == [stale[0]]
+    assert names(ssm) == stale[1:]
+
+
+def test_the_deadline_refuses_an_attempt_without_sending_it(ssm: Any) -> None:
+    deadline = Deadline(reserve=10)
+    client = deadline.watch(boto3.client("ssm", region_name="us-east-1"))
+    deadline.seconds_left = lambda: deadline.needed + 1
+    assert client.describe_parameters()["Parameters"] == []
+    deadline.seconds_left = lambda: deadline.needed - 0.1
+    with pytest.raises(OutOfTime, match="left"):
+        client.describe_parameters()
