@@ -413,7 +413,7 @@ def section_convergence(examples: int, steps: int) -> str:
 The stateful model of `tests/integration/convergence.py` (Hypothesis `RuleBasedStateMachine` over the local engine
 and the emulator: dataset groups and Action interactions datasets created and deleted, trackers deleted and
 parameters written by hand, each CloudTrail event delivered once, twice, late or never, throttling and transient
-faults on the application's Personalize calls, and hours passing with the reconciler and the sweeper), {examples}
+faults on the application's Personalize calls and on its SSM writes, tagging and deletions, and hours passing with the reconciler and the sweeper), {examples}
 examples of up to {steps} steps, not derandomized. The invariant is checked after every hour, once the engine has
 settled and the schedule has run.
 
@@ -422,7 +422,7 @@ settled and the schedule has run.
 | steps | {tally.steps} |
 | hours (scheduled runs, each followed by the invariant) | {tally.hours} |
 | CloudTrail events | {sum(tally.fates.values())}: {fates} |
-| faults injected (failed calls) | {tally.faults} |
+| faults injected (failed calls) | {tally.faults}: {tally.faults - tally.ssm_faults} Personalize, {tally.ssm_faults} SSM |
 | invariant violations | {len(tally.violations)} |
 | counterexample | {soak.failure or "none found"} |
 | wall time | {soak.seconds:.0f} s |

@@ -38,7 +38,7 @@ def check_dataset(personalize: Any, request: CheckDatasetRequest, now: float) ->
         raise DatasetFailed(f"Dataset {arn} is {status}")
     if status not in CREATING:
         logger.warning("Unknown dataset status; waiting", extra={"status": status})
-    return keep_waiting(f"Dataset {arn}", status, request, now)
+    return keep_waiting(f"Dataset {arn}", status, request, now, dataset.get("creationDateTime"))
 
 
 @logger.inject_lambda_context(correlation_id_path="executionId")

@@ -39,7 +39,7 @@ def check_dataset_group(personalize: Any, request: CheckDatasetGroupRequest, now
         raise DatasetGroupFailed(f"Dataset group {arn} is {status}: {reason}")
     if status not in CREATING:
         logger.warning("Unknown dataset group status; waiting", extra={"status": status})
-    return keep_waiting(f"Dataset group {arn}", status, request, now)
+    return keep_waiting(f"Dataset group {arn}", status, request, now, group.get("creationDateTime"))
 
 
 @logger.inject_lambda_context(correlation_id_path="executionId")

@@ -47,7 +47,7 @@ def check_event_tracker(personalize: Any, request: CheckEventTrackerRequest, now
         raise EventTrackerFailed(f"Event tracker {arn} is being deleted ({status})")
     if status not in CREATING:
         logger.warning("Unknown event tracker status; waiting", extra={"status": status})
-    return keep_waiting(f"Event tracker {arn}", status, request, now)
+    return keep_waiting(f"Event tracker {arn}", status, request, now, tracker.get("creationDateTime"))
 
 
 @logger.inject_lambda_context(correlation_id_path="executionId")

@@ -76,6 +76,7 @@ class Tally:
     hours: int = 0
     fates: Counter[str] = field(default_factory=Counter)
     faults: int = 0
+    ssm_faults: int = 0  # of `faults`
     violations: list[str] = field(default_factory=list)
 
 
@@ -278,6 +279,7 @@ class Convergence(RuleBasedStateMachine):
         for service, operation, code, times in weather:
             if service == "ssm":  # the functions' SSM calls, in the local engine
                 self.stack.inject_aws_error(service, operation, code, times)
+                TALLY.ssm_faults += times
             else:
                 self.emulator.inject_error(operation, code, times)
             TALLY.faults += times

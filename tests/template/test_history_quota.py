@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import itertools
+import math
 from datetime import UTC, datetime
 
 import pytest
 
 from common.errors import ProvisioningTimedOut
-from common.polling import EVENTS_PER_POLL, HISTORY_EVENTS_QUOTA, POLL_EVENTS_BUDGET, keep_waiting
+from common.polling import EVENTS_PER_POLL, HISTORY_EVENTS_QUOTA, POLL_EVENTS_BUDGET, STEADY_PHASE_SECONDS, keep_waiting
 from local.template import Template
 
 PARAMETERS = Template().doc["Parameters"]
@@ -31,8 +32,8 @@ def polls_until_timeout(initial: int, maximum: int, timeout: int) -> int:
     now, polls = START.timestamp(), 0
     while True:
         polls += 1
-        try:
-            wait = keep_waiting("Tracker", "CREATE IN_PROGRESS", request, now)["waitSeconds"]
+        try:  # created when the execution started: the steady phase first
+            wait = keep_waiting("Tracker", "CREATE IN_PROGRESS", request, now, START)["waitSeconds"]
         except ProvisioningTimedOut:
             return polls
         request["previousWaitSeconds"] = wait
@@ -57,5 +58,6 @@ def test_the_boundary_the_backoff_guards() -> None:
     # ... the backoff stretches them to 63 s, which keeps a day's polls within half the quota.
     polls = polls_until_timeout(1, 1, 86_400)
     assert 1_300 < polls <= POLL_EVENTS_BUDGET // EVENTS_PER_POLL + 2
-    # With the defaults, nothing changes: waits of 5, 10, 20, 40, then 60 s for 30 minutes.
-    assert polls_until_timeout(5, 60, 1_800) == 4 + (1_800 - 75) // 60 + 2
+    # With the defaults: 5 s waits for the steady phase (36 of them), then 10, 20, 40, and 60 s to 30 minutes.
+    assert STEADY_PHASE_SECONDS == 180
+    assert polls_until_timeout(5, 60, 1_800) == 36 + 3 + math.ceil((1_800 - 250) / 60) + 1

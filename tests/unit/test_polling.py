@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 import pytest
 
 from common.errors import ProvisioningTimedOut
-from common.polling import keep_waiting, next_wait_seconds, seconds_left
+from common.polling import STEADY_PHASE_SECONDS, keep_waiting, next_wait_seconds, seconds_left
 
 START = "2026-11-26T06:00:00Z"
 T0 = datetime(2026, 11, 26, 6, 0, tzinfo=UTC).timestamp()
@@ -71,3 +71,11 @@ def test_the_reconcilers_pace_spaces_its_starts() -> None:
     pace.wait()
     pace.wait()
     assert slept[-1] == 0.5 and len(slept) == 5
+
+
+def test_a_young_resource_is_checked_at_a_steady_pace_then_the_waits_back_off() -> None:
+    assert next_wait_seconds(40, 5, 60, 1000, age=10) == 5  # whatever the previous wait
+    assert next_wait_seconds(5, 5, 60, 1000, age=STEADY_PHASE_SECONDS) == 10
+    assert next_wait_seconds(5, 5, 60, 3, age=10) == 3  # never past the deadline
+    assert next_wait_seconds(0, 1, 60, 1000, shortest=2, age=0) == 2  # nor below the history-quota guard
+    assert next_wait_seconds(40, 5, 60, 1000) == 60  # no creationDateTime: backoff from the first wait

@@ -20,6 +20,7 @@ from common.errors import (
     LimitExceeded,
     ProvisioningTimedOut,
 )
+from common.polling import STEADY_PHASE_SECONDS
 from local.personalize_emulator import PersonalizeEmulator, Timing
 from tests.helpers import dataset_group_arn
 
@@ -34,14 +35,14 @@ def poll(previous: int = 0, started: float | None = None, timeout: int = 1800) -
     }
 
 
-def check_group(personalize: Any, name: str = "g", **kwargs: Any) -> dict[str, Any]:
-    return dict(
-        check_dataset_group(personalize, {"datasetGroupArn": dataset_group_arn(name), **poll(**kwargs)}, time.time())
-    )
+def check_group(personalize: Any, name: str = "g", later: float = 0, **kwargs: Any) -> dict[str, Any]:
+    """The check `later` seconds from now (the resource that much older)."""
+    request = {"datasetGroupArn": dataset_group_arn(name), **poll(**kwargs)}
+    return dict(check_dataset_group(personalize, request, time.time() + later))
 
 
-def check_tracker(personalize: Any, arn: str, **kwargs: Any) -> dict[str, Any]:
-    return dict(check_event_tracker(personalize, {"eventTrackerArn": arn, **poll(**kwargs)}, time.time()))
+def check_tracker(personalize: Any, arn: str, later: float = 0, **kwargs: Any) -> dict[str, Any]:
+    return dict(check_event_tracker(personalize, {"eventTrackerArn": arn, **poll(**kwargs)}, time.time() + later))
 
 
 # ------------------------------------------------------------------ dataset group
@@ -49,7 +50,8 @@ def test_a_creating_dataset_group_means_wait(personalize, emulator: PersonalizeE
     emulator.time_dataset_group("g", Timing(pending=60))
     personalize.create_dataset_group(name="g")
     assert check_group(personalize) == {"status": "CREATE PENDING", "ready": False, "waitSeconds": 5}
-    assert check_group(personalize, previous=5)["waitSeconds"] == 10
+    assert check_group(personalize, previous=5)["waitSeconds"] == 5  # young: a steady pace
+    assert check_group(personalize, previous=5, later=STEADY_PHASE_SECONDS)["waitSeconds"] == 10  # then backoff
 
 
 def test_in_progress_means_wait_too(personalize, emulator: PersonalizeEmulator) -> None:
@@ -129,8 +131,9 @@ def test_a_creating_tracker_means_wait(personalize, emulator: PersonalizeEmulato
     assert check_tracker(personalize, arn, previous=40) == {
         "status": "CREATE PENDING",
         "ready": False,
-        "waitSeconds": 60,
+        "waitSeconds": 5,
     }
+    assert check_tracker(personalize, arn, previous=40, later=STEADY_PHASE_SECONDS)["waitSeconds"] == 60
 
 
 def test_an_active_tracker_is_ready_and_its_tracking_id_stays_out_of_the_answer(personalize, group: str) -> None:
