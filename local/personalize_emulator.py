@@ -179,6 +179,8 @@ class PersonalizeEmulator:
         self._recent: dict[str, deque[float]] = {}
         self._injected: dict[str, deque[tuple[str, str]]] = {}
         self._hangs: dict[str, deque[float]] = {}
+        # ARN -> (when it became ACTIVE, when a Describe call of the application first answered ACTIVE), monotonic
+        self.active_seen: dict[str, tuple[float, float]] = {}
         self._lock = threading.RLock()
         self._validator = _Validator()
         self._server: ThreadingHTTPServer | None = None
@@ -277,6 +279,8 @@ class PersonalizeEmulator:
             hangs = self._hangs.get(operation) if faults else None
             hang = hangs.popleft() if hangs else 0.0
             answer = handler(params)
+            if faults and operation.startswith("Describe"):
+                self._note_active(answer)
         time.sleep(hang)  # outside the lock: the service carries on with other requests meanwhile
         return answer
 
@@ -305,6 +309,16 @@ class PersonalizeEmulator:
                 self.throttled += 1
                 raise ServiceError("LimitExceededException", "Rate exceeded")
             recent.append(now)
+
+    def _note_active(self, answer: dict[str, Any]) -> None:
+        """For benchmarks of the lag: when the application first saw each resource ACTIVE."""
+        for view in answer.values():
+            if not isinstance(view, dict) or view.get("status") != "ACTIVE":
+                continue
+            arn = view.get("eventTrackerArn") or view.get("datasetArn") or view.get("datasetGroupArn")
+            resource = self.trackers.get(arn) or self.datasets.get(arn) or self.dataset_groups.get(arn)
+            if resource is not None and arn not in self.active_seen:
+                self.active_seen[arn] = (resource.ready_at(), time.monotonic())
 
     def _collect(self, now: float) -> None:
         for store in (self.trackers, self.datasets, self.dataset_groups):
