@@ -13,6 +13,7 @@ the workflow first saw it ACTIVE (the emulator records both).
 from __future__ import annotations
 
 import contextlib
+import io
 import math
 import random
 import statistics
@@ -82,7 +83,8 @@ def run(schedule: str, groups: int = GROUPS, seed: int = 7) -> Run:
     replace = SCHEDULES[schedule]
     patch = mock.patch("common.polling.next_wait_seconds", replace) if replace else contextlib.nullcontext()
     started = time.monotonic()
-    with PersonalizeEmulator() as emulator, LocalStack(emulator, {}) as stack, patch:
+    quiet = contextlib.redirect_stdout(io.StringIO())  # the handlers' log lines
+    with quiet, PersonalizeEmulator() as emulator, LocalStack(emulator, {}) as stack, patch:
         arns = []
         for index, (group_ready, tracker_ready) in enumerate(timings):
             name = f"timed-{index:02d}"

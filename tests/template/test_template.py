@@ -438,3 +438,22 @@ def test_the_reconcile_schedule_can_be_turned_off() -> None:
     assert schedule(TEMPLATE) == {"Schedule": "rate(1 hour)", "State": "ENABLED"}
     assert schedule(Template(overrides={"ReconcileSchedule": "rate(15 minutes)"}))["Schedule"] == "rate(15 minutes)"
     assert schedule(Template(overrides={"ReconcileSchedule": ""}))["State"] == "DISABLED"
+
+
+def test_every_parameter_is_grouped_once_and_labelled_for_the_console() -> None:
+    interface = TEMPLATE.doc["Metadata"]["AWS::CloudFormation::Interface"]
+    grouped = [name for group in interface["ParameterGroups"] for name in group["Parameters"]]
+    assert sorted(grouped) == sorted(TEMPLATE.doc["Parameters"])
+    assert set(interface["ParameterLabels"]) == set(TEMPLATE.doc["Parameters"])
+    assert all(label["default"] for label in interface["ParameterLabels"].values())
+
+
+def test_every_output_says_what_it_is() -> None:
+    assert all(output.get("Description") for output in TEMPLATE.doc["Outputs"].values())
+
+
+def test_what_every_function_repeats_is_in_globals() -> None:
+    for name, resource in TEMPLATE.resources("AWS::Serverless::Function").items():
+        assert "Handler" not in resource["Properties"], name
+        variables = resource["Properties"].get("Environment", {}).get("Variables", {})
+        assert not set(variables) & set(TEMPLATE.doc["Globals"]["Function"]["Environment"]["Variables"]), name
