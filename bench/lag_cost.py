@@ -38,17 +38,18 @@ class Outcome:
         return self.transitions * STANDARD_TRANSITION_USD + self.lambdas * LAMBDA_INVOCATION_USD
 
 
-def ours(delay: float, first: int = 5, cap: int = 60) -> Outcome:
-    """This workflow: wait `first`, check; each later wait doubles up to `cap` (Wait, Check, Choice each)."""
+def ours(delay: float, first: int = 5, cap: int = 60, steady: float = 180) -> Outcome:
+    """This workflow: wait `first`, check, while the resource is younger than `steady`; then each later wait doubles
+    up to `cap` (Wait, Check, Choice each)."""
     t, wait, polls = 0.0, first, 0
     while True:
         t += wait
         polls += 1
         if t >= delay:
             break
-        wait = min(wait * 2, cap)
+        wait = first if t < steady else min(wait * 2, cap)
     transitions = FIXED_TRANSITIONS + OWN_CHOICES + 3 * polls
-    return Outcome("exponential (this)", delay, t - delay, transitions, FIXED_LAMBDAS + polls)
+    return Outcome("steady, then exponential (this)", delay, t - delay, transitions, FIXED_LAMBDAS + polls)
 
 
 def fixed(delay: float, interval: int = 60) -> Outcome:

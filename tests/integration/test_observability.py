@@ -66,15 +66,19 @@ def test_logs_carry_the_execution_arn_and_metrics_are_emitted(
     assert metrics[0]["_aws"]["CloudWatchMetrics"][0]["Namespace"] == "EventTrackerProvisioner"
 
 
-def test_a_failed_execution_counts_provisioning_failed(stack: LocalStack, emulator: PersonalizeEmulator) -> None:
+def test_a_failed_execution_is_counted_by_step_functions_alone(
+    stack: LocalStack, emulator: PersonalizeEmulator
+) -> None:
+    """AWS/States ExecutionsFailed counts it (ProvisioningFailedAlarm and the dashboard read that): the workflow
+    puts no metric of its own for it."""
     emulator.time_dataset_group("retail-recommendations", Timing(fails_with="no"))
     stack.create_dataset_group("retail-recommendations")
     assert stack.run(event("create-dataset-group.json")).status == "FAILED"
 
     cloudwatch = boto3.client("cloudwatch", region_name="us-east-1")
-    [metric] = cloudwatch.list_metrics(Namespace="EventTrackerProvisioner")["Metrics"]
-    assert metric["MetricName"] == "ProvisioningFailed"
-    assert metric["Dimensions"] == [{"Name": "service", "Value": "event-tracker-provisioner"}]
+    assert cloudwatch.list_metrics(Namespace="EventTrackerProvisioner")["Metrics"] == []
+    alarm = stack.template.doc["Resources"]["ProvisioningFailedAlarm"]["Properties"]
+    assert (alarm["Namespace"], alarm["MetricName"]) == ("AWS/States", "ExecutionsFailed")
 
 
 def test_the_emulator_runs_as_a_standalone_process() -> None:

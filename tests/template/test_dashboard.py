@@ -138,7 +138,7 @@ def shown() -> set[tuple[str, str, str]]:
     [
         ({"ExecutionsStarted", "ExecutionsSucceeded", "ExecutionsFailed", "ExecutionsTimedOut"}, {"Sum"}),
         ({"ProvisioningLagSeconds", "TimeToTrackingIdSeconds"}, {"p50", "p90", "Maximum"}),
-        ({"TrackerCreated", "TrackerAdopted", "ProvisioningFailed"}, {"Sum"}),
+        ({"TrackerCreated", "TrackerAdopted"}, {"Sum"}),
         ({"DatasetGroupsChecked", "ExecutionsStarted", "DatasetGroupsSkipped", "DatasetGroupsUnchecked"}, {"Sum"}),
         ({"ParametersChecked", "ParametersSwept", "ParametersUnchecked", "ParametersDeleted"}, {"Sum"}),
     ],

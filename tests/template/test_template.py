@@ -200,7 +200,6 @@ def test_normal_waiting_is_not_an_error_being_retried() -> None:
         "TooManyUpdates",
         "ThrottlingException",
         "States.TaskFailed",
-        "States.ALL",
     }
 
 
