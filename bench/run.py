@@ -139,7 +139,7 @@ def section_lag_cost() -> str:
     retry_lag = max(o.lag or 0 for o in outcomes if o.strategy.startswith("retry"))
     verdicts = []
     for delay in REALISTIC:
-        ours = by[(delay, "exponential (this)")]
+        ours = by[(delay, "steady, then exponential (this)")]
         bound = lag_cost.worst_case_lag(delay)
         same = by[(delay, f"fixed {int(bound)} s loop")]
         verdicts.append(
