@@ -27,7 +27,7 @@ from bench.lag_cost import LAMBDA_ARM64_GB_SECOND_USD, LAMBDA_MEMORY_GB, LAMBDA_
 from local.personalize_emulator import PersonalizeEmulator, Timing
 from local.stack import LocalStack
 
-GROUPS = 12
+GROUPS = 20
 GROUP_READY = (10, 90)
 TRACKER_READY = (30, 95)
 LAMBDA_BILLED_SECONDS = 0.1  # assumed per invocation, as in section 2 (in-process durations are not Lambda's)

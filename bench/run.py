@@ -447,7 +447,7 @@ def section_real_timings() -> str:
 {real_timings.GROUPS} dataset groups at once, each `ACTIVE` after {low} to {high} s and its tracker after {tlow} to
 {thigh} s (uniform, the same seeded draw for every schedule), provisioned in real time by the real definition on
 the local engine with the template's defaults (`bench/real_timings.py`). Only the polling schedule differs: this
-project's (every `PollIntervalSeconds`, 5 s, while the resource is younger than 180 s, then doubling to
+project's (every `PollIntervalSeconds`, 4 s, while the resource is younger than 180 s, then doubling to
 `MaxPollIntervalSeconds`, 60 s), the AWS solution for Personalize MLOps' (8 s, each later wait x1.25) and a flat
 60 s loop. *Added lag*: from the moment a dataset group or tracker became `ACTIVE` to the moment a status check
 first saw it, per stage (both stages pooled for p50, p95 and max). Describe calls: DescribeDatasetGroup and
