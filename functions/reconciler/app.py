@@ -23,14 +23,13 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from common.clients import (
     Deadline,
-    OutOfTime,
     personalize_client,
     ssm_client,
     stepfunctions_client,
     worst_call_seconds,
 )
 from common.config import STATE_MACHINE_ARN, checked
-from common.continuation import continue_in_new_invocation
+from common.continuation import continue_in_new_invocation, within_deadline
 from common.errors import AwsError, DatasetGroupNotFound, InvalidEvent, LimitExceeded, error_code
 from common.opt_out import compile_exclude_pattern, opt_out_reason
 from common.parameters import (
@@ -223,18 +222,10 @@ class Reconciliation:
     def run(self, next_token: str | None = None) -> Report:
         """Page by page; when the next page might not fit in the time left, or a call could not begin in it, hand
         the rest to a new invocation (from the page being checked: its starts join or are skipped as running)."""
-        if self.deadline is not None:
-            self.deadline.seconds_left = self.seconds_left
         self._token = next_token
-        try:
-            return self._run()
-        except OutOfTime as error:
-            if self.hand_over is None:
-                raise
-            logger.warning("Out of time", extra={"reason": str(error)})
-            self.hand_over(self._token or "")
+        if within_deadline(self._run, self.deadline, self.seconds_left, self.hand_over, lambda: self._token) is None:
             self.report.continued = True
-            return self.report
+        return self.report
 
     def _run(self) -> Report:
         _, _, _, region, account, *_ = self.state_machine_arn.split(":")

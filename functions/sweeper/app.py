@@ -26,8 +26,8 @@ from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 from botocore.exceptions import BotoCoreError, ClientError
 
-from common.clients import Deadline, OutOfTime, personalize_client, ssm_client, worst_call_seconds
-from common.continuation import continue_in_new_invocation
+from common.clients import Deadline, personalize_client, ssm_client, worst_call_seconds
+from common.continuation import continue_in_new_invocation, within_deadline
 from common.errors import AwsError, InvalidEvent, LimitExceeded, error_code
 from common.parameters import (
     TAG_DATASET_ARN,
@@ -104,18 +104,10 @@ class Sweep:
     def run(self, after: str | None = None) -> Report:
         """Name by name; when the next might not fit in the time left, or a call could not begin in it, hand the
         rest to a new invocation, after the last parameter checked."""
-        if self.deadline is not None:
-            self.deadline.seconds_left = self.seconds_left
         self._after = after
-        try:
-            return self._run()
-        except OutOfTime as error:
-            if self.hand_over is None:
-                raise
-            logger.warning("Out of time", extra={"reason": str(error)})
-            self.hand_over(self._after or "")
+        if within_deadline(self._run, self.deadline, self.seconds_left, self.hand_over, lambda: self._after) is None:
             self.report.continued = True
-            return self.report
+        return self.report
 
     def _run(self) -> Report:
         slowest, progressed = 0.0, False

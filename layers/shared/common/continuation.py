@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import functools
 import json
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 from aws_lambda_powertools import Logger
 
-from common.clients import lambda_client
+from common.clients import Deadline, OutOfTime, lambda_client
 
 logger = Logger()
 awslambda = functools.cache(lambda_client)  # made on the first hand-over only: big accounts
@@ -22,3 +23,27 @@ def continue_in_new_invocation(function_arn: str, payload: dict[str, Any]) -> No
     """Invoke the function again (InvocationType Event) with where to go on from."""
     awslambda().invoke(FunctionName=function_arn, InvocationType="Event", Payload=json.dumps(payload).encode())
     logger.info("Continuing in a new invocation", extra=payload)
+
+
+Result = TypeVar("Result")
+
+
+def within_deadline(
+    work: Callable[[], Result],
+    deadline: Deadline | None,
+    seconds_left: Callable[[], float],
+    hand_over: Callable[[str], None] | None,
+    cursor: Callable[[], str | None],
+) -> Result | None:
+    """Do the work with the clients' deadline set to this invocation's; when a call could not begin in the time
+    left, hand over from `cursor()` (where the work had got to) and answer None."""
+    if deadline is not None:
+        deadline.seconds_left = seconds_left
+    try:
+        return work()
+    except OutOfTime as error:
+        if hand_over is None:
+            raise
+        logger.warning("Out of time", extra={"reason": str(error)})
+        hand_over(cursor() or "")
+        return None
