@@ -219,7 +219,7 @@ def test_the_parameters_exist_with_their_defaults() -> None:
         for name in ("ParameterPrefix", "PollIntervalSeconds", "MaxPollIntervalSeconds", "ProvisioningTimeoutSeconds")
     } == {
         "ParameterPrefix": "/personalize",
-        "PollIntervalSeconds": "5",
+        "PollIntervalSeconds": "4",
         "MaxPollIntervalSeconds": "60",
         "ProvisioningTimeoutSeconds": "1800",
     }
