@@ -12,16 +12,9 @@ from typing import Any
 
 from local.personalize_emulator import PersonalizeEmulator
 from local.stack import LocalStack
+from tests.scale import READS, populate
 
 # Personalize's read calls the reconciler makes, each limited on its own (AWS rate-limits per API).
-READS = (
-    "ListDatasetGroups",
-    "ListTagsForResource",
-    "ListEventTrackers",
-    "DescribeEventTracker",
-    "ListDatasets",
-    "DescribeDataset",
-)
 SETTINGS = {"ReconcileStartsPerSecond": 10}
 
 
@@ -38,18 +31,6 @@ class ScaleRun:
     throttled_calls: int
     calls: int
     invocations: int = 1
-
-
-def populate(stack: LocalStack, emulator: PersonalizeEmulator, groups: int, missing: int) -> set[str]:
-    """`groups` dataset groups with their tracker; all but the first `missing` with the right parameter."""
-    names = [f"scale-{index:04d}" for index in range(groups)]
-    for index, name in enumerate(names):
-        arn = stack.create_dataset_group(name)
-        emulator.seed_tracker(arn)
-        if index >= missing:
-            [view] = emulator.trackers_of(name)
-            stack.ssm.put_parameter(Name=stack.parameter_name(name), Value=view["trackingId"], Type="String")
-    return set(names[:missing])
 
 
 def run(groups: int, missing: int, reads_per_second: float) -> ScaleRun:

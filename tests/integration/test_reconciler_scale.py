@@ -8,10 +8,10 @@ from typing import Any
 
 import pytest
 
-from bench.reconciler_scale import READS, populate
 from local.personalize_emulator import PersonalizeEmulator
 from local.stack import LocalStack
 from tests.helpers import wait_for_executions
+from tests.scale import READS, populate
 
 GROUPS = 200
 MISSING = 12
