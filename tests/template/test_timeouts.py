@@ -15,6 +15,7 @@ import pytest
 from botocore.retries.bucket import TokenBucket
 from botocore.retries.standard import ExponentialBackoff
 
+from common import clients
 from local.stack import load_handler
 from local.template import Template
 from tests.code_calls import call_sites
@@ -31,15 +32,7 @@ def timeout(name: str) -> float:
     return float(FUNCTIONS[name].properties.get("Timeout", globals_.get("Timeout", 3)))
 
 
-def common_clients():  # type: ignore[no-untyped-def]
-    load_handler(FUNCTIONS["CheckEventTrackerFunction"])  # puts the shared layer on sys.path
-    from common import clients
-
-    return clients
-
-
 def test_the_retry_arithmetic_is_botocores() -> None:
-    clients = common_clients()
     assert ExponentialBackoff._BASE == 2
     assert ExponentialBackoff._MAX_BACKOFF == clients.BACKOFF_CAP_SECONDS
     assert ExponentialBackoff._RETRY_AFTER_MAX_ADDITIONAL == clients.RETRY_AFTER_EXTRA_SECONDS
@@ -54,7 +47,7 @@ def test_the_retry_arithmetic_is_botocores() -> None:
 
 @pytest.mark.parametrize("name", sorted(set(FUNCTIONS) - LOOPING))
 def test_a_function_whose_every_call_hangs_still_ends_before_its_timeout(name: str) -> None:
-    worst = call_sites(FUNCTIONS[name]) * common_clients().worst_call_seconds()
+    worst = call_sites(FUNCTIONS[name]) * clients.worst_call_seconds()
     assert worst <= MARGIN * timeout(name), f"{name}: {worst} s of calls in a Timeout of {timeout(name)} s"
 
 
@@ -62,7 +55,6 @@ def test_a_function_whose_every_call_hangs_still_ends_before_its_timeout(name: s
 def test_a_looping_function_keeps_time_for_its_hand_over(name: str) -> None:
     with mock.patch.dict(os.environ, {"AWS_DEFAULT_REGION": REGION, "AWS_ACCESS_KEY_ID": "x"}):
         module = vars(sys.modules[load_handler(FUNCTIONS[name]).__module__])
-    clients = common_clients()
     deadline = module["DEADLINE"]
     assert deadline.reserve >= clients.worst_call_seconds()  # the hand-over's own call
     assert deadline.needed <= 0.5 * timeout(name)  # at least half the invocation does work
