@@ -279,7 +279,10 @@ def test_throttling_of_every_call_ends_at_the_deadline_as_limit_exceeded(
     assert stack.parameter(PARAMETER) is None
 
 
-def test_throttled_tracker_creation_ends_at_the_deadline(make_stack, emulator: PersonalizeEmulator) -> None:
+def test_throttled_tracker_creation_ends_at_the_deadline(
+    make_stack, emulator: PersonalizeEmulator, no_client_backoff: None
+) -> None:
+    """The workflow's own waits (botocore's backoff, up to 3 s an invocation, would leave room for one under load)."""
     stack = make_stack(ProvisioningTimeoutSeconds=6, MaxPollIntervalSeconds=2)
     emulator.limit_rate("CreateEventTracker", 0)
     stack.create_dataset_group(NAME)
