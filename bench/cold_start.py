@@ -144,17 +144,6 @@ CALLS = {
             "personalize": [
                 (
                     "describe_event_tracker",
-                    {"eventTracker": {"eventTrackerArn": _ET, "status": "ACTIVE", "trackingId": "t"}},
-                )
-            ]
-        },
-    ),
-    "StoreTrackingIdFunction": (
-        "store-tracking-id.json",
-        {
-            "personalize": [
-                (
-                    "describe_event_tracker",
                     {"eventTracker": {"status": "ACTIVE", "trackingId": "b0c1d2e3-f4a5-4b6c-8d7e-9f0a1b2c3d4e"}},
                 )
             ],
@@ -187,10 +176,6 @@ CALLS = {
     ),
     "CheckDatasetFunction": (
         "check-dataset.json",
-        {"personalize": [("describe_dataset", {"dataset": {"datasetArn": _DS, "status": "ACTIVE"}})]},
-    ),
-    "StoreActionTrackingIdFunction": (
-        "store-action-tracking-id.json",
         {
             "personalize": [
                 (

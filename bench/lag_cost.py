@@ -16,13 +16,13 @@ LAMBDA_MEMORY_GB = 0.125  # MemorySize 128
 LAMBDA_BILLED_SECONDS = 0.1  # assumed per invocation: one or two AWS API calls
 LAMBDA_INVOCATION_USD = LAMBDA_REQUEST_USD + LAMBDA_MEMORY_GB * LAMBDA_BILLED_SECONDS * LAMBDA_ARM64_GB_SECOND_USD
 
-# A healthy run's states outside the tracker's poll loop: ParseInput, CheckDatasetGroup,
-# IsDatasetGroupActive, CreateOrAdoptTracker, IsOptedOut | StoreTrackingId, NotifyProvisioned, Provisioned.
-FIXED_TRANSITIONS = 8
-# This workflow's own Choice states on that path: WhatToProvision, IsCreatedByCloudFormation,
-# WasCreateThrottled, WasStoreThrottled (the peers have none of them).
-OWN_CHOICES = 4
-FIXED_LAMBDAS = 4  # ParseInput, CheckDatasetGroup, CreateOrAdoptTracker, StoreTrackingId
+# A healthy run's states outside the tracker's poll loop (WaitForEventTracker, CheckEventTracker,
+# IsTrackingIdStored; the last check stores): ParseInput, CheckDatasetGroup, IsDatasetGroupActive,
+# CreateOrAdoptTracker, NotifyProvisioned, Provisioned.
+FIXED_TRANSITIONS = 6
+# This workflow's own Choice states on that path: WhatToProvision, CreatedOrAdopted (the peers have neither).
+OWN_CHOICES = 2
+FIXED_LAMBDAS = 3  # ParseInput, CheckDatasetGroup, CreateOrAdoptTracker
 
 
 @dataclass
@@ -111,21 +111,23 @@ class Measured:
     lambdas: int
     predicted_transitions: int
     predicted_lambdas: int
-    provisioning_lag: float | None = None  # ProvisioningLagSeconds, as StoreTrackingId computed and emitted it
+    provisioning_lag: float | None = None  # ProvisioningLagSeconds, as CheckEventTracker computed and emitted it
     time_to_tracking_id: float | None = None  # TimeToTrackingIdSeconds, idem (direct input: from the start)
     time_to_tracking_id_from: str = ""
 
 
 def _stored_at(history: list[dict]) -> float:
-    """When StoreTrackingId's function returned, that is when the parameter had been written."""
-    state = None
+    """When the last CheckEventTracker's function returned: the one that found it ACTIVE and wrote the parameter."""
+    state, stored = None, None
     for event in history:
         if event["type"] == "TaskStateEntered":
             state = event["stateEnteredEventDetails"]["name"]
-        elif event["type"] == "LambdaFunctionSucceeded" and state == "StoreTrackingId":
+        elif event["type"] == "LambdaFunctionSucceeded" and state == "CheckEventTracker":
             timestamp = event["timestamp"]
-            return timestamp.timestamp() if isinstance(timestamp, datetime) else float(timestamp)
-    raise AssertionError("StoreTrackingId never succeeded")
+            stored = timestamp.timestamp() if isinstance(timestamp, datetime) else float(timestamp)
+    if stored is None:
+        raise AssertionError("CheckEventTracker never succeeded")
+    return stored
 
 
 def measure(delays: list[float], first: int = 1, cap: int = 12) -> list[Measured]:

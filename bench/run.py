@@ -451,7 +451,7 @@ project's (every `PollIntervalSeconds`, 4 s, while the resource is younger than 
 `MaxPollIntervalSeconds`, 60 s), the AWS solution for Personalize MLOps' (8 s, each later wait x1.25) and a flat
 60 s loop. *Added lag*: from the moment a dataset group or tracker became `ACTIVE` to the moment a status check
 first saw it, per stage (both stages pooled for p50, p95 and max). Describe calls: DescribeDatasetGroup and
-DescribeEventTracker (StoreTrackingId's one read included). Dollars: Standard state transitions ($0.025 per
+DescribeEventTracker. Dollars: Standard state transitions ($0.025 per
 1,000) and Lambda (requests, and 0.1 s billed at 128 MB arm64 each), per provisioned tracker.
 
 {

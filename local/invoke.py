@@ -175,7 +175,7 @@ def seed(services: Services, function: str, event: dict[str, Any]) -> dict[str, 
     if function in ("CheckDatasetGroupFunction", "CreateOrAdoptTrackerFunction"):
         dataset_group(services, event["datasetGroupArn"].rsplit("/", 1)[1])
         say(f"seeded     dataset group {event['datasetGroupArn']} (ACTIVE)")
-    elif function in ("CheckEventTrackerFunction", "StoreTrackingIdFunction"):
+    elif function == "CheckEventTrackerFunction":
         group = dataset_group(services, MISSING)
         tracker = emulator.seed_tracker(group, event["eventTrackerArn"])
         say(f"seeded     event tracker {event['eventTrackerArn']} (ACTIVE, trackingId {tracker['trackingId']})")
@@ -192,7 +192,7 @@ def seed(services: Services, function: str, event: dict[str, Any]) -> dict[str, 
         )["stateMachineArn"]
         say(f"seeded     state machine {arn}")
         return {"STATE_MACHINE_ARN": arn}
-    elif function in ("CheckDatasetFunction", "StoreActionTrackingIdFunction"):
+    elif function == "CheckDatasetFunction":
         dataset = action_dataset(services, MISSING)
         tracking_id = emulator.handle("DescribeDataset", {"datasetArn": dataset})["dataset"]["trackingId"]
         say(f"seeded     Action interactions dataset {dataset} (ACTIVE, trackingId {tracking_id})")
@@ -228,7 +228,7 @@ def seed(services: Services, function: str, event: dict[str, Any]) -> dict[str, 
 
 def report_effects(services: Services, function: str, env: dict[str, str]) -> None:
     """What the function changed, read back from the local services."""
-    if function in ("StoreTrackingIdFunction", "StoreActionTrackingIdFunction", "TeardownFunction", "SweeperFunction"):
+    if function in ("CheckEventTrackerFunction", "CheckDatasetFunction", "TeardownFunction", "SweeperFunction"):
         ssm = services.client("ssm")
         names = [p["Name"] for p in ssm.describe_parameters().get("Parameters", [])]
         for name in sorted(names):

@@ -182,18 +182,19 @@ class Progress:
         if not isinstance(data, dict):
             return ""
         if state == "CheckDatasetGroup":
-            return f"  dataset group {data['datasetGroupStatus'].get('status')}"
+            return f"  dataset group {data['status'].get('status')}"
         if state == "CheckEventTracker":
-            return f"  tracker {data['eventTrackerStatus'].get('status')}"
+            return f"  tracker {data['eventTracker'].get('status')}"
         if state == "CheckDataset":
-            return f"  Action interactions dataset {data['datasetStatus'].get('status')}"
-        if state == "CreateOrAdoptTracker" and data["eventTracker"].get("throttled"):
-            return "  throttled"
+            return f"  Action interactions dataset {data['status'].get('status')}"
         if state == "CreateOrAdoptTracker":
             tracker = data["eventTracker"]
-            if tracker.get("skipped"):
+            outcome = tracker.get("outcome")
+            if outcome == "skipped":
                 return f"  skipped: {tracker.get('reason')}"
-            return f"  {'adopted' if tracker.get('adopted') else 'created'} {tracker.get('eventTrackerName')}"
+            if outcome == "waiting":
+                return "  waiting (throttled, or for the stack's own tracker)"
+            return f"  {outcome} {tracker.get('eventTrackerName')}"
         return ""
 
 

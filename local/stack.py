@@ -680,6 +680,7 @@ class LocalStack:
         return {
             "Value": parameter["Value"],
             "Type": parameter["Type"],
+            "Version": parameter["Version"],
             "Description": described.get("Description", ""),
             "Tags": {tag["Key"]: tag["Value"] for tag in tags},
         }

@@ -1,46 +1,118 @@
-"""WaitForDataset: is the Action interactions dataset ACTIVE yet?"""
+"""CheckDataset: is the Action interactions dataset ACTIVE yet? Once it is, store its trackingId in SSM.
+
+Personalize creates that dataset's tracker with it and reports the ID (for PutActionInteractions) only in
+DescribeDataset. It goes only to SSM, at {ParameterPrefix}/{datasetGroupName}/action-tracking-id, tagged with the
+dataset's and the dataset group's ARNs. An opted-out dataset group is left alone.
+"""
 
 from __future__ import annotations
 
+import os
+import re
 import time
 from typing import Any
 
-from aws_lambda_powertools import Logger
+from aws_lambda_powertools import Logger, Metrics
 
-from common.clients import personalize_client
+from common import lag
+from common.clients import personalize_client, ssm_client
 from common.errors import DatasetFailed, DatasetNotFound
-from common.personalize import ACTIVE, CREATE_FAILED, CREATING, describe_or_throttled, is_being_deleted
-from common.polling import THROTTLED, PollRequest, PollResult, keep_waiting
+from common.opt_out import compile_exclude_pattern, opt_out_reason
+from common.parameters import TAG_DATASET_ARN, TAG_DATASET_GROUP_ARN, action_parameter_name, put_tracking_id
+from common.personalize import dataset_group_tags, parse_dataset_group_arn
+from common.polling import PollRequest, PollResult
+from common.status import check_status, valid_tracking_id
 
 logger = Logger()
+metrics = Metrics()
 personalize = personalize_client()
+ssm = ssm_client()
+PARAMETER_PREFIX = os.environ.get("PARAMETER_PREFIX", "/personalize")
+PARAMETER_TYPE = os.environ.get("PARAMETER_TYPE", "String")
+KMS_KEY_ID = os.environ.get("KMS_KEY_ID", "")
+EXCLUDE = compile_exclude_pattern(os.environ.get("EXCLUDE_NAME_PATTERN", ""))
 
 
 class CheckDatasetRequest(PollRequest):
     datasetArn: str
+    eventTime: str | None  # the CloudTrail event's, when an event started the execution
 
 
-def check_dataset(personalize: Any, request: CheckDatasetRequest, now: float) -> PollResult:
+class ActionProvisioned(PollResult, total=False):
+    skipped: bool  # IsActionTrackingIdStored reads it (and `ready`) in every answer
+    datasetArn: str
+    datasetGroupArn: str
+    datasetGroupName: str
+    parameterName: str
+    trackingId: str  # String parameters only
+    reason: str
+    lag: lag.Lag
+
+
+def check_dataset(
+    personalize: Any,
+    ssm: Any,
+    request: CheckDatasetRequest,
+    now: float,
+    prefix: str = "/personalize",
+    exclude: re.Pattern[str] | None = None,
+    parameter_type: str = "String",
+    kms_key_id: str = "",
+) -> ActionProvisioned:
     arn = request["datasetArn"]
-    dataset = describe_or_throttled(
+    dataset, result = check_status(
+        "Dataset",
+        arn,
         lambda: personalize.describe_dataset(datasetArn=arn)["dataset"],
         DatasetNotFound(f"Dataset {arn} does not exist"),
+        DatasetFailed,
+        request,
+        now,
     )
     if dataset is None:
-        logger.warning("DescribeDataset throttled; waiting")
-        return keep_waiting(f"DescribeDataset {arn}", THROTTLED, request, now)
+        return {**result, "skipped": False}
 
-    status = dataset.get("status", "")
-    logger.info("Dataset status", extra={"datasetArn": arn, "status": status})
-    if status == ACTIVE:
-        return {"status": status, "ready": True, "waitSeconds": 0}
-    if status == CREATE_FAILED or is_being_deleted(status):
-        raise DatasetFailed(f"Dataset {arn} is {status}")
-    if status not in CREATING:
-        logger.warning("Unknown dataset status; waiting", extra={"status": status})
-    return keep_waiting(f"Dataset {arn}", status, request, now, dataset.get("creationDateTime"))
+    group = parse_dataset_group_arn(dataset.get("datasetGroupArn", ""))
+    if group is None:
+        raise DatasetNotFound(f"Dataset {arn} names no dataset group: {dataset.get('datasetGroupArn')!r}")
+    provisioned: ActionProvisioned = {
+        **result,
+        "skipped": False,
+        "datasetArn": arn,
+        "datasetGroupArn": group.arn,
+        "datasetGroupName": group.name,
+        "parameterName": action_parameter_name(prefix, group.name),
+    }
+    reason = opt_out_reason(group.name, dataset_group_tags(personalize, group.arn), exclude)
+    if reason:
+        return {**provisioned, "skipped": True, "reason": reason}
+
+    tracking_id = valid_tracking_id(dataset.get("trackingId"), arn)
+    put_tracking_id(
+        ssm,
+        provisioned["parameterName"],
+        tracking_id,
+        f"trackingId (PutActionInteractions) of Action interactions dataset {arn}",
+        {TAG_DATASET_GROUP_ARN: group.arn, TAG_DATASET_ARN: arn},
+        parameter_type,
+        kms_key_id,
+    )
+    provisioned["lag"] = lag.measure(
+        dataset.get("lastUpdatedDateTime"), request.get("eventTime"), request.get("executionStartTime"), time.time()
+    )
+    if parameter_type == "String":
+        provisioned["trackingId"] = tracking_id
+    return provisioned
 
 
+@metrics.log_metrics
 @logger.inject_lambda_context(correlation_id_path="executionId")
-def lambda_handler(event: CheckDatasetRequest, context: Any) -> PollResult:
-    return check_dataset(personalize, event, now=time.time())
+def lambda_handler(event: CheckDatasetRequest, context: Any) -> ActionProvisioned:
+    result = check_dataset(
+        personalize, ssm, event, time.time(), PARAMETER_PREFIX, EXCLUDE, PARAMETER_TYPE, KMS_KEY_ID
+    )  # fmt: skip
+    if "lag" in result:
+        lag.emit(metrics, result["lag"])
+    if result["ready"]:
+        logger.info("Action tracking ID", extra={k: v for k, v in result.items() if k != "trackingId"})
+    return result

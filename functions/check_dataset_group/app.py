@@ -1,4 +1,4 @@
-"""WaitForDatasetGroup: is the dataset group ACTIVE yet?"""
+"""CheckDatasetGroup: is the dataset group ACTIVE yet?"""
 
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ from aws_lambda_powertools import Logger
 
 from common.clients import personalize_client
 from common.errors import DatasetGroupFailed, DatasetGroupNotFound
-from common.personalize import ACTIVE, CREATE_FAILED, CREATING, describe_or_throttled, is_being_deleted
-from common.polling import THROTTLED, PollRequest, PollResult, keep_waiting
+from common.polling import PollRequest, PollResult
+from common.status import check_status
 
 logger = Logger()
 personalize = personalize_client()
@@ -20,28 +20,27 @@ class CheckDatasetGroupRequest(PollRequest):
     datasetGroupArn: str
 
 
-def check_dataset_group(personalize: Any, request: CheckDatasetGroupRequest, now: float) -> PollResult:
+class DatasetGroupStatus(PollResult, total=False):
+    readyAt: float  # when this check saw it ACTIVE: CreateOrAdoptTracker counts a stack's grace period from it
+
+
+def check_dataset_group(personalize: Any, request: CheckDatasetGroupRequest, now: float) -> DatasetGroupStatus:
     arn = request["datasetGroupArn"]
-    group = describe_or_throttled(
+    group, result = check_status(
+        "Dataset group",
+        arn,
         lambda: personalize.describe_dataset_group(datasetGroupArn=arn)["datasetGroup"],
         DatasetGroupNotFound(f"Dataset group {arn} does not exist"),
+        DatasetGroupFailed,
+        request,
+        now,
     )
-    if group is None:
-        logger.warning("DescribeDatasetGroup throttled; waiting")
-        return keep_waiting(f"DescribeDatasetGroup {arn}", THROTTLED, request, now)
-
-    status = group.get("status", "")
-    logger.info("Dataset group status", extra={"datasetGroupArn": arn, "status": status})
-    if status == ACTIVE:
-        return {"status": status, "ready": True, "waitSeconds": 0}
-    if status == CREATE_FAILED or is_being_deleted(status):
-        reason = group.get("failureReason") or "Personalize gave no failureReason"
-        raise DatasetGroupFailed(f"Dataset group {arn} is {status}: {reason}")
-    if status not in CREATING:
-        logger.warning("Unknown dataset group status; waiting", extra={"status": status})
-    return keep_waiting(f"Dataset group {arn}", status, request, now, group.get("creationDateTime"))
+    status: DatasetGroupStatus = {**result}
+    if group is not None:
+        status["readyAt"] = round(now, 3)
+    return status
 
 
 @logger.inject_lambda_context(correlation_id_path="executionId")
-def lambda_handler(event: CheckDatasetGroupRequest, context: Any) -> PollResult:
+def lambda_handler(event: CheckDatasetGroupRequest, context: Any) -> DatasetGroupStatus:
     return check_dataset_group(personalize, event, now=time.time())

@@ -1,55 +1,106 @@
-"""WaitForEventTracker: is the event tracker ACTIVE yet, with a trackingId?
+"""CheckEventTracker: is the event tracker ACTIVE yet? Once it is, store its trackingId in SSM Parameter Store.
 
-The trackingId itself is not returned: it would travel through the execution's history. StoreTrackingId
-reads it from DescribeEventTracker.
+The trackingId is read from DescribeEventTracker and goes only to SSM: it is not in the state machine's
+payloads or history, except in the result of a String parameter (which anyone may read anyway).
 """
 
 from __future__ import annotations
 
+import os
 import time
 from typing import Any
 
-from aws_lambda_powertools import Logger
+from aws_lambda_powertools import Logger, Metrics
 
-from common.clients import personalize_client
-from common.errors import EventTrackerFailed, InvalidTrackingId
-from common.personalize import ACTIVE, CREATE_FAILED, CREATING, describe_or_throttled, is_being_deleted
-from common.polling import THROTTLED, PollRequest, PollResult, keep_waiting
+from common import lag
+from common.clients import personalize_client, ssm_client
+from common.errors import EventTrackerFailed
+from common.parameters import TAG_DATASET_GROUP_ARN, TAG_EVENT_TRACKER_ARN, put_tracking_id
+from common.polling import PollRequest, PollResult
+from common.status import check_status, valid_tracking_id
 
 logger = Logger()
+metrics = Metrics()
 personalize = personalize_client()
+ssm = ssm_client()
+PARAMETER_TYPE = os.environ.get("PARAMETER_TYPE", "String")
+KMS_KEY_ID = os.environ.get("KMS_KEY_ID", "")
 
 
 class CheckEventTrackerRequest(PollRequest):
     eventTrackerArn: str
+    adopted: bool
+    datasetGroupArn: str
+    datasetGroupName: str
+    parameterName: str
+    eventTime: str | None  # the CloudTrail event's, when an event started the execution
 
 
-def check_event_tracker(personalize: Any, request: CheckEventTrackerRequest, now: float) -> PollResult:
+class Provisioned(PollResult, total=False):
+    skipped: bool  # False: the execution's output says provisioned, not opted out
+    datasetGroupArn: str
+    datasetGroupName: str
+    eventTrackerArn: str
+    trackingId: str  # String parameters only
+    parameterName: str
+    adopted: bool
+    lag: lag.Lag
+
+
+def check_event_tracker(
+    personalize: Any,
+    ssm: Any,
+    request: CheckEventTrackerRequest,
+    now: float,
+    parameter_type: str = "String",
+    kms_key_id: str = "",
+) -> Provisioned:
     arn = request["eventTrackerArn"]
-    tracker = describe_or_throttled(
+    tracker, result = check_status(
+        "Event tracker",
+        arn,
         lambda: personalize.describe_event_tracker(eventTrackerArn=arn)["eventTracker"],
         EventTrackerFailed(f"Event tracker {arn} disappeared while being created"),
+        EventTrackerFailed,
+        request,
+        now,
     )
     if tracker is None:
-        logger.warning("DescribeEventTracker throttled; waiting")
-        return keep_waiting(f"DescribeEventTracker {arn}", THROTTLED, request, now)
+        return {**result, "eventTrackerArn": arn, "adopted": bool(request.get("adopted"))}
 
-    status = tracker.get("status", "")
-    logger.info("Event tracker status", extra={"eventTrackerArn": arn, "status": status})
-    if status == ACTIVE:
-        if not (tracker.get("trackingId") or "").strip():
-            raise InvalidTrackingId(f"Event tracker {arn} is ACTIVE but has no trackingId")
-        return {"status": status, "ready": True, "waitSeconds": 0}
-    if status == CREATE_FAILED:
-        # DescribeEventTracker has no failureReason field.
-        raise EventTrackerFailed(f"Event tracker {arn} is CREATE FAILED")
-    if is_being_deleted(status):
-        raise EventTrackerFailed(f"Event tracker {arn} is being deleted ({status})")
-    if status not in CREATING:
-        logger.warning("Unknown event tracker status; waiting", extra={"status": status})
-    return keep_waiting(f"Event tracker {arn}", status, request, now, tracker.get("creationDateTime"))
+    tracking_id = valid_tracking_id(tracker.get("trackingId"), arn)
+    group = request["datasetGroupArn"]
+    put_tracking_id(
+        ssm,
+        request["parameterName"],
+        tracking_id,
+        f"trackingId of event tracker {arn} of dataset group {group}",
+        {TAG_DATASET_GROUP_ARN: group, TAG_EVENT_TRACKER_ARN: arn},
+        parameter_type,
+        kms_key_id,
+    )
+    provisioned: Provisioned = {
+        **result,
+        "skipped": False,
+        "datasetGroupArn": group,
+        "datasetGroupName": request["datasetGroupName"],
+        "eventTrackerArn": arn,
+        "parameterName": request["parameterName"],
+        "adopted": bool(request.get("adopted")),
+        "lag": lag.measure(
+            tracker.get("lastUpdatedDateTime"), request.get("eventTime"), request.get("executionStartTime"), time.time()
+        ),
+    }
+    if parameter_type == "String":
+        provisioned["trackingId"] = tracking_id
+    return provisioned
 
 
+@metrics.log_metrics
 @logger.inject_lambda_context(correlation_id_path="executionId")
-def lambda_handler(event: CheckEventTrackerRequest, context: Any) -> PollResult:
-    return check_event_tracker(personalize, event, now=time.time())
+def lambda_handler(event: CheckEventTrackerRequest, context: Any) -> Provisioned:
+    result = check_event_tracker(personalize, ssm, event, time.time(), PARAMETER_TYPE, KMS_KEY_ID)
+    if "lag" in result:
+        lag.emit(metrics, result["lag"])
+        logger.info("Stored trackingId", extra={"parameterName": result["parameterName"], **result["lag"]})
+    return result

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import os
 import re
 import time
@@ -29,16 +30,18 @@ _ALREADY_HAS_TRACKER = frozenset({"ResourceAlreadyExistsException", "ResourceInU
 
 class TrackerRequest(PollRequest):
     datasetGroupArn: str
+    createdByCloudFormation: bool
+    readyAt: float  # when CheckDatasetGroup saw the group ACTIVE
+    graceSeconds: int | str  # CloudFormationGraceSeconds
 
 
 class TrackerResult(TypedDict, total=False):
-    skipped: bool
-    throttled: bool
-    waitSeconds: int
-    reason: str
-    eventTrackerArn: str
+    outcome: str  # created, adopted, skipped or waiting: the Choice after this step reads only this
+    eventTrackerArn: str | None
     eventTrackerName: str
     adopted: bool
+    waitSeconds: int
+    reason: str
 
 
 def tracker_tags(tags: dict[str, str]) -> list[dict[str, str]]:
@@ -57,7 +60,7 @@ def find_tracker(personalize: Any, dataset_group_arn: str) -> dict[str, Any] | N
 
 def _adopted(tracker: dict[str, Any]) -> TrackerResult:
     return {
-        "skipped": False,
+        "outcome": "adopted",
         "eventTrackerArn": tracker["eventTrackerArn"],
         "eventTrackerName": tracker["name"],
         "adopted": True,
@@ -65,8 +68,9 @@ def _adopted(tracker: dict[str, Any]) -> TrackerResult:
 
 
 def create_or_adopt_tracker(
-    personalize: Any, dataset_group_arn: str, exclude: re.Pattern[str] | None = None
+    personalize: Any, dataset_group_arn: str, exclude: re.Pattern[str] | None = None, hold_back: bool = False
 ) -> TrackerResult:
+    """Adopt the group's tracker, or create one; `hold_back`: adopt, but do not create yet (outcome `waiting`)."""
     dataset_group = parse_dataset_group_arn(dataset_group_arn)
     if dataset_group is None:
         raise ValueError(f"Not a dataset group ARN: {dataset_group_arn!r}")
@@ -75,11 +79,13 @@ def create_or_adopt_tracker(
         tags = dataset_group_tags(personalize, dataset_group.arn)
         reason = opt_out_reason(dataset_group.name, tags, exclude)
         if reason:
-            return {"skipped": True, "reason": reason, "adopted": False}
+            return {"outcome": "skipped", "eventTrackerArn": None, "adopted": False, "reason": reason}
 
         existing = find_tracker(personalize, dataset_group.arn)
         if existing:
             return _adopted(existing)
+        if hold_back:
+            return {"outcome": "waiting", "eventTrackerArn": None, "adopted": False}
 
         name = tracker_name(dataset_group)
         try:
@@ -106,34 +112,48 @@ def create_or_adopt_tracker(
         raise named_aws_error(error) from error
 
     return {
-        "skipped": False,
+        "outcome": "created",
         "eventTrackerArn": created["eventTrackerArn"],
         "eventTrackerName": name,
         "adopted": False,
     }
 
 
+def grace_seconds_left(request: TrackerRequest, now: float) -> float:
+    """For a group a CloudFormation stack made: how much longer its own AWS::Personalize::EventTracker may appear."""
+    if not request.get("createdByCloudFormation"):
+        return 0.0
+    return float(request.get("readyAt") or now) + int(request.get("graceSeconds") or 0) - now
+
+
 def create_adopt_or_wait(
     personalize: Any, request: TrackerRequest, exclude: re.Pattern[str] | None, now: float
 ) -> TrackerResult:
-    """create_or_adopt_tracker, or "throttled: wait N s" (LimitExceeded once the deadline has passed)."""
+    """create_or_adopt_tracker, or "wait N s": Personalize throttled (LimitExceeded once the deadline has passed), or
+    the group's stack may still create its own tracker (adopted as soon as it appears)."""
+    arn = request["datasetGroupArn"]
+    grace = grace_seconds_left(request, now)
     try:
-        return {**create_or_adopt_tracker(personalize, request["datasetGroupArn"], exclude), "throttled": False}
+        result = create_or_adopt_tracker(personalize, arn, exclude, hold_back=grace > 0)
     except LimitExceeded as error:
         logger.warning("Throttled; waiting", extra={"reason": str(error)})
-        wait = keep_waiting(f"CreateOrAdoptTracker {request['datasetGroupArn']}", THROTTLED, request, now)
-        return {"skipped": False, "adopted": False, "throttled": True, "waitSeconds": wait["waitSeconds"]}
+        wait = keep_waiting(f"CreateOrAdoptTracker {arn}", THROTTLED, request, now)["waitSeconds"]
+        return {"outcome": "waiting", "eventTrackerArn": None, "adopted": False, "waitSeconds": wait}
+    if result["outcome"] == "waiting":
+        wait = keep_waiting(f"The stack's own tracker of {arn}", "NOT THERE YET", request, now)["waitSeconds"]
+        return {**result, "waitSeconds": max(1, min(wait, math.ceil(grace)))}
+    # A tracker just created is never ACTIVE at once: the first check comes PollIntervalSeconds later.
+    first_check = int(request["polling"]["initialWaitSeconds"]) if result["outcome"] == "created" else 0
+    return {**result, "waitSeconds": first_check}
 
 
 @metrics.log_metrics
 @logger.inject_lambda_context(correlation_id_path="executionId")
 def lambda_handler(event: TrackerRequest, context: Any) -> TrackerResult:
     result = create_adopt_or_wait(personalize, event, EXCLUDE, time.time())
-    if result["throttled"]:
-        return result
-    if result["skipped"]:
+    if result["outcome"] == "skipped":
         logger.info("Dataset group opted out", extra={"reason": result["reason"]})
-    else:
+    elif result["outcome"] in ("created", "adopted"):
         metrics.add_metric(
             name="TrackerAdopted" if result["adopted"] else "TrackerCreated", unit=MetricUnit.Count, value=1
         )

@@ -64,9 +64,9 @@ def test_make_local_containers_provisions_and_stores_the_parameter() -> None:
     assert row(run.stdout, "result") == "SUCCEEDED"
     assert row(run.stdout, "functions ran").startswith("containers: sam local start-lambda http://127.0.0.1:")
     for function in ("ParseInputFunction", "CheckDatasetGroupFunction", "CreateOrAdoptTrackerFunction",
-                     "CheckEventTrackerFunction", "StoreTrackingIdFunction"):  # fmt: skip
+                     "CheckEventTrackerFunction"):  # fmt: skip
         assert re.match(r"\d+ invocations, the first \d+\.\d\d s", row(run.stdout, function)), function
-    # The parameter, read back from SSM, holds the trackingId StoreTrackingId read from DescribeEventTracker.
+    # The parameter, read back from SSM, holds the trackingId CheckEventTracker read from DescribeEventTracker.
     assert row(run.stdout, "parameter") == "/personalize/retail-recommendations/tracking-id"
     assert json.loads(row(run.stdout, "output.trackingId")) == row(run.stdout, "value")
     assert "sam local start-lambda stopped, its containers removed" in run.stdout
@@ -132,7 +132,7 @@ def success_stores_the_trackers_tracking_id(deployed: tuple[LocalStack, Personal
     assert execution.failed_tasks == []
     assert invoked_in_containers(stack, execution) == {
         "ParseInputFunction", "CheckDatasetGroupFunction", "CreateOrAdoptTrackerFunction",
-        "CheckEventTrackerFunction", "StoreTrackingIdFunction",
+        "CheckEventTrackerFunction",
     }  # fmt: skip
 
 
@@ -168,7 +168,7 @@ def the_action_interactions_lane(deployed: tuple[LocalStack, PersonalizeEmulator
     parameter = stack.parameter(f"/personalize/{name}/action-tracking-id")
     assert parameter is not None and parameter["Value"] == tracking_id
     assert invoked_in_containers(stack, execution) == {
-        "ParseInputFunction", "CheckDatasetFunction", "StoreActionTrackingIdFunction"
+        "ParseInputFunction", "CheckDatasetFunction"
     }  # fmt: skip
 
 

@@ -69,7 +69,7 @@ def test_a_transient_lambda_error_of_every_task_is_retried(
     emulator.time_tracker(NAME, Timing())
     stack.create_dataset_group(NAME)
     tasks = ("ParseInputFunction", "CheckDatasetGroupFunction", "CreateOrAdoptTrackerFunction",
-             "CheckEventTrackerFunction", "StoreTrackingIdFunction")  # fmt: skip
+             "CheckEventTrackerFunction")  # fmt: skip
     for function in tasks:
         stack.fail_lambda_api(function, code)
 

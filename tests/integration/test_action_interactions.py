@@ -50,14 +50,18 @@ def test_the_tracking_id_is_stored_once_the_dataset_is_active(stack: LocalStack,
     assert states.count("CheckDataset") >= 2 and "WaitForDataset" in states
     assert "CheckDatasetGroup" not in states and "CreateOrAdoptTracker" not in states
     lag = execution.output.pop("lag")
-    assert lag["timeToTrackingIdFrom"] == "eventTime" and lag["provisioningLagSeconds"] >= 0
+    assert lag["timeToTrackingIdFrom"] == "eventTime"
+    # Seen ACTIVE within one wait (MaxPollIntervalSeconds at most), plus the check's own time.
+    assert lag["provisioningLagSeconds"] <= float(stack.template.parameters["MaxPollIntervalSeconds"]) + 5, lag
     assert execution.output == {
         "datasetArn": DATASET,
         "datasetGroupArn": dataset_group_arn(GROUP),
         "datasetGroupName": GROUP,
         "parameterName": PARAMETER,
         "skipped": False,
-        "throttled": False,
+        "status": "ACTIVE",
+        "ready": True,
+        "waitSeconds": 0,
         "trackingId": tracking_id(stack),  # String parameters: the output has it
     }
     parameter = stack.parameter(PARAMETER)

@@ -67,14 +67,14 @@ def test_an_action_with_no_resource_type_scoped_to_arns_is_denied(stack: LocalSt
 def test_a_secure_string_needs_its_key(make_stack: Callable[..., LocalStack]) -> None:
     key = "arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"
     stack = make_stack(ParameterType="SecureString", KmsKeyId=key)
-    for policy in stack.policies["StoreTrackingIdFunction"]:
+    for policy in stack.policies["CheckEventTrackerFunction"]:
         policy["Statement"] = [s for s in policy["Statement"] if s["Action"] != "kms:Encrypt"]
     stack.create_dataset_group(NAME)
 
     execution = stack.run(event("create-dataset-group.json"))
 
     assert execution.status == "FAILED"
-    assert stack.denied == [f"StoreTrackingIdFunction: kms:Encrypt on {key}"]
+    assert stack.denied == [f"CheckEventTrackerFunction: kms:Encrypt on {key}"]
 
 
 # ------------------------------------------------------------------ hung calls

@@ -53,14 +53,19 @@ def created(stack: LocalStack, emulator: PersonalizeEmulator) -> Any:
     return event("create-dataset-group.json")
 
 
-def adopted_after_a_throttled_store(stack: LocalStack, emulator: PersonalizeEmulator) -> Any:
+def adopted_after_a_throttled_check(stack: LocalStack, emulator: PersonalizeEmulator) -> Any:
     emulator.time_dataset_group(GROUP, Timing())
     emulator.time_tracker(GROUP, Timing())
     arn = stack.create_dataset_group(GROUP)
     stack.personalize.create_event_tracker(name="by-hand", datasetGroupArn=arn)
-    # CheckEventTracker's read passes; StoreTrackingId's is throttled through botocore's three attempts.
-    throttle_calls(emulator, "DescribeEventTracker", range(2, 5))
+    # CheckEventTracker's first read is throttled through botocore's three attempts.
+    throttle_calls(emulator, "DescribeEventTracker", range(1, 4))
     return event("create-dataset-group.json")
+
+
+def stack_grace(stack: LocalStack, emulator: PersonalizeEmulator) -> Any:
+    stack.create_dataset_group("stack-recommendations")
+    return event("create-dataset-group-by-cloudformation.json")
 
 
 def throttled_create(stack: LocalStack, emulator: PersonalizeEmulator) -> Any:
@@ -86,7 +91,7 @@ def invalid_input(stack: LocalStack, emulator: PersonalizeEmulator) -> Any:
 
 def action_stored_after_a_throttled_read(stack: LocalStack, emulator: PersonalizeEmulator) -> Any:
     action_dataset(stack, emulator)
-    throttle_calls(emulator, "DescribeDataset", range(2, 5))
+    throttle_calls(emulator, "DescribeDataset", range(1, 4))
     return event("create-action-interactions-dataset.json")
 
 
@@ -104,13 +109,14 @@ def action_opted_out(stack: LocalStack, emulator: PersonalizeEmulator) -> Any:
 
 SCENARIOS: dict[str, tuple[Callable[[LocalStack, PersonalizeEmulator], Any], str, set[str]]] = {
     # name: (set-up, the execution's status, states it must pass through)
-    "created": (created, "SUCCEEDED", {"WaitForEventTracker", "WasStoreThrottled"}),
-    "adopted, store throttled": (adopted_after_a_throttled_store, "SUCCEEDED", {"WaitToStoreTrackingId"}),
+    "created": (created, "SUCCEEDED", {"WaitForEventTracker", "IsTrackingIdStored"}),
+    "adopted, check throttled": (adopted_after_a_throttled_check, "SUCCEEDED", {"WaitForEventTracker"}),
     "create throttled": (throttled_create, "SUCCEEDED", {"WaitToCreateTracker"}),
+    "a stack's grace period": (stack_grace, "SUCCEEDED", {"WaitToCreateTracker"}),
     "opted out": (opted_out, "SUCCEEDED", {"OptedOut"}),
     "tracker failed": (tracker_failed, "FAILED", {"IsLambdaError", "ParseLambdaError"}),
     "invalid input": (invalid_input, "FAILED", {"NoDatasetGroup", "ReadFailure"}),
-    "action, store throttled": (action_stored_after_a_throttled_read, "SUCCEEDED", {"WaitToStoreActionTrackingId"}),
+    "action, check throttled": (action_stored_after_a_throttled_read, "SUCCEEDED", {"WaitForDataset"}),
     "action, opted out": (action_opted_out, "SUCCEEDED", {"ActionOptedOut"}),
 }
 
@@ -118,7 +124,7 @@ SCENARIOS: dict[str, tuple[Callable[[LocalStack, PersonalizeEmulator], Any], str
 @pytest.mark.parametrize("scenario", SCENARIOS)
 def test_no_choice_reads_a_missing_field(scenario: str, make_stack, emulator: PersonalizeEmulator) -> None:
     setup, status, states = SCENARIOS[scenario]
-    stack = make_stack()
+    stack = make_stack(CloudFormationGraceSeconds=2)
     execution = stack.run(setup(stack, emulator))
 
     assert execution.status == status, execution.cause

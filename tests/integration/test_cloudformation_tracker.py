@@ -31,7 +31,7 @@ def test_the_stacks_own_tracker_appearing_in_the_grace_period_is_adopted(
     stack.create_dataset_group(NAME)
 
     arn = stack.start(event("create-dataset-group-by-cloudformation.json"))
-    wait_for_state(stack, arn, "WaitForStackTracker")
+    wait_for_state(stack, arn, "WaitToCreateTracker")
     # CloudFormation creates the stack's AWS::Personalize::EventTracker meanwhile.
     stacks_tracker = stack.personalize.create_event_tracker(
         name="from-the-stack", datasetGroupArn=dataset_group_arn(NAME)
@@ -55,9 +55,12 @@ def test_when_the_stack_declares_no_tracker_one_is_created_after_the_grace_perio
 
     assert execution.status == "SUCCEEDED", execution.cause
     assert execution.output["adopted"] is False
+    # Asked while the grace period lasted, the stack had declared no tracker: waited, then created one.
     states = execution.states_entered()
-    assert states.index("WaitForStackTracker") < states.index("CreateOrAdoptTracker")
+    assert states.count("WaitToCreateTracker") >= 1
+    assert states.count("CreateOrAdoptTracker") == states.count("WaitToCreateTracker") + 1
     assert execution.seconds >= GRACE
+    assert emulator.calls["CreateEventTracker"] == 1
     [tracker] = emulator.trackers_of(NAME)
     assert stack.parameter(stack.parameter_name(NAME))["Value"] == tracker["trackingId"]
 
@@ -69,5 +72,5 @@ def test_a_dataset_group_made_by_a_person_gets_no_grace_period(make_stack) -> No
     execution = stack.run(event("create-dataset-group.json"))
 
     assert execution.status == "SUCCEEDED", execution.cause
-    assert "WaitForStackTracker" not in execution.states_entered()
+    assert "WaitToCreateTracker" not in execution.states_entered()
     assert execution.seconds < 60

@@ -289,7 +289,12 @@ def test_a_string_tracking_id_is_in_the_output_for_convenience(stack: LocalStack
     execution = stack.run(event("create-dataset-group.json"))
     [tracker] = emulator.trackers_of("retail-recommendations")
     assert execution.output["trackingId"] == tracker["trackingId"]
-    history = json.dumps(execution.history, default=str)
-    # Only StoreTrackingId's result (the execution's output) carries it; no payload before it does.
-    before_store = history.split('"StoreTrackingId"')[0]
+    # Only the last CheckEventTracker's result (the execution's output) carries it; no payload before it does.
+    last_check = max(
+        i
+        for i, e in enumerate(execution.history)
+        if e.get("stateEnteredEventDetails", {}).get("name") == "CheckEventTracker"
+    )
+    before_store = json.dumps(execution.history[: last_check + 1], default=str)
     assert tracker["trackingId"] not in before_store
+    assert tracker["trackingId"] in json.dumps(execution.history[last_check + 1 :], default=str)

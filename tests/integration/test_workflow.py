@@ -60,7 +60,9 @@ def assert_provisioned(
         "trackingId": tracker["trackingId"],  # String parameters: the output has it
         "parameterName": parameter_name,
         "skipped": False,
-        "throttled": False,
+        "status": "ACTIVE",
+        "ready": True,
+        "waitSeconds": 0,
     }
     parameter = stack.parameter(parameter_name)
     assert parameter is not None
@@ -94,18 +96,16 @@ def test_waits_for_the_dataset_group_then_the_tracker(stack: LocalStack, emulato
     states = execution.states_entered()
     # A tracker just created is not checked at once: the first check comes after PollIntervalSeconds.
     created = states.index("CreateOrAdoptTracker")
-    assert states[created - 1] == "IsCreatedByCloudFormation"  # no: a person made it, so no grace period
-    assert states[created + 1 : created + 5] == [
-        "WasCreateThrottled",
-        "IsOptedOut",
-        "WaitForEventTracker",
-        "CheckEventTracker",
-    ]
+    assert states[created - 1] == "IsDatasetGroupActive"  # a person made it, so no grace period
+    assert states[created + 1 : created + 4] == ["CreatedOrAdopted", "WaitForEventTracker", "CheckEventTracker"]
+    assert states.count("CreateOrAdoptTracker") == 1
     assert states.count("CheckDatasetGroup") >= 3
     assert states.count("CheckEventTracker") >= 3
-    assert states[-4:] == ["StoreTrackingId", "WasStoreThrottled", "NotifyProvisioned", "Provisioned"]
-    # Never stored before ACTIVE: StoreTrackingId runs once, after the last check.
-    assert states.count("StoreTrackingId") == 1
+    assert states[-4:] == ["CheckEventTracker", "IsTrackingIdStored", "NotifyProvisioned", "Provisioned"]
+    # Stored once, by the last check: every earlier one answered "wait".
+    checks = [i for i, state in enumerate(states) if state == "CheckEventTracker"]
+    assert all(states[i + 2] == "WaitForEventTracker" for i in checks[:-1])
+    assert stack.parameter(PARAMETER)["Version"] == 1
     # The polling's promise: stored at most MaxPollIntervalSeconds (FAST: 2 s) after ACTIVE, plus the steps' time.
     assert execution.output["lag"]["provisioningLagSeconds"] <= FAST["MaxPollIntervalSeconds"] + 1
     assert execution.output["lag"]["timeToTrackingIdFrom"] == "eventTime"

@@ -28,8 +28,8 @@ KEY = f"arn:aws:kms:{REGION}:{ACCOUNT}:key/1234abcd-12ab-34cd-56ef-1234567890ab"
 # Permissions a call needs beyond its own action.
 IMPLIED = {
     "CreateOrAdoptTrackerFunction": {"personalize:TagResource"},  # CreateEventTracker with tags
-    "StoreTrackingIdFunction": {"kms:Encrypt"},  # PutParameter of a SecureString with KmsKeyId
-    "StoreActionTrackingIdFunction": {"kms:Encrypt"},  # the same, for the action tracking ID
+    "CheckEventTrackerFunction": {"kms:Encrypt"},  # PutParameter of a SecureString with KmsKeyId
+    "CheckDatasetFunction": {"kms:Encrypt"},  # the same, for the action tracking ID
     "ReconcilerFunction": {"kms:Decrypt"},  # GetParameter WithDecryption of that SecureString
     "TeardownFunction": {"sqs:SendMessage"},  # its DeadLetterQueue, for failed asynchronous invocations
 }

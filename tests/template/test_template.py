@@ -129,12 +129,9 @@ def test_waits_use_seconds_path() -> None:
     waits = {name: state for name, state in DEFINITION["States"].items() if state["Type"] == "Wait"}
     assert set(waits) == {
         "WaitForDatasetGroup",
-        "WaitForStackTracker",
         "WaitToCreateTracker",
         "WaitForEventTracker",
-        "WaitToStoreTrackingId",
         "WaitForDataset",
-        "WaitToStoreActionTrackingId",
     }
     assert all(set(state) == {"Type", "SecondsPath", "Next"} for state in waits.values())
 
@@ -154,7 +151,7 @@ FUNCTION_TIMEOUTS = {"Lambda.Unknown", "Sandbox.Timedout"}
 
 def test_every_lambda_task_retries_lambda_service_errors() -> None:
     tasks = [s for s in DEFINITION["States"].values() if s["Type"] == "Task" and ":function:" in s["Resource"]]
-    assert len(tasks) == 7
+    assert len(tasks) == 5
     for task in tasks:
         retried = {error for retrier in task["Retry"] for error in retrier["ErrorEquals"]}
         assert retried >= LAMBDA_ERRORS
@@ -411,8 +408,8 @@ def test_kms_is_granted_only_on_the_chosen_key() -> None:
     key = "arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"
     granted = kms_statements(Template(overrides={"ParameterType": "SecureString", "KmsKeyId": key}))
     assert granted == [
-        {"Effect": "Allow", "Action": "kms:Encrypt", "Resource": key},  # StoreTrackingId
-        {"Effect": "Allow", "Action": "kms:Encrypt", "Resource": key},  # StoreActionTrackingId
+        {"Effect": "Allow", "Action": "kms:Encrypt", "Resource": key},  # CheckEventTracker
+        {"Effect": "Allow", "Action": "kms:Encrypt", "Resource": key},  # CheckDataset
         {"Effect": "Allow", "Action": "kms:Decrypt", "Resource": key},  # the reconciler
     ]
 

@@ -1,4 +1,4 @@
-"""CheckDataset and StoreActionTrackingId against the emulator: waiting, failing by name, never writing a bad value."""
+"""CheckDataset against the emulator: waiting, failing by name, never writing a bad value."""
 
 from __future__ import annotations
 
@@ -13,7 +13,6 @@ from botocore.stub import Stubber
 from check_dataset.app import check_dataset
 from common.errors import DatasetFailed, DatasetNotFound, InvalidTrackingId
 from local.personalize_emulator import PersonalizeEmulator, Timing
-from store_action_tracking_id.app import store_action_tracking_id
 
 SCHEMA = "arn:aws:personalize:us-east-1:123456789012:schema/s"
 PARAMETER = "/personalize/g/action-tracking-id"
@@ -26,23 +25,30 @@ def dataset(personalize: Any, dataset_type: str = "ACTION_INTERACTIONS") -> str:
     ]
 
 
-def check(personalize: Any, arn: str, previous: int = 0) -> dict[str, Any]:
+def check(personalize: Any, arn: str, previous: int = 0, ssm: Any = None) -> dict[str, Any]:
     request = {
         "datasetArn": arn,
+        "eventTime": None,
         "executionId": "e",
         "executionStartTime": datetime.fromtimestamp(time.time(), UTC).isoformat(),
         "previousWaitSeconds": previous,
         "polling": {"initialWaitSeconds": "5", "maxWaitSeconds": "60", "timeoutSeconds": "1800"},
     }
-    return dict(check_dataset(personalize, request, time.time()))  # type: ignore[arg-type]
+    return dict(check_dataset(personalize, ssm, request, time.time()))  # type: ignore[arg-type]
 
 
-def test_a_creating_dataset_means_wait_and_an_active_one_is_ready(personalize, emulator: PersonalizeEmulator) -> None:
+def test_a_creating_dataset_means_wait_and_an_active_one_is_stored(
+    personalize, ssm, emulator: PersonalizeEmulator
+) -> None:
     emulator.time_dataset("g", "ACTION_INTERACTIONS", Timing(pending=60))
     arn = dataset(personalize)
-    assert check(personalize, arn) == {"status": "CREATE PENDING", "ready": False, "waitSeconds": 5}
+    waiting = {"status": "CREATE PENDING", "ready": False, "waitSeconds": 5, "skipped": False}
+    assert check(personalize, arn, ssm=ssm) == waiting
+    assert ssm.describe_parameters()["Parameters"] == []
     emulator.time_dataset("g", "ACTION_INTERACTIONS", Timing())
-    assert check(personalize, arn) == {"status": "ACTIVE", "ready": True, "waitSeconds": 0}
+    stored = check(personalize, arn, ssm=ssm)
+    assert (stored["status"], stored["ready"], stored["waitSeconds"], stored["skipped"]) == ("ACTIVE", True, 0, False)
+    assert ssm.get_parameter(Name=PARAMETER)["Parameter"]["Value"] == stored["trackingId"]
 
 
 def test_failed_and_missing_datasets_fail_by_name(personalize, emulator: PersonalizeEmulator) -> None:
@@ -57,12 +63,17 @@ def test_failed_and_missing_datasets_fail_by_name(personalize, emulator: Persona
 def test_throttling_means_wait(personalize, emulator: PersonalizeEmulator) -> None:
     arn = dataset(personalize)
     emulator.limit_rate("DescribeDataset", 0)
-    assert check(personalize, arn, previous=5) == {"status": "THROTTLED", "ready": False, "waitSeconds": 10}
+    assert check(personalize, arn, previous=5) == {
+        "status": "THROTTLED",
+        "ready": False,
+        "waitSeconds": 10,
+        "skipped": False,
+    }
 
 
 def test_the_tracking_id_is_read_from_describe_dataset_and_tagged(personalize, ssm) -> None:
     arn = dataset(personalize)
-    result = store_action_tracking_id(personalize, ssm, arn, "/personalize")
+    result = check(personalize, arn, ssm=ssm)
     tracking_id = personalize.describe_dataset(datasetArn=arn)["dataset"]["trackingId"]
     assert result["trackingId"] == tracking_id and result["parameterName"] == PARAMETER
     assert ssm.get_parameter(Name=PARAMETER)["Parameter"]["Value"] == tracking_id
@@ -77,11 +88,15 @@ def test_the_tracking_id_is_read_from_describe_dataset_and_tagged(personalize, s
 def test_never_writes_a_missing_or_padded_value(ssm, tracking_id: str | None) -> None:
     client = boto3.client("personalize", region_name="us-east-1")
     arn = "arn:aws:personalize:us-east-1:123456789012:dataset/g/ACTION_INTERACTIONS"
-    described = {"datasetArn": arn, "datasetGroupArn": "arn:aws:personalize:us-east-1:123456789012:dataset-group/g"}
+    described = {
+        "datasetArn": arn,
+        "status": "ACTIVE",
+        "datasetGroupArn": "arn:aws:personalize:us-east-1:123456789012:dataset-group/g",
+    }
     if tracking_id is not None:
         described["trackingId"] = tracking_id
     with Stubber(client) as stubber, pytest.raises(InvalidTrackingId):
         stubber.add_response("describe_dataset", {"dataset": described})
         stubber.add_response("list_tags_for_resource", {"tags": []})
-        store_action_tracking_id(client, ssm, arn, "/personalize")
+        check(client, arn, ssm=ssm)
     assert ssm.describe_parameters()["Parameters"] == []

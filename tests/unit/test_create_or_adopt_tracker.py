@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import re
+import time
+from datetime import UTC, datetime
 from typing import Any
 
 import boto3
@@ -11,7 +13,7 @@ from botocore.stub import Stubber
 
 from common.errors import DatasetGroupNotFound, EventTrackerFailed, LimitExceeded
 from common.opt_out import compile_exclude_pattern
-from create_or_adopt_tracker.app import create_or_adopt_tracker, tracker_tags
+from create_or_adopt_tracker.app import create_adopt_or_wait, create_or_adopt_tracker, tracker_tags
 from local.personalize_emulator import PersonalizeEmulator, Timing
 from tests.helpers import dataset_group_arn
 
@@ -25,7 +27,7 @@ def test_creates_the_tracker_with_the_dataset_groups_tags(personalize, emulator:
     result = create_or_adopt_tracker(personalize, ARN)
 
     assert result == {
-        "skipped": False,
+        "outcome": "created",
         "eventTrackerArn": result["eventTrackerArn"],
         "eventTrackerName": "g-tracker",
         "adopted": False,
@@ -49,7 +51,7 @@ def test_adopts_the_tracker_the_dataset_group_has(personalize, emulator: Persona
     result = create_or_adopt_tracker(personalize, ARN)
 
     assert result == {
-        "skipped": False,
+        "outcome": "adopted",
         "eventTrackerArn": existing["eventTrackerArn"],
         "eventTrackerName": "by-hand",
         "adopted": True,
@@ -131,7 +133,8 @@ def test_paginates_to_find_the_tracker() -> None:
 def test_a_dataset_group_tagged_skip_is_left_alone(personalize, emulator: PersonalizeEmulator) -> None:
     personalize.create_dataset_group(name="g", tags=[{"tagKey": "event-tracker-provisioner:skip", "tagValue": "TRUE"}])
     assert create_or_adopt_tracker(personalize, ARN) == {
-        "skipped": True,
+        "outcome": "skipped",
+        "eventTrackerArn": None,
         "reason": "dataset group g is tagged event-tracker-provisioner:skip=true",
         "adopted": False,
     }
@@ -141,10 +144,81 @@ def test_a_dataset_group_tagged_skip_is_left_alone(personalize, emulator: Person
 def test_a_name_matching_the_exclude_pattern_is_left_alone(personalize, emulator: PersonalizeEmulator) -> None:
     personalize.create_dataset_group(name="g")
     result: dict[str, Any] = dict(create_or_adopt_tracker(personalize, ARN, compile_exclude_pattern("g|sandbox-.*")))
-    assert result["skipped"] is True
+    assert result["outcome"] == "skipped"
     assert "ExcludeNamePattern" in result["reason"]
 
 
 def test_the_exclude_pattern_must_match_the_whole_name(personalize) -> None:
     personalize.create_dataset_group(name="g")
-    assert create_or_adopt_tracker(personalize, ARN, compile_exclude_pattern("sandbox"))["skipped"] is False
+    assert create_or_adopt_tracker(personalize, ARN, compile_exclude_pattern("sandbox"))["outcome"] == "created"
+
+
+# ------------------------------------------------------------------ waiting: throttled, or a stack's grace period
+def request(now: float, by_cloudformation: bool = False, ready_ago: float = 0, previous: int = 0) -> dict[str, Any]:
+    return {
+        "datasetGroupArn": ARN,
+        "createdByCloudFormation": by_cloudformation,
+        "readyAt": now - ready_ago,
+        "graceSeconds": "120",
+        "previousWaitSeconds": previous,
+        "polling": {"initialWaitSeconds": "4", "maxWaitSeconds": "60", "timeoutSeconds": "1800"},
+        "executionStartTime": datetime.fromtimestamp(now - ready_ago - 1, UTC).isoformat(),
+        "executionId": "e",
+    }
+
+
+def wait_or_act(personalize: Any, **kwargs: Any) -> dict[str, Any]:
+    now = time.time()
+    return dict(create_adopt_or_wait(personalize, request(now, **kwargs), None, now))  # type: ignore[arg-type]
+
+
+def test_a_stacks_group_waits_for_the_stacks_own_tracker_backing_off_to_the_grace_end(
+    personalize, emulator: PersonalizeEmulator
+) -> None:
+    personalize.create_dataset_group(name="g")
+    assert wait_or_act(personalize, by_cloudformation=True) == {
+        "outcome": "waiting",
+        "eventTrackerArn": None,
+        "adopted": False,
+        "waitSeconds": 4,
+    }
+    assert wait_or_act(personalize, by_cloudformation=True, ready_ago=10, previous=4)["waitSeconds"] == 8
+    assert wait_or_act(personalize, by_cloudformation=True, ready_ago=115, previous=32)["waitSeconds"] == 5
+    assert emulator.calls.get("CreateEventTracker", 0) == 0
+
+
+def test_a_stacks_tracker_is_adopted_as_soon_as_it_appears(personalize, emulator: PersonalizeEmulator) -> None:
+    personalize.create_dataset_group(name="g")
+    theirs = personalize.create_event_tracker(name="from-the-stack", datasetGroupArn=ARN)
+    result = wait_or_act(personalize, by_cloudformation=True, ready_ago=5)
+    assert (result["outcome"], result["eventTrackerArn"], result["waitSeconds"]) == (
+        "adopted",
+        theirs["eventTrackerArn"],
+        0,
+    )
+    assert emulator.calls["CreateEventTracker"] == 1  # the stack's own
+
+
+def test_after_the_grace_period_the_tracker_is_created(personalize) -> None:
+    personalize.create_dataset_group(name="g")
+    result = wait_or_act(personalize, by_cloudformation=True, ready_ago=121)
+    # The first check of a tracker just created comes PollIntervalSeconds later.
+    assert (result["outcome"], result["adopted"], result["waitSeconds"]) == ("created", False, 4)
+
+
+def test_a_group_a_person_made_gets_no_grace_period(personalize) -> None:
+    personalize.create_dataset_group(name="g")
+    assert wait_or_act(personalize, by_cloudformation=False)["outcome"] == "created"
+
+
+def test_throttling_means_wait_then_limit_exceeded_at_the_deadline(personalize, emulator: PersonalizeEmulator) -> None:
+    personalize.create_dataset_group(name="g")
+    emulator.limit_rate("CreateEventTracker", 0)
+    assert wait_or_act(personalize, previous=4) == {
+        "outcome": "waiting",
+        "eventTrackerArn": None,
+        "adopted": False,
+        "waitSeconds": 8,
+    }
+    with pytest.raises(LimitExceeded, match="still throttling after ProvisioningTimeoutSeconds"):
+        wait_or_act(personalize, ready_ago=1800)

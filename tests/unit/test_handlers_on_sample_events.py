@@ -39,7 +39,7 @@ def handler(emulator: PersonalizeEmulator) -> Iterator[Callable[[str], Callable[
 
 def test_the_template_gives_each_function_its_environment() -> None:
     assert FUNCTIONS["ParseInputFunction"].environment["PARAMETER_PREFIX"] == "/ml/recs"
-    assert FUNCTIONS["StoreTrackingIdFunction"].environment["PARAMETER_TYPE"] == "String"
+    assert FUNCTIONS["CheckEventTrackerFunction"].environment["PARAMETER_TYPE"] == "String"
     assert FUNCTIONS["CreateOrAdoptTrackerFunction"].environment["EXCLUDE_NAME_PATTERN"] == ""
     for function in FUNCTIONS.values():
         assert function.environment["POWERTOOLS_SERVICE_NAME"] == "event-tracker-provisioner"
@@ -77,29 +77,30 @@ def test_parse_input_rejects_with_invalid_event(handler) -> None:
 
 def test_check_dataset_group(handler, personalize) -> None:
     personalize.create_dataset_group(name="retail-recommendations")
-    assert handler("CheckDatasetGroupFunction")(event("check-dataset-group.json")) == {
-        "status": "ACTIVE",
-        "ready": True,
-        "waitSeconds": 0,
-    }
+    result = handler("CheckDatasetGroupFunction")(event("check-dataset-group.json"))
+    assert (result["status"], result["ready"], result["waitSeconds"]) == ("ACTIVE", True, 0)
 
 
 def test_create_or_adopt_tracker_then_check_it(handler, personalize) -> None:
     personalize.create_dataset_group(name="retail-recommendations")
     created = handler("CreateOrAdoptTrackerFunction")(event("create-or-adopt-tracker.json"))
-    assert created["adopted"] is False
+    assert (created["outcome"], created["adopted"], created["waitSeconds"]) == ("created", False, 5)
     payload = dict(event("check-event-tracker.json"), eventTrackerArn=created["eventTrackerArn"])
     checked = handler("CheckEventTrackerFunction")(payload)
-    assert checked == {"status": "ACTIVE", "ready": True, "waitSeconds": 0}
+    assert (checked["status"], checked["ready"], checked["eventTrackerArn"]) == (
+        "ACTIVE",
+        True,
+        created["eventTrackerArn"],
+    )
 
 
-def test_store_tracking_id(handler, personalize, emulator: PersonalizeEmulator) -> None:
+def test_check_event_tracker_stores_the_tracking_id(handler, personalize, emulator: PersonalizeEmulator) -> None:
     import boto3
 
-    sample = event("store-tracking-id.json")
+    sample = event("check-event-tracker.json")
     group = personalize.create_dataset_group(name="retail-recommendations")["datasetGroupArn"]
     tracker = emulator.seed_tracker(group, sample["eventTrackerArn"])
-    result = handler("StoreTrackingIdFunction")(sample)
+    result = handler("CheckEventTrackerFunction")(sample)
     assert result["parameterName"] == "/personalize/retail-recommendations/tracking-id"
     stored = boto3.client("ssm", region_name="us-east-1").get_parameter(Name=result["parameterName"])
     assert stored["Parameter"]["Value"] == tracker["trackingId"] == result["trackingId"]

@@ -1,19 +1,22 @@
-"""StoreTrackingId: the trackingId, read from DescribeEventTracker, in SSM, tagged, overwritten, never empty."""
+"""CheckEventTracker, once the tracker is ACTIVE: the trackingId, read from DescribeEventTracker, in SSM, tagged,
+overwritten, never empty."""
 
 from __future__ import annotations
 
+import time
+from datetime import UTC, datetime
 from typing import Any
 
 import boto3
 import pytest
 from botocore.stub import Stubber
 
-from common.errors import EventTrackerFailed, InvalidTrackingId, LimitExceeded
-from store_tracking_id.app import store_tracking_id
+from check_event_tracker.app import check_event_tracker
+from common.errors import EventTrackerFailed, InvalidTrackingId
 from tests.helpers import event
 
 NAME = "/personalize/retail-recommendations/tracking-id"
-SAMPLE = event("store-tracking-id.json")
+SAMPLE = event("check-event-tracker.json")
 TRACKING_ID = "b0c1d2e3-f4a5-4b6c-8d7e-9f0a1b2c3d4e"
 
 
@@ -33,25 +36,32 @@ def personalize(*tracking_ids: str | None) -> Any:
 
 
 def request(**changes: Any) -> dict[str, Any]:
-    return {**SAMPLE, **changes}
+    return {**SAMPLE, "executionStartTime": datetime.now(UTC).isoformat(), **changes}
+
+
+def store_tracking_id(ssm: Any, personalize: Any, request: Any, **options: Any) -> dict[str, Any]:
+    """CheckEventTracker on an ACTIVE tracker (it stores before it answers "ready")."""
+    return dict(check_event_tracker(personalize, ssm, request, time.time(), **options))
 
 
 def test_the_sample_carries_no_tracking_id() -> None:
-    assert "trackingId" not in SAMPLE  # the workflow never passes it: StoreTrackingId reads it
+    assert "trackingId" not in SAMPLE  # the workflow never passes it: CheckEventTracker reads it
 
 
 def test_writes_the_tracking_id_with_its_arns(ssm) -> None:
-    result = store_tracking_id(ssm, personalize(TRACKING_ID), request())
+    result = store_tracking_id(ssm, personalize(TRACKING_ID), request(eventTime=None, executionStartTime=None))
 
     assert result == {
+        "status": "ACTIVE",
+        "ready": True,
+        "waitSeconds": 0,
+        "skipped": False,
         "datasetGroupArn": SAMPLE["datasetGroupArn"],
         "datasetGroupName": "retail-recommendations",
         "eventTrackerArn": SAMPLE["eventTrackerArn"],
         "trackingId": TRACKING_ID,
         "parameterName": NAME,
         "adopted": False,
-        "skipped": False,
-        "throttled": False,
         # The stub's tracker has no lastUpdatedDateTime, and the sample no execution start: nothing to count.
         "lag": {
             "provisioningLagSeconds": None,
@@ -97,17 +107,10 @@ def test_never_writes_an_empty_or_partial_value(ssm, tracking_id: str | None) ->
         assert tracking_id.strip() not in str(raised.value)  # the value itself is never repeated
 
 
-def test_a_tracker_gone_before_the_store_fails_by_name(ssm) -> None:
+def test_a_tracker_gone_while_checked_fails_by_name(ssm) -> None:
     client = boto3.client("personalize", region_name="us-east-1")
     with Stubber(client) as stubber, pytest.raises(EventTrackerFailed, match="disappeared"):
         stubber.add_client_error("describe_event_tracker", "ResourceNotFoundException", "gone", 400)
-        store_tracking_id(ssm, client, request())
-
-
-def test_personalize_throttling_is_limit_exceeded_for_the_state_machine_to_retry(ssm) -> None:
-    client = boto3.client("personalize", region_name="us-east-1")
-    with Stubber(client) as stubber, pytest.raises(LimitExceeded):
-        stubber.add_client_error("describe_event_tracker", "LimitExceededException", "slow down", 400)
         store_tracking_id(ssm, client, request())
 
 
@@ -123,9 +126,8 @@ def test_ssm_throttling_keeps_its_name_for_the_state_machine_to_retry(code: str)
 
 def test_the_handler_answers_wait_when_personalize_throttles(monkeypatch, ssm) -> None:
     """Waiting, not failing: the state machine waits and calls again, until the deadline."""
-    from datetime import UTC, datetime
-
-    import store_tracking_id.app as app
+    import check_event_tracker.app as app
+    from local.stack import LambdaContext
 
     client = boto3.client("personalize", region_name="us-east-1")
     stubber = Stubber(client)
@@ -133,24 +135,15 @@ def test_the_handler_answers_wait_when_personalize_throttles(monkeypatch, ssm) -
     stubber.activate()
     monkeypatch.setattr(app, "personalize", client)
     monkeypatch.setattr(app, "ssm", ssm)
-    from local.stack import LambdaContext
-
-    context = LambdaContext("StoreTrackingIdFunction", "arn:aws:lambda:us-east-1:123456789012:function:s")
-    assert app.lambda_handler(request_of_now(datetime.now(UTC).isoformat()), context) == {
-        "throttled": True,
-        "skipped": False,
+    context = LambdaContext("CheckEventTrackerFunction", "arn:aws:lambda:us-east-1:123456789012:function:s")
+    assert app.lambda_handler(request(previousWaitSeconds=0), context) == {
+        "status": "THROTTLED",
+        "ready": False,
         "waitSeconds": 5,
+        "eventTrackerArn": SAMPLE["eventTrackerArn"],
+        "adopted": False,
     }
     assert ssm.describe_parameters()["Parameters"] == []
-
-
-def request_of_now(started: str) -> dict[str, Any]:
-    return {
-        **request(),
-        "previousWaitSeconds": 0,
-        "executionStartTime": started,
-        "polling": {"initialWaitSeconds": "5", "maxWaitSeconds": "60", "timeoutSeconds": "1800"},
-    }
 
 
 class Recording:

@@ -1,0 +1,51 @@
+"""A status check: describe a resource being created; it is ACTIVE, still being created (wait), or failed."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from aws_lambda_powertools import Logger
+
+from common.errors import InvalidTrackingId, ProvisioningError
+from common.personalize import ACTIVE, CREATE_FAILED, CREATING, describe_or_throttled, is_being_deleted
+from common.polling import THROTTLED, PollRequest, PollResult, keep_waiting
+
+logger = Logger()
+
+
+def check_status(
+    label: str,
+    arn: str,
+    describe: Callable[[], dict[str, Any]],
+    not_found: ProvisioningError,
+    failed: type[ProvisioningError],
+    request: PollRequest,
+    now: float,
+) -> tuple[dict[str, Any] | None, PollResult]:
+    """(the resource, ready) once ACTIVE; (None, how long to wait) while it is being created or Personalize throttled
+    the call; `failed` when it failed or is being deleted; `not_found` when it does not exist."""
+    resource = describe_or_throttled(describe, not_found)
+    if resource is None:
+        logger.warning("Describe throttled; waiting", extra={"arn": arn})
+        return None, keep_waiting(f"{label} {arn}", THROTTLED, request, now)
+    status = resource.get("status", "")
+    logger.info(f"{label} status", extra={"arn": arn, "status": status})
+    if status == ACTIVE:
+        return resource, {"status": status, "ready": True, "waitSeconds": 0}
+    if status == CREATE_FAILED:
+        reason = resource.get("failureReason")  # DescribeDatasetGroup's; trackers and datasets have none
+        raise failed(f"{label} {arn} is {status}" + (f": {reason}" if reason else ""))
+    if is_being_deleted(status):
+        raise failed(f"{label} {arn} is being deleted ({status})")
+    if status not in CREATING:
+        logger.warning(f"Unknown {label.lower()} status; waiting", extra={"status": status})
+    return None, keep_waiting(f"{label} {arn}", status, request, now, resource.get("creationDateTime"))
+
+
+def valid_tracking_id(tracking_id: Any, owner: str) -> str:
+    """The trackingId to store; InvalidTrackingId if it is missing, empty or padded (the value is never repeated:
+    with SecureString it must appear only in SSM)."""
+    if not isinstance(tracking_id, str) or not tracking_id.strip() or tracking_id != tracking_id.strip():
+        raise InvalidTrackingId(f"Refusing to store the trackingId of {owner}: it is missing, empty or padded")
+    return tracking_id
