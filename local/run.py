@@ -184,7 +184,8 @@ class Progress:
         if state == "CheckDatasetGroup":
             return f"  dataset group {data['status'].get('status')}"
         if state == "CheckEventTracker":
-            return f"  tracker {data['eventTracker'].get('status')}"
+            stored = " (its trackingId stored)" if data["eventTracker"].get("ready") else ""
+            return f"  tracker {data['eventTracker'].get('status')}{stored}"
         if state == "CheckDataset":
             return f"  Action interactions dataset {data['status'].get('status')}"
         if state == "CreateOrAdoptTracker":
