@@ -147,7 +147,7 @@ CALLS = {
                     {"eventTracker": {"status": "ACTIVE", "trackingId": "b0c1d2e3-f4a5-4b6c-8d7e-9f0a1b2c3d4e"}},
                 )
             ],
-            "ssm": [("put_parameter", {"Version": 1}), ("add_tags_to_resource", {})],
+            "ssm": [("put_parameter", {"Version": 1})],
         },
     ),
     "ReconcilerFunction": (
@@ -191,7 +191,7 @@ CALLS = {
                 ),
                 ("list_tags_for_resource", {"tags": []}),
             ],
-            "ssm": [("put_parameter", {"Version": 1}), ("add_tags_to_resource", {})],
+            "ssm": [("put_parameter", {"Version": 1})],
         },
     ),
     "TeardownFunction": (
