@@ -310,7 +310,7 @@ def section_sam_local_invoke(runs: int) -> str:
     size_rows = [[what, f"{mb:.1f}"] for what, mb in sam_invoke.sizes().items()]
     return f"""## 6. `sam local invoke`
 
-Each `make invoke` line of the README, {runs} times, after one first invoke that builds SAM CLI's image
+Each `make invoke` line of docs/local.md, {runs} times, after one first invoke that builds SAM CLI's image
 (stand-in base image + SAM's runtime emulator + the Powertools layer): **{first:.1f} s** for that first one.
 The functions are arm64: on this x86_64 machine they run under qemu, so these figures describe the local tool,
 not Lambda's cold start. Wall time is the whole `make invoke` (layer check, local services, SAM CLI reading the

@@ -1,4 +1,4 @@
-"""`sam local invoke` per function: the README's `make invoke` lines, timed, with the image and layer sizes.
+"""`sam local invoke` per function: docs/local.md's `make invoke` lines, timed, with the image and layer sizes.
 
 These describe the local tool on this machine (the functions are arm64; on an x86_64 host they run under
 qemu), not Lambda's cold start.
@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from local import layer
-from tests.container.test_sam_local_invoke import ROOT, parsed, readme_invoke_lines
+from tests.container.test_sam_local_invoke import ROOT, documented_invoke_lines, parsed
 
 SAM_IMAGE_PREFIX = "samcli/lambda-python"
 BASE_IMAGE = "public.ecr.aws/lambda/python:3.13-arm64"
@@ -67,7 +67,7 @@ def directory_mb(path: Path, pattern: str = "*") -> float:
 def measure(runs: int = 2) -> tuple[float, list[Invocation]]:
     """(seconds of the very first invoke, which builds SAM's image, and each line's runs afterwards)."""
     layer.prepare()
-    lines = readme_invoke_lines()
+    lines = documented_invoke_lines()
     drop_sam_images()
     first, _, _ = _run(lines[0])
     results = []

@@ -65,11 +65,13 @@ def request_resources(
     """Every (action, resource ARN) IAM authorizes for one API call: the resource is the one the reference names
     for the action ("*" where it names none), taken from the request; plus the permissions the call implies
     (tags on create, the KMS key of a SecureString)."""
-    prefix = {"stepfunctions": "states"}.get(service, service)
+    prefix = {"stepfunctions": "states", "personalize-events": "personalize"}.get(service, service)
     action = IAM_ACTION.get(f"{prefix}:{operation}", f"{prefix}:{operation}")
     formats = arn_formats(action)
     if formats is None:
         raise LookupError(f"{action} is not in AWS's Service Authorization Reference")
+    if service == "ssm" and operation == "GetParameters":  # authorized name by name
+        return [(action, _ssm_parameter_arn(formats, region, account, name)) for name in params["Names"]]
     checks = [(action, _resource(action, formats, service, operation, params, region, account))]
     if service == "personalize" and operation.startswith("Create") and params.get("tags"):
         checks.append(("personalize:TagResource", "*"))

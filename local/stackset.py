@@ -6,8 +6,8 @@
 StackSets deploy plain CloudFormation, one template to every account and region, while Lambda reads
 its code only from a bucket in the function's own region. This expands the AWS::Serverless transform
 here (the translator SAM CLI itself uses) and points every function's code, the shared code layer
-and the state machine's definition at `<prefix>-<region of the stack instance>`, which must hold the same keys (README,
-"Deploying to an organisation with StackSets").
+and the state machine's definition at `<prefix>-<region of the stack instance>`, which must hold the same
+keys (docs/publishing.md, "Deploying to an organisation with StackSets").
 """
 
 from __future__ import annotations

@@ -233,7 +233,7 @@ def test_the_workflow_in_containers(subtests: pytest.Subtests) -> None:
         assert NO_RESPONSE not in stack.containers.log_text(), NO_RESPONSE_HINT  # a daemon with the userland proxy
 
 
-def test_the_readme_documents_the_container_run() -> None:
-    readme = (ROOT / "README.md").read_text()
+def test_the_docs_document_the_container_run() -> None:
+    readme = (ROOT / "docs" / "local.md").read_text()
     for line in ("make local ARGS=--containers", 'make local ARGS="--containers --tracker-fails"'):
         assert line in readme, line

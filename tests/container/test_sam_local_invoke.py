@@ -1,4 +1,4 @@
-"""Every `make invoke` line of the README, run as written: `sam local invoke` in a real container.
+"""Every `make invoke` line of docs/local.md, run as written: `sam local invoke` in a real container.
 
 Skipped, with the reason, where no Docker engine answers; `.ci/run` sets REQUIRE_CONTAINERS=1, which
 turns that skip into a failure. Each run checks the function's result and what it changed.
@@ -25,9 +25,9 @@ PARAMETER = "/personalize/retail-recommendations/tracking-id"
 SAMPLE_TIME = "2026-11-26T06:00:00Z"  # the samples' CloudTrail eventTime
 
 
-def readme_invoke_lines() -> list[str]:
-    """The `make invoke` lines of the README's section on `sam local invoke`."""
-    text = (ROOT / "README.md").read_text()
+def documented_invoke_lines() -> list[str]:
+    """The `make invoke` lines of docs/local.md's section on `sam local invoke`."""
+    text = (ROOT / "docs" / "local.md").read_text()
     section = text.split("## Trying functions with `sam local invoke`", 1)[1].split("\n## ", 1)[0]
     return [line.strip() for line in section.splitlines() if line.startswith("make invoke ")]
 
@@ -180,14 +180,14 @@ EXPECTED: dict[tuple[str, str], Callable[[Any, str], None]] = {
 }
 
 
-def test_the_readme_lists_every_function_and_sample_once() -> None:
-    listed = [parsed(line) for line in readme_invoke_lines()]
+def test_the_docs_list_every_function_and_sample_once() -> None:
+    listed = [parsed(line) for line in documented_invoke_lines()]
     assert sorted(listed) == sorted(EXPECTED)
     assert {function for function, _ in listed} == set(Template().functions())
     assert {event for _, event in listed} == {f"events/{path.name}" for path in (ROOT / "events").glob("*.json")}
 
 
-@pytest.mark.parametrize("line", readme_invoke_lines())
+@pytest.mark.parametrize("line", documented_invoke_lines())
 def test_readme_line(line: str) -> None:
     reason = docker_engine()
     if reason:

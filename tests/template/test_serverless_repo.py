@@ -17,7 +17,8 @@ METADATA = get_app_metadata(parse_template((ROOT / "template.yaml").read_text())
 # and its SAM expansion use; read from awsdocs/aws-serverlessrepo-developer-guide, doc_source/
 # list-supported-resources.md (February 2021). AWS::IAM::RolePolicy is not on it: the template uses AWS::IAM::Policy.
 SUPPORTED = {
-    "AWS::CloudWatch::Alarm", "AWS::CloudWatch::Dashboard", "AWS::Events::Rule", "AWS::IAM::Policy", "AWS::IAM::Role",
+    "AWS::CloudWatch::Alarm", "AWS::CloudWatch::Dashboard", "AWS::Events::Rule", "AWS::IAM::ManagedPolicy",
+    "AWS::IAM::Policy", "AWS::IAM::Role",
     "AWS::Lambda::Function", "AWS::Lambda::LayerVersion", "AWS::Lambda::Permission", "AWS::Logs::LogGroup",
     "AWS::SNS::Subscription", "AWS::SNS::Topic", "AWS::SQS::Queue", "AWS::SQS::QueuePolicy",
     "AWS::Serverless::Function", "AWS::Serverless::LayerVersion", "AWS::Serverless::StateMachine",
