@@ -77,7 +77,10 @@ def burst(
     emulator = RemoteEmulator(tracker_seconds)
     try:
         limits = {"lambda_concurrency": lambda_concurrency, "lambda_seconds": lambda_seconds}
-        with LocalStack(emulator, SETTINGS, **limits) as stack, contextlib.redirect_stdout(io.StringIO()):
+        with (
+            LocalStack(emulator, SETTINGS, **limits, time_scale=1.0) as stack,
+            contextlib.redirect_stdout(io.StringIO()),
+        ):
             names = [f"burst-{index:03}" for index in range(groups)]
             for name in names:
                 stack.create_dataset_group(name)

@@ -138,6 +138,7 @@ def measure(delays: list[float], first: int = 1, cap: int = 12) -> list[Measured
             stack = LocalStack(
                 emulator,
                 {"PollIntervalSeconds": first, "MaxPollIntervalSeconds": cap, "ProvisioningTimeoutSeconds": 600},
+                time_scale=1.0,
             )
             with stack:
                 emulator.time_tracker("bench", Timing(pending=delay / 2, in_progress=delay / 2))

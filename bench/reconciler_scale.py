@@ -34,7 +34,7 @@ class ScaleRun:
 
 
 def run(groups: int, missing: int, reads_per_second: float) -> ScaleRun:
-    with PersonalizeEmulator() as emulator, LocalStack(emulator, SETTINGS) as stack:
+    with PersonalizeEmulator() as emulator, LocalStack(emulator, SETTINGS, time_scale=1.0) as stack:
         expected = populate(stack, emulator, groups, missing)
         for operation in READS:
             emulator.limit_rate(operation, reads_per_second)

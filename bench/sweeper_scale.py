@@ -80,7 +80,7 @@ def populate(stack: LocalStack, emulator: PersonalizeEmulator, parameters: int) 
 
 
 def run(parameters: int, reads_per_second: float) -> SweepRun:
-    with PersonalizeEmulator() as emulator, LocalStack(emulator, {}) as stack:
+    with PersonalizeEmulator() as emulator, LocalStack(emulator, {}, time_scale=1.0) as stack:
         stale = populate(stack, emulator, parameters)
         before_names = set(stack.parameters())
         for operation in READS:

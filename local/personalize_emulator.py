@@ -65,28 +65,29 @@ class _Resource:
     started: float  # monotonic, for the status clock
     deleted_at: float | None = None  # monotonic time DeleteX was called (or programmed)
     extra: dict[str, Any] = field(default_factory=dict)
+    scale: float = 1.0  # the emulator's time_scale when it was created: its timing runs at this fraction
 
     def status(self, now: float) -> str:
         deleted_at = self.deleted_at
         if deleted_at is None and self.timing.deleted_after is not None:
-            deleted_at = self.started + self.timing.deleted_after
+            deleted_at = self.started + self.timing.deleted_after * self.scale
         if deleted_at is not None and now >= deleted_at:
             return "DELETE PENDING"
         age = now - self.started
-        if age < self.timing.pending:
+        if age < self.timing.pending * self.scale:
             return "CREATE PENDING"
-        if age < self.timing.pending + self.timing.in_progress:
+        if age < (self.timing.pending + self.timing.in_progress) * self.scale:
             return "CREATE IN_PROGRESS"
         return "CREATE FAILED" if self.timing.fails_with else "ACTIVE"
 
     def gone(self, now: float) -> bool:
         deleted_at = self.deleted_at
         if deleted_at is None and self.timing.deleted_after is not None:
-            deleted_at = self.started + self.timing.deleted_after
-        return deleted_at is not None and now >= deleted_at + self.timing.deleting
+            deleted_at = self.started + self.timing.deleted_after * self.scale
+        return deleted_at is not None and now >= deleted_at + self.timing.deleting * self.scale
 
     def ready_at(self) -> float:
-        return self.started + self.timing.pending + self.timing.in_progress
+        return self.started + (self.timing.pending + self.timing.in_progress) * self.scale
 
 
 class _Validator:
@@ -183,6 +184,7 @@ class PersonalizeEmulator:
         self.active_seen: dict[str, tuple[float, float]] = {}
         self._lock = threading.RLock()
         self._validator = _Validator()
+        self.time_scale = 1.0  # Timing's seconds at this fraction (the local engine's clock sets it)
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
 
@@ -354,7 +356,10 @@ class PersonalizeEmulator:
         if arn in self.dataset_groups:
             raise ServiceError("ResourceAlreadyExistsException", f"Dataset group {name} already exists")
         timing = self._dataset_group_timings.get(name, self.dataset_group_timing)
-        group = _Resource(arn, name, timing, time.time(), time.monotonic(), extra={"domain": params.get("domain")})
+        group = _Resource(
+            arn, name, timing, time.time(), time.monotonic(), extra={"domain": params.get("domain")},
+            scale=self.time_scale,
+        )  # fmt: skip
         self.dataset_groups[arn] = group
         self.tags[arn] = {}
         self._set_tags(arn, params.get("tags", []))
@@ -439,6 +444,7 @@ class PersonalizeEmulator:
             time.time(),
             now,
             extra={"datasetGroupArn": group.arn, "datasetGroupName": group.name, "trackingId": str(uuid.uuid4())},
+            scale=self.time_scale,
         )
         self.trackers[arn] = tracker
         self.tags[arn] = {}
@@ -513,7 +519,9 @@ class PersonalizeEmulator:
         }
         if dataset_type == ACTION_INTERACTIONS:  # Personalize makes its tracker with the dataset
             extra["trackingId"] = str(uuid.uuid4())
-        self.datasets[arn] = _Resource(arn, params["name"], timing, time.time(), now, extra=extra)
+        self.datasets[arn] = _Resource(
+            arn, params["name"], timing, time.time(), now, extra=extra, scale=self.time_scale
+        )
         self.tags[arn] = {}
         self._set_tags(arn, params.get("tags", []))
         return {"datasetArn": arn}

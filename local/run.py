@@ -300,7 +300,9 @@ def _run_with_logs(
     if args.containers:
         return _run_in_containers(console, template, event, args, overrides, log_file)
     with PersonalizeEmulator() as emulator, contextlib.redirect_stdout(log_file):
-        stack = LocalStack(emulator, overrides, lambda_concurrency=args.lambda_concurrency, lambda_seconds=0.2)
+        stack = LocalStack(
+            emulator, overrides, lambda_concurrency=args.lambda_concurrency, lambda_seconds=0.2, time_scale=1.0
+        )
         with stack:
             return run(console, stack, emulator, event, args, overrides, log_file)
 
@@ -347,6 +349,7 @@ def _run_in_containers(
                     lambda_concurrency=args.lambda_concurrency,
                     containers=containers,
                     serve_at=(gateway, moto_port),
+                    time_scale=1.0,
                 )
             )
             code = run(console, stack, emulator, event, args, overrides, log_file)

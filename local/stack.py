@@ -42,18 +42,9 @@ from botocore.client import BaseClient
 from botocore.exceptions import ClientError
 from moto import mock_aws
 from moto.awslambda.exceptions import LambdaClientError
-from moto.awslambda.models import LambdaBackend
 from moto.events.models import EventPattern
-from moto.stepfunctions.parser.api import HistoryEventType, LambdaFunctionFailedEventDetails
-from moto.stepfunctions.parser.asl.component.common.error_name.custom_error_name import CustomErrorName
-from moto.stepfunctions.parser.asl.component.common.error_name.failure_event import FailureEvent
-from moto.stepfunctions.parser.asl.component.state.exec.state_task.lambda_eval_utils import (
-    LambdaFunctionErrorException,
-)
-from moto.stepfunctions.parser.asl.component.state.exec.state_task.state_task_lambda import StateTaskLambda
-from moto.stepfunctions.parser.asl.eval.event.event_detail import EventDetails
-from moto.stepfunctions.parser.models import StepFunctionsParserBackend
 
+from local import moto_patches
 from local.iam import allowed as _allowed
 from local.iam import request_resources, role_policies
 from local.personalize_emulator import PersonalizeEmulator
@@ -64,6 +55,10 @@ if TYPE_CHECKING:
 
 REGION = "us-east-1"
 ACCOUNT = "123456789012"
+# The engine's clock: Wait states, Personalize's creation times (the emulator's) and the workflow's deadlines
+# (ProvisioningTimeoutSeconds, CloudFormationGraceSeconds) all at this fraction of their real length, so that every
+# ratio between them holds. 1.0 for runs a person watches (`make local`), benchmarks, and tests about timing.
+TIME_SCALE = 0.2
 ASYNC_ATTEMPTS = 3  # Lambda's asynchronous invocations: the first and two retries
 _module_ids = itertools.count()
 _import_lock = threading.Lock()
@@ -254,48 +249,24 @@ class TooManyRequests(LambdaClientError):
         super().__init__("TooManyRequestsException", message)
 
 
-def _execution_names_checked_atomically() -> Callable[..., Any]:
-    """StartExecution checks a name's uniqueness and creates the execution as one step on AWS; moto checks, then
-    creates, so two concurrent starts with one name could both create an execution."""
-    original = StepFunctionsParserBackend.start_execution
-    lock = threading.Lock()
+def scaled_definition(definition: str, scale: float) -> str:
+    """The definition with the deadlines its tasks pass to the functions at `scale` (Wait states are scaled as they
+    run): ProvisioningTimeoutSeconds (`polling.timeoutSeconds`) and CloudFormationGraceSeconds (`graceSeconds`)."""
+    if scale == 1.0:
+        return definition
 
-    def start_execution(backend: StepFunctionsParserBackend, *args: Any, **kwargs: Any) -> Any:
-        with lock:
-            return original(backend, *args, **kwargs)
+    def scale_node(node: Any) -> Any:
+        if isinstance(node, dict):
+            scaled = {key: scale_node(value) for key, value in node.items()}
+            for key in ("timeoutSeconds", "graceSeconds"):
+                if isinstance(scaled.get(key), str):
+                    scaled[key] = f"{float(scaled[key]) * scale:g}"
+            return scaled
+        if isinstance(node, list):
+            return [scale_node(item) for item in node]
+        return node
 
-    return start_execution
-
-
-def _has_error_type(payload: str) -> bool:
-    with contextlib.suppress(ValueError):
-        document = json.loads(payload)
-        return isinstance(document, dict) and "errorType" in document
-    return False
-
-
-def _lambda_api_error_named_as_step_functions_does() -> Callable[..., Any]:
-    """Step Functions names a failed Lambda API call `Lambda.<ErrorCode>`, and a function error without an
-    errorType (a timeout on older runtimes, an out-of-memory) `Lambda.Unknown`; moto's engine says `Exception`."""
-    original = StateTaskLambda._from_error
-
-    def from_error(task: StateTaskLambda, env: Any, ex: Exception) -> Any:
-        if isinstance(ex, LambdaFunctionErrorException) and not _has_error_type(ex.payload):
-            name, cause = "Lambda.Unknown", ex.payload
-        elif isinstance(ex, ClientError):
-            name, cause = f"Lambda.{ex.response['Error']['Code']}", ex.response["Error"].get("Message", "")
-        else:
-            return original(task, env, ex)
-        return FailureEvent(
-            env=env,
-            error_name=CustomErrorName(name),
-            event_type=HistoryEventType.LambdaFunctionFailed,
-            event_details=EventDetails(
-                lambdaFunctionFailedEventDetails=LambdaFunctionFailedEventDetails(error=name, cause=cause)
-            ),
-        )
-
-    return from_error
+    return json.dumps(scale_node(json.loads(definition)))
 
 
 class LocalStack:
@@ -313,6 +284,7 @@ class LocalStack:
         enforce_iam: bool = True,
         timeout_error: str | None = "Sandbox.Timedout",
         function_timeouts: dict[str, float] | None = None,
+        time_scale: float = TIME_SCALE,
     ) -> None:
         """`lambda_concurrency`: the account's Lambda concurrency (None: unlimited); an invocation beyond it is
         refused with TooManyRequestsException, as Lambda refuses it. `lambda_seconds`: how long each invocation
@@ -320,7 +292,8 @@ class LocalStack:
         `enforce_iam`: authorize every AWS call of an in-process handler against its role (`policies`, which a
         test may change once entered). `timeout_error`: the errorType Lambda reports for a function that timed
         out (python3.13: Sandbox.Timedout; None: none, which Step Functions names Lambda.Unknown).
-        `function_timeouts`: a shorter Timeout for some functions, for tests of timeouts."""
+        `function_timeouts`: a shorter Timeout for some functions, for tests of timeouts. `time_scale`: the
+        engine's clock (TIME_SCALE); 1.0 for real time."""
         self.emulator = emulator
         self.lambda_concurrency = lambda_concurrency
         self.lambda_seconds = lambda_seconds
@@ -348,6 +321,8 @@ class LocalStack:
         self._aws_faults: dict[tuple[str, str], list[str]] = {}
         self.dead_letters: list[tuple[str, Any]] = []  # (function, event) an asynchronous invocation gave up on
         self.function_timeouts = function_timeouts or {}
+        self.time_scale = time_scale
+        self.definition = scaled_definition(self.machine.definition, time_scale)
 
     @property
     def where(self) -> str:
@@ -369,11 +344,11 @@ class LocalStack:
         self._patches = [
             mock.patch.dict(os.environ, env),
             mock_aws(config={"stepfunctions": {"execute_state_machine": True}}),
-            mock.patch.object(LambdaBackend, "invoke", self._invoke_patch()),
-            mock.patch.object(StateTaskLambda, "_from_error", _lambda_api_error_named_as_step_functions_does()),
-            mock.patch.object(StepFunctionsParserBackend, "start_execution", _execution_names_checked_atomically()),
+            *moto_patches.engine(self._invoke_patch(), self.time_scale),
             mock.patch.object(BaseClient, "_make_api_call", self._api_call_patch()),
         ]
+        if self.time_scale != 1.0 and hasattr(self.emulator, "time_scale"):
+            self._patches.append(mock.patch.object(self.emulator, "time_scale", self.time_scale))
         if self.enforce_iam:
             self.policies = role_policies(self.template)
         for patch in self._patches:
@@ -394,7 +369,7 @@ class LocalStack:
         self._handlers = {name: load_handler(function) for name, function in self.functions.items()}
         self.state_machine_arn = self.sfn.create_state_machine(
             name=self.machine.logical_id,
-            definition=self.machine.definition,
+            definition=self.definition,
             roleArn=f"arn:aws:iam::{ACCOUNT}:role/local",
             type="STANDARD",
         )["stateMachineArn"]

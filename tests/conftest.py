@@ -21,6 +21,7 @@ os.environ.update(
     }
 )
 
+from local import moto_patches
 from local.personalize_emulator import PersonalizeEmulator
 from local.stack import LocalStack
 from tests.helpers import ACCOUNT, FAST, REGION
@@ -76,15 +77,13 @@ def stack(make_stack: Callable[..., LocalStack]) -> LocalStack:
 
 
 @pytest.fixture
-def retry_delays(monkeypatch: pytest.MonkeyPatch) -> list[float]:
+def retry_delays() -> Iterator[list[float]]:
     """Record the delays the engine's Retry would sleep, and skip the sleeping.
 
     Only for tests that count retries up to their bound; every other test
     runs with the real delays.
     """
     import time as real_time
-
-    from moto.stepfunctions.parser.asl.component.common.retry import retrier_decl
 
     delays: list[float] = []
 
@@ -96,8 +95,8 @@ def retry_delays(monkeypatch: pytest.MonkeyPatch) -> list[float]:
         def sleep(seconds: float) -> None:
             delays.append(seconds)
 
-    monkeypatch.setattr(retrier_decl, "time", Clock())
-    return delays
+    with moto_patches.retry_clock(Clock()):
+        yield delays
 
 
 @pytest.fixture

@@ -32,7 +32,7 @@ class TrackerRequest(PollRequest):
     datasetGroupArn: str
     createdByCloudFormation: bool
     readyAt: float  # when CheckDatasetGroup saw the group ACTIVE
-    graceSeconds: int | str  # CloudFormationGraceSeconds
+    graceSeconds: float | str  # CloudFormationGraceSeconds
 
 
 class TrackerResult(TypedDict, total=False):
@@ -123,7 +123,7 @@ def grace_seconds_left(request: TrackerRequest, now: float) -> float:
     """For a group a CloudFormation stack made: how much longer its own AWS::Personalize::EventTracker may appear."""
     if not request.get("createdByCloudFormation"):
         return 0.0
-    return float(request.get("readyAt") or now) + int(request.get("graceSeconds") or 0) - now
+    return float(request.get("readyAt") or now) + float(request.get("graceSeconds") or 0) - now
 
 
 def create_adopt_or_wait(

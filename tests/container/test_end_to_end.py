@@ -104,7 +104,9 @@ def deployed() -> Iterator[tuple[LocalStack, PersonalizeEmulator]]:
         )
         cleanup.enter_context(contextlib.redirect_stdout(io.StringIO()))  # the in-process handlers' import logs
         stack = cleanup.enter_context(
-            LocalStack(emulator, CONTAINER_PARAMETERS, containers=containers, serve_at=(gateway, moto_port))
+            LocalStack(
+                emulator, CONTAINER_PARAMETERS, containers=containers, serve_at=(gateway, moto_port), time_scale=1.0
+            )
         )
         assert stack.state_machine_arn == machine
         yield stack, emulator

@@ -28,11 +28,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
-from unittest import mock
 
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
-from moto.stepfunctions.parser.asl.component.state.wait.wait_function.wait_function import WaitFunction
 
 from common.parameters import TAG_DATASET_ARN, TAG_DATASET_GROUP_ARN, TAG_EVENT_TRACKER_ARN
 from local.personalize_emulator import PersonalizeEmulator, ServiceError
@@ -91,13 +89,6 @@ def cloudtrail(name: str, request: dict[str, Any], response: dict[str, Any] | No
     return sample
 
 
-def _scaled_wait(wait: WaitFunction, env: Any, wait_seconds: int) -> None:
-    """Wait states at WAIT_SCALE of their time: the emulator's resources are ready at once, so a wait changes
-    nothing here but the run's length (the workflow's deadlines still count real time)."""
-    if wait_seconds > 0:
-        env.program_state_event.wait(wait_seconds * WAIT_SCALE)
-
-
 def step(method: Callable[..., None]) -> Callable[..., None]:
     """A rule that records whether it completed: the final hour (teardown) runs only after a step that did."""
 
@@ -115,11 +106,13 @@ class Convergence(RuleBasedStateMachine):
         super().__init__()
         self._quiet = contextlib.redirect_stdout(io.StringIO())  # the handlers' log lines
         self._quiet.__enter__()
-        self._fast_waits = mock.patch.object(WaitFunction, "_wait_interval", _scaled_wait)
-        self._fast_waits.start()
         self.emulator = PersonalizeEmulator(ACCOUNT, REGION)
         self.emulator.start()
-        self.stack = LocalStack(self.emulator, FAST)
+        # The engine's clock at WAIT_SCALE: the emulator's resources are ready at once, so a wait changes nothing
+        # here but the run's length; the deadline stays 30 s of real time (botocore's backoff sleeps are real).
+        self.stack = LocalStack(
+            self.emulator, {**FAST, "ProvisioningTimeoutSeconds": round(30 / WAIT_SCALE)}, time_scale=WAIT_SCALE
+        )
         self.stack.__enter__()
         self.clock = START
         self.late: list[dict[str, Any]] = []  # events held back, delivered after the next one
@@ -134,7 +127,6 @@ class Convergence(RuleBasedStateMachine):
         finally:
             self.stack.__exit__(None, None, None)
             self.emulator.stop()
-            self._fast_waits.stop()
             self._quiet.__exit__(None, None, None)
 
     # ------------------------------------------------------------ the world

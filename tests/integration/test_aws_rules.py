@@ -139,7 +139,7 @@ def test_a_new_parameter_is_created_with_its_tags_in_one_call(stack: LocalStack)
 
     execution = stack.run(event("create-dataset-group.json"))
 
-    assert execution.status == "SUCCEEDED", execution.cause
+    assert execution.status == "SUCCEEDED", (execution.cause, execution.states_entered(), execution.failed_tasks)
     tags = stack.parameter(stack.parameter_name(NAME))["Tags"]
     assert tags["event-tracker-provisioner:dataset-group-arn"] == dataset_group_arn(NAME)
 
@@ -213,7 +213,7 @@ def test_a_start_that_joined_a_running_execution_is_reported_apart(
     stack: LocalStack, emulator: PersonalizeEmulator
 ) -> None:
     """Another run of the same hour started it after this run listed the running executions."""
-    emulator.time_dataset_group(NAME, Timing(pending=6))
+    emulator.time_dataset_group(NAME, Timing(pending=6 / stack.time_scale))  # running for 6 s of real time
     stack.create_dataset_group(NAME)
     scheduled = event("scheduled-event.json")
     first = stack.call("ReconcilerFunction", scheduled)

@@ -14,7 +14,7 @@ class Polling(TypedDict):
 
     initialWaitSeconds: int | str
     maxWaitSeconds: int | str
-    timeoutSeconds: int | str
+    timeoutSeconds: float | str
 
 
 def seconds_left(execution_start: str, timeout_seconds: float, now: float) -> float:
@@ -30,7 +30,7 @@ EVENTS_PER_POLL = 9
 POLL_EVENTS_BUDGET = HISTORY_EVENTS_QUOTA // 2
 
 
-def shortest_wait_seconds(timeout_seconds: int) -> int:
+def shortest_wait_seconds(timeout_seconds: float) -> int:
     """The shortest wait that keeps all the polls of one execution within POLL_EVENTS_BUDGET.
 
     With the defaults (1800 s) it is 2 s, below any wait the backoff reaches; it matters only for a long
@@ -96,12 +96,14 @@ def keep_waiting(what: str, status: str, request: PollRequest, now: float, creat
     backs off). Past the deadline: ProvisioningTimedOut, or LimitExceeded when throttling was the reason.
     """
     polling = request["polling"]
-    timeout = int(polling["timeoutSeconds"])
+    timeout = float(polling["timeoutSeconds"])  # a number of seconds (the local engine may scale it)
     left = seconds_left(request["executionStartTime"], timeout, now)
     if left <= 0 and status == THROTTLED:
-        raise LimitExceeded(f"{what}: Personalize was still throttling after ProvisioningTimeoutSeconds ({timeout} s)")
+        raise LimitExceeded(
+            f"{what}: Personalize was still throttling after ProvisioningTimeoutSeconds ({timeout:g} s)"
+        )
     if left <= 0:
-        raise ProvisioningTimedOut(f"{what} was still {status} after ProvisioningTimeoutSeconds ({timeout} s)")
+        raise ProvisioningTimedOut(f"{what} was still {status} after ProvisioningTimeoutSeconds ({timeout:g} s)")
     wait = next_wait_seconds(
         int(request.get("previousWaitSeconds") or 0),
         int(polling["initialWaitSeconds"]),
