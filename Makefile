@@ -9,7 +9,7 @@ export SAM_CLI_TELEMETRY := 0
 export PYTHONDONTWRITEBYTECODE := 1
 MAKEFLAGS += --no-print-directory
 
-.PHONY: local invoke test lint checkov bench freeze clean
+.PHONY: local invoke test test-slow lint checkov bench freeze clean
 
 $(BIN)/.installed: requirements-dev.txt
 	@test -n "$(PYTHON)" || { echo "Python 3.11 or newer is needed"; exit 1; }
@@ -35,9 +35,14 @@ invoke: $(BIN)/.installed
 	@test -n "$(FUNCTION)" -a -n "$(EVENT)" || { echo "usage: make invoke FUNCTION=<logical id> EVENT=events/<file>.json"; exit 2; }
 	@$(BIN)/python -m local.invoke $(FUNCTION) $(EVENT)
 
-## All tests and checks: lint, then pytest (which also runs cfn-lint, sam validate --lint, sam build, statelint).
+## All tests and checks: lint, then pytest (which also runs cfn-lint, sam validate --lint, sam build, statelint),
+## without the tests marked slow.
 test: $(BIN)/.installed lint checkov
-	$(BIN)/python -m pytest -n 4 $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -n 6 -m "not slow" $(PYTEST_ARGS)
+
+## The tests marked slow (scale and soak: a few minutes).
+test-slow: $(BIN)/.installed
+	$(BIN)/python -m pytest -n 4 -m slow $(PYTEST_ARGS)
 
 checkov: .venv-checkov/bin/.installed
 	.venv-checkov/bin/checkov --config-file .checkov.yaml

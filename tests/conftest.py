@@ -101,7 +101,10 @@ def retry_delays() -> Iterator[list[float]]:
 
 @pytest.fixture
 def no_client_backoff(monkeypatch: pytest.MonkeyPatch) -> None:
-    """botocore's retries without their backoff sleeps, for tests that use up a client's attempts."""
+    """botocore's retries without their backoff sleeps (and adaptive mode's rate limiter without its waits), for
+    tests that use up a client's attempts."""
+    from botocore.retries.adaptive import ClientRateLimiter
     from botocore.retries.standard import ExponentialBackoff
 
     monkeypatch.setattr(ExponentialBackoff, "delay_amount", lambda self, context: 0.0)
+    monkeypatch.setattr(ClientRateLimiter, "on_sending_request", lambda self, request, **kwargs: None)

@@ -20,6 +20,7 @@ CONCURRENCY = 3
 NAME = "retail-recommendations"
 
 
+@pytest.mark.slow  # about 15 s: 60 executions through a concurrency of 10
 def test_a_burst_beyond_the_lambda_concurrency_is_all_provisioned(emulator: PersonalizeEmulator) -> None:
     settings = {**FAST, "ProvisioningTimeoutSeconds": 300}
     with (

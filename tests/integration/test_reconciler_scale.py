@@ -23,6 +23,7 @@ def reconciler_metrics(output: str) -> dict[str, list[float]]:
     return next(m for m in reversed(lines) if "DatasetGroupsChecked" in m)
 
 
+@pytest.mark.slow  # about a minute: 200 groups at 20 reads a second, twice
 def test_a_few_hundred_groups_with_reads_rate_limited(
     stack: LocalStack, emulator: PersonalizeEmulator, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -55,6 +56,7 @@ def test_a_few_hundred_groups_with_reads_rate_limited(
         assert stack.parameter(stack.parameter_name(name))["Value"] == tracker["trackingId"]
 
 
+@pytest.mark.slow  # about 20 s: reads rate-limited in real time
 def test_a_group_that_stays_throttled_is_unchecked_and_found_by_the_next_run(
     stack: LocalStack, emulator: PersonalizeEmulator, capsys: pytest.CaptureFixture[str], no_client_backoff: Any
 ) -> None:
@@ -83,6 +85,7 @@ def test_a_group_that_stays_throttled_is_unchecked_and_found_by_the_next_run(
         assert execution.status == "SUCCEEDED", execution.cause
 
 
+@pytest.mark.slow  # about 25 s: an invocation's deadline in real time
 def test_what_does_not_fit_in_one_invocation_continues_in_a_new_one(
     stack: LocalStack, emulator: PersonalizeEmulator
 ) -> None:

@@ -85,8 +85,8 @@ def assert_failed(execution: Execution, error: str, cause: str) -> None:
 
 # 1 --------------------------------------------------------------------------------------------
 def test_waits_for_the_dataset_group_then_the_tracker(stack: LocalStack, emulator: PersonalizeEmulator) -> None:
-    emulator.time_dataset_group(NAME, Timing(pending=1.5, in_progress=1.5))
-    emulator.time_tracker(NAME, Timing(pending=2, in_progress=2))
+    emulator.time_dataset_group(NAME, Timing(pending=3, in_progress=3))
+    emulator.time_tracker(NAME, Timing(pending=3, in_progress=3))
     stack.create_dataset_group(NAME)
 
     execution = stack.run(event("create-dataset-group.json"))
@@ -122,8 +122,9 @@ def test_one_poll_adds_the_history_events_the_quota_guard_counts(
 ) -> None:
     from common.polling import EVENTS_PER_POLL
 
-    emulator.time_dataset_group(NAME, Timing(pending=2, in_progress=2))
-    emulator.time_tracker(NAME, Timing(pending=2, in_progress=2))
+    # Long enough on the engine's clock (1.6 s each) for several polls, even when the steps are slow under load.
+    emulator.time_dataset_group(NAME, Timing(pending=4, in_progress=4))
+    emulator.time_tracker(NAME, Timing(pending=4, in_progress=4))
     stack.create_dataset_group(NAME)
 
     execution = stack.run(event("create-dataset-group.json"))
