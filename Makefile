@@ -33,7 +33,7 @@ local: $(BIN)/.installed
 ## make invoke FUNCTION=CheckEventTrackerFunction EVENT=events/check-event-tracker.json
 invoke: $(BIN)/.installed
 	@test -n "$(FUNCTION)" -a -n "$(EVENT)" || { echo "usage: make invoke FUNCTION=<logical id> EVENT=events/<file>.json"; exit 2; }
-	@$(BIN)/python -m local.invoke $(FUNCTION) $(EVENT)
+	@$(BIN)/python -m local.containers.invoke $(FUNCTION) $(EVENT)
 
 ## All tests and checks: lint, then pytest (which also runs cfn-lint, sam validate --lint, sam build, statelint),
 ## without the tests marked slow.

@@ -9,8 +9,8 @@ from typing import Any
 
 from hypothesis import HealthCheck, Phase, given, settings
 
+from local.engine import LocalEngine
 from local.personalize_emulator import PersonalizeEmulator
-from local.stack import LocalStack
 from tests.helpers import FAST
 from tests.hostile_inputs import HOSTILE, SEEDED
 from tests.strategies import generated_inputs
@@ -49,7 +49,7 @@ def outcome(execution: Any) -> str:
 def bad_input(count: int = 1000) -> BadInput:
     examples = generate(count)
     result = BadInput(generated=len(examples))
-    with PersonalizeEmulator() as emulator, LocalStack(emulator, FAST, time_scale=1.0) as stack:
+    with PersonalizeEmulator() as emulator, LocalEngine(emulator, FAST, time_scale=1.0) as stack:
         for name in SEEDED:
             stack.create_dataset_group(name)
         with ThreadPoolExecutor(max_workers=16) as pool:
@@ -60,7 +60,7 @@ def bad_input(count: int = 1000) -> BadInput:
         succeeded = {e.output["parameterName"] for e in executions if e.status == "SUCCEEDED"}
         result.written_for_invalid = len(written - succeeded)
     for name, (payload, expected) in HOSTILE.items():
-        with PersonalizeEmulator() as emulator, LocalStack(emulator, FAST, time_scale=1.0) as stack:
+        with PersonalizeEmulator() as emulator, LocalEngine(emulator, FAST, time_scale=1.0) as stack:
             for seeded in SEEDED:
                 stack.create_dataset_group(seeded)
             execution = stack.run(payload)

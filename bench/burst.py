@@ -13,7 +13,7 @@ from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
-from local.stack import LocalStack
+from local.engine import LocalEngine
 from local.template import ROOT
 
 RATE = 5  # requests a second, for CreateEventTracker and DescribeEventTracker
@@ -78,7 +78,7 @@ def burst(
     try:
         limits = {"lambda_concurrency": lambda_concurrency, "lambda_seconds": lambda_seconds}
         with (
-            LocalStack(emulator, SETTINGS, **limits, time_scale=1.0) as stack,
+            LocalEngine(emulator, SETTINGS, **limits, time_scale=1.0) as stack,
             contextlib.redirect_stdout(io.StringIO()),
         ):
             names = [f"burst-{index:03}" for index in range(groups)]
@@ -120,7 +120,7 @@ def burst(
         emulator.stop()
 
 
-def _peak_running(stack: LocalStack, arns: list[str]) -> int:
+def _peak_running(stack: LocalEngine, arns: list[str]) -> int:
     """The most executions running at one moment, from their start and stop times."""
     edges = []
     for arn in arns:

@@ -53,8 +53,8 @@ def local_run(containers: bool) -> Run:
 
 def invocations(warm: int) -> tuple[float, float, list[float]]:
     """start-lambda's start-up, then ParseInputFunction once cold and `warm` times warm (seconds, client side)."""
-    from local.containers import start_lambda
-    from local.invoke import docker_gateway
+    from local.containers.invoke import docker_gateway
+    from local.containers.start import start_lambda
 
     gateway = docker_gateway()
     services = {"AWS_ENDPOINT_URL": f"http://{gateway}:9", "AWS_ENDPOINT_URL_PERSONALIZE": f"http://{gateway}:9"}

@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+from local.engine import LocalEngine
 from local.personalize_emulator import PersonalizeEmulator, Timing
-from local.stack import LocalStack
 
 # Public prices, us-east-1, as of 2026-11 (aws.amazon.com/step-functions/pricing, /lambda/pricing).
 STANDARD_TRANSITION_USD = 0.025 / 1000
@@ -135,7 +135,7 @@ def measure(delays: list[float], first: int = 1, cap: int = 12) -> list[Measured
     results = []
     for delay in delays:
         with PersonalizeEmulator() as emulator:
-            stack = LocalStack(
+            stack = LocalEngine(
                 emulator,
                 {"PollIntervalSeconds": first, "MaxPollIntervalSeconds": cap, "ProvisioningTimeoutSeconds": 600},
                 time_scale=1.0,

@@ -24,8 +24,8 @@ from typing import Any
 from unittest import mock
 
 from bench.lag_cost import LAMBDA_ARM64_GB_SECOND_USD, LAMBDA_MEMORY_GB, LAMBDA_REQUEST_USD, STANDARD_TRANSITION_USD
+from local.engine import LocalEngine
 from local.personalize_emulator import PersonalizeEmulator, Timing
-from local.stack import LocalStack
 
 GROUPS = 20
 GROUP_READY = (10, 90)
@@ -84,7 +84,7 @@ def run(schedule: str, groups: int = GROUPS, seed: int = 7) -> Run:
     patch = mock.patch("common.polling.next_wait_seconds", replace) if replace else contextlib.nullcontext()
     started = time.monotonic()
     quiet = contextlib.redirect_stdout(io.StringIO())  # the handlers' log lines
-    with quiet, PersonalizeEmulator() as emulator, LocalStack(emulator, {}, time_scale=1.0) as stack, patch:
+    with quiet, PersonalizeEmulator() as emulator, LocalEngine(emulator, {}, time_scale=1.0) as stack, patch:
         arns = []
         for index, (group_ready, tracker_ready) in enumerate(timings):
             name = f"timed-{index:02d}"

@@ -10,8 +10,8 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
+from local.engine import LocalEngine
 from local.personalize_emulator import PersonalizeEmulator
-from local.stack import LocalStack
 from tests.scale import READS, populate
 
 # Personalize's read calls the reconciler makes, each limited on its own (AWS rate-limits per API).
@@ -34,7 +34,7 @@ class ScaleRun:
 
 
 def run(groups: int, missing: int, reads_per_second: float) -> ScaleRun:
-    with PersonalizeEmulator() as emulator, LocalStack(emulator, SETTINGS, time_scale=1.0) as stack:
+    with PersonalizeEmulator() as emulator, LocalEngine(emulator, SETTINGS, time_scale=1.0) as stack:
         expected = populate(stack, emulator, groups, missing)
         for operation in READS:
             emulator.limit_rate(operation, reads_per_second)
@@ -60,7 +60,7 @@ def run(groups: int, missing: int, reads_per_second: float) -> ScaleRun:
     )
 
 
-def scheduled_run(stack: LocalStack, function: str, message: str) -> list[dict[str, Any]]:
+def scheduled_run(stack: LocalEngine, function: str, message: str) -> list[dict[str, Any]]:
     """Invoke the function as its schedule would; the answer of each invocation of the run (its `message` log line).
 
     A continuation is an invocation of its own (locally it may even finish before the one that started it): the run

@@ -14,7 +14,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from local import layer
+from local.containers import layer
 from tests.container.test_sam_local_invoke import ROOT, documented_invoke_lines, parsed
 
 SAM_IMAGE_PREFIX = "samcli/lambda-python"

@@ -12,8 +12,8 @@ from dataclasses import dataclass
 
 from bench.reconciler_scale import scheduled_run
 from common.parameters import TAG_DATASET_ARN, TAG_DATASET_GROUP_ARN, TAG_EVENT_TRACKER_ARN
+from local.engine import LocalEngine
 from local.personalize_emulator import PersonalizeEmulator
-from local.stack import LocalStack
 
 # Personalize's read calls the sweeper makes, each limited on its own (AWS rate-limits per API), as in section 7.
 READS = ("DescribeDatasetGroup", "DescribeEventTracker", "ListEventTrackers", "DescribeDataset")
@@ -35,13 +35,13 @@ class SweepRun:
     invocations: int
 
 
-def tagged(stack: LocalStack, name: str, tags: dict[str, str], value: str = "id") -> None:
+def tagged(stack: LocalEngine, name: str, tags: dict[str, str], value: str = "id") -> None:
     stack.ssm.put_parameter(
         Name=name, Value=value, Type="String", Tags=[{"Key": k, "Value": v} for k, v in tags.items()]
     )
 
 
-def populate(stack: LocalStack, emulator: PersonalizeEmulator, parameters: int) -> set[str]:
+def populate(stack: LocalEngine, emulator: PersonalizeEmulator, parameters: int) -> set[str]:
     """Half live (a group with its tracker; every fifth with its Action interactions dataset too), half stale
     (groups deleted with both their parameters left); the names of the stale ones."""
     stale: set[str] = set()
@@ -80,7 +80,7 @@ def populate(stack: LocalStack, emulator: PersonalizeEmulator, parameters: int) 
 
 
 def run(parameters: int, reads_per_second: float) -> SweepRun:
-    with PersonalizeEmulator() as emulator, LocalStack(emulator, {}, time_scale=1.0) as stack:
+    with PersonalizeEmulator() as emulator, LocalEngine(emulator, {}, time_scale=1.0) as stack:
         stale = populate(stack, emulator, parameters)
         before_names = set(stack.parameters())
         for operation in READS:

@@ -26,8 +26,8 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
+from local.engine import ACCOUNT, REGION, Execution, LocalEngine
 from local.personalize_emulator import PersonalizeEmulator, Timing
-from local.stack import ACCOUNT, REGION, Execution, LocalStack
 from local.template import ROOT, Template, TemplateError
 
 DEFAULT_EVENT = ROOT / "events" / "create-dataset-group.json"
@@ -124,7 +124,7 @@ def dataset_group_of(event: Any) -> tuple[str | None, dict[str, Any]]:
 class Progress:
     """Prints the execution's history as it grows."""
 
-    def __init__(self, console: Console, stack: LocalStack) -> None:
+    def __init__(self, console: Console, stack: LocalEngine) -> None:
         self.console = console
         self.stack = stack
         self.seen = 0
@@ -199,7 +199,7 @@ class Progress:
         return ""
 
 
-def report(console: Console, stack: LocalStack, execution: Execution, parameter_name: str | None, wall: float) -> None:
+def report(console: Console, stack: LocalEngine, execution: Execution, parameter_name: str | None, wall: float) -> None:
     table = Table(show_header=False, box=None, padding=(0, 2))
     table.add_column(style="bold")
     table.add_column(overflow="fold")
@@ -232,7 +232,7 @@ def report(console: Console, stack: LocalStack, execution: Execution, parameter_
     console.print(table)
 
 
-def invocation_summary(stack: LocalStack) -> dict[str, str]:
+def invocation_summary(stack: LocalEngine) -> dict[str, str]:
     """Per function: its invocations, the first one's time (a cold start in a container) and the later ones'."""
     summary: dict[str, str] = {}
     for function in dict.fromkeys(invocation.function for invocation in stack.ran):
@@ -300,7 +300,7 @@ def _run_with_logs(
     if args.containers:
         return _run_in_containers(console, template, event, args, overrides, log_file)
     with PersonalizeEmulator() as emulator, contextlib.redirect_stdout(log_file):
-        stack = LocalStack(
+        stack = LocalEngine(
             emulator, overrides, lambda_concurrency=args.lambda_concurrency, lambda_seconds=0.2, time_scale=1.0
         )
         with stack:
@@ -311,8 +311,8 @@ def _run_in_containers(
     console: Console, template: Template, event: Any, args: argparse.Namespace, overrides: dict[str, str], log_file: Any
 ) -> int:
     """The same run, every function in its container; the services listen where the containers reach them."""
-    from local.containers import start_lambda
-    from local.invoke import NO_RESPONSE, NO_RESPONSE_HINT, CannotInvoke, docker_gateway, free_port
+    from local.containers.invoke import NO_RESPONSE, NO_RESPONSE_HINT, CannotInvoke, docker_gateway, free_port
+    from local.containers.start import start_lambda
 
     with contextlib.ExitStack() as cleanup:
         try:
@@ -343,7 +343,7 @@ def _run_in_containers(
         )
         with contextlib.redirect_stdout(log_file):
             stack = cleanup.enter_context(
-                LocalStack(
+                LocalEngine(
                     emulator,
                     overrides,
                     lambda_concurrency=args.lambda_concurrency,
@@ -367,7 +367,7 @@ def _half_and_half(seconds: float) -> Timing:
 
 def run(
     console: Console,
-    stack: LocalStack,
+    stack: LocalEngine,
     emulator: PersonalizeEmulator,
     event: Any,
     args: argparse.Namespace,
@@ -453,7 +453,7 @@ def run(
     return 0 if execution.status == "SUCCEEDED" else 1
 
 
-def teardown(console: Console, stack: LocalStack, execution: Execution) -> None:
+def teardown(console: Console, stack: LocalEngine, execution: Execution) -> None:
     """Delete the tracker, deliver the CloudTrail event the deletion makes, and show the parameter go."""
     tracker_arn = execution.output["eventTrackerArn"]
     stack.personalize.delete_event_tracker(eventTrackerArn=tracker_arn)

@@ -1,8 +1,13 @@
 """Read the real template.yaml as CloudFormation would: parameters, conditions, intrinsics.
 
 Only what the local run needs: the state machine's definition with its
-DefinitionSubstitutions, the functions' handlers and environment (Globals
-merged), and the EventBridge rule patterns. Nothing is copied out of the template.
+DefinitionSubstitutions, the functions' handlers and environment, and the EventBridge rule patterns. Nothing is
+copied out of the template.
+
+One reader, two layers: SAM's own translator (samtranslator, as SAM CLI uses it) does what is SAM's, merging
+`Globals` here and expanding the whole transform for IAM (local/iam.py) and StackSets (local/stackset.py); it
+leaves parameters, conditions and intrinsic functions to CloudFormation, so this resolver does those, on the
+template or on the translator's output (`document`).
 """
 
 from __future__ import annotations
@@ -14,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from cfnlint.decode import cfn_yaml
+from samtranslator.plugins.globals.globals_plugin import GlobalsPlugin
 
 ROOT = Path(__file__).resolve().parent.parent
 TEMPLATE = ROOT / "template.yaml"
@@ -67,7 +73,8 @@ class Template:
         document: dict[str, Any] | None = None,
     ) -> None:
         self.path = path
-        self.doc: dict[str, Any] = document if document is not None else cfn_yaml.load(str(path))
+        self.source: dict[str, Any] = document if document is not None else cfn_yaml.load(str(path))  # as written
+        self.doc: dict[str, Any] = document if document is not None else _with_globals(self.source)
         self.pseudo = {
             "AWS::Region": region,
             "AWS::AccountId": account,
@@ -217,19 +224,15 @@ class Template:
         }
 
     def functions(self) -> dict[str, Function]:
-        globals_ = self.doc.get("Globals", {}).get("Function", {})
-        global_env = self._resolve(globals_.get("Environment", {}).get("Variables", {}))
         functions = {}
         for logical_id, resource in self.resources("AWS::Serverless::Function").items():
-            properties = self._resolve(resource.get("Properties", {}))
-            environment = dict(global_env)
-            environment.update(properties.get("Environment", {}).get("Variables", {}))
-            code_uri = properties.get("CodeUri", globals_.get("CodeUri"))
-            layers = resource.get("Properties", {}).get("Layers", globals_.get("Layers", []))
+            properties = self._resolve(resource.get("Properties", {}))  # Globals merged by SAM's own plugin
+            environment = properties.get("Environment", {}).get("Variables", {})
+            layers = resource.get("Properties", {}).get("Layers", [])
             functions[logical_id] = Function(
                 logical_id=logical_id,
-                handler=properties.get("Handler", globals_.get("Handler")),
-                code_uri=(self.path.parent / code_uri).resolve(),
+                handler=properties["Handler"],
+                code_uri=(self.path.parent / properties["CodeUri"]).resolve(),
                 environment={key: str(value) for key, value in environment.items()},
                 properties=properties,
                 layer_paths=[path for layer in layers if (path := self._layer_path(layer))],
@@ -269,3 +272,13 @@ class Template:
                         pattern = json.loads(json.dumps(self._resolve(event["Properties"]["Pattern"])))
                         rules.append(Rule(name, logical_id, kind, pattern))
         return rules
+
+
+def _with_globals(document: dict[str, Any]) -> dict[str, Any]:
+    """The template with its Globals merged into each resource, by SAM's own Globals plugin (which drops the section:
+    it is kept, as written, for whoever reads the settings themselves)."""
+    merged = json.loads(json.dumps(document))
+    GlobalsPlugin().on_before_transform_template(merged)
+    if "Globals" in document:
+        merged["Globals"] = json.loads(json.dumps(document["Globals"]))
+    return merged

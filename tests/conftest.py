@@ -22,8 +22,8 @@ os.environ.update(
 )
 
 from local import moto_patches
+from local.engine import LocalEngine
 from local.personalize_emulator import PersonalizeEmulator
-from local.stack import LocalStack
 from tests.helpers import ACCOUNT, FAST, REGION
 
 
@@ -53,13 +53,13 @@ def ssm() -> Iterator[Any]:
 
 
 @pytest.fixture
-def make_stack(emulator: PersonalizeEmulator) -> Iterator[Callable[..., LocalStack]]:
+def make_stack(emulator: PersonalizeEmulator) -> Iterator[Callable[..., LocalEngine]]:
     """Start the application from template.yaml with parameter overrides (FAST by default)."""
-    started: list[LocalStack] = []
+    started: list[LocalEngine] = []
 
-    def make(engine: dict[str, Any] | None = None, **overrides: Any) -> LocalStack:
-        """`engine`: LocalStack's own options (function_timeouts, timeout_error, ...)."""
-        stack = LocalStack(emulator, {**FAST, **overrides}, **(engine or {}))
+    def make(engine: dict[str, Any] | None = None, **overrides: Any) -> LocalEngine:
+        """`engine`: LocalEngine's own options (function_timeouts, timeout_error, ...)."""
+        stack = LocalEngine(emulator, {**FAST, **overrides}, **(engine or {}))
         stack.__enter__()
         started.append(stack)
         return stack
@@ -72,7 +72,7 @@ def make_stack(emulator: PersonalizeEmulator) -> Iterator[Callable[..., LocalSta
 
 
 @pytest.fixture
-def stack(make_stack: Callable[..., LocalStack]) -> LocalStack:
+def stack(make_stack: Callable[..., LocalEngine]) -> LocalEngine:
     return make_stack()
 
 

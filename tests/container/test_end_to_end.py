@@ -24,9 +24,9 @@ from pathlib import Path
 
 import pytest
 
+from local.engine import Execution, LocalEngine
 from local.personalize_emulator import PersonalizeEmulator, Timing
 from local.run import CONTAINER_PARAMETERS
-from local.stack import Execution, LocalStack
 from tests.container.test_sam_local_invoke import docker_engine
 from tests.helpers import ACCOUNT, REGION, create_event, dataset_group_arn, event
 
@@ -85,11 +85,11 @@ def test_make_local_containers_tracker_fails_with_the_containers_error_name() ->
 
 # ------------------------------------------------------------------ one start-lambda for the scenarios
 @contextlib.contextmanager
-def deployed() -> Iterator[tuple[LocalStack, PersonalizeEmulator]]:
+def deployed() -> Iterator[tuple[LocalEngine, PersonalizeEmulator]]:
     """The application with every function in its container, and the local services the containers reach."""
     require_docker()
-    from local.containers import start_lambda
-    from local.invoke import docker_gateway, free_port
+    from local.containers.invoke import docker_gateway, free_port
+    from local.containers.start import start_lambda
 
     gateway = docker_gateway()
     with contextlib.ExitStack() as cleanup:
@@ -104,7 +104,7 @@ def deployed() -> Iterator[tuple[LocalStack, PersonalizeEmulator]]:
         )
         cleanup.enter_context(contextlib.redirect_stdout(io.StringIO()))  # the in-process handlers' import logs
         stack = cleanup.enter_context(
-            LocalStack(
+            LocalEngine(
                 emulator, CONTAINER_PARAMETERS, containers=containers, serve_at=(gateway, moto_port), time_scale=1.0
             )
         )
@@ -113,7 +113,7 @@ def deployed() -> Iterator[tuple[LocalStack, PersonalizeEmulator]]:
         assert stack.choices_read_missing == []
 
 
-def invoked_in_containers(stack: LocalStack, execution: Execution) -> set[str]:
+def invoked_in_containers(stack: LocalEngine, execution: Execution) -> set[str]:
     """The functions the execution's tasks invoked: through the Lambda Invoke API, in their containers."""
     assert stack.containers is not None and stack.where.startswith("containers: sam local start-lambda")
     scheduled = [e["lambdaFunctionScheduledEventDetails"]["resource"] for e in execution.history
@@ -121,7 +121,7 @@ def invoked_in_containers(stack: LocalStack, execution: Execution) -> set[str]:
     return {arn.rsplit(":", 1)[-1] for arn in scheduled}
 
 
-def success_stores_the_trackers_tracking_id(deployed: tuple[LocalStack, PersonalizeEmulator]) -> None:
+def success_stores_the_trackers_tracking_id(deployed: tuple[LocalEngine, PersonalizeEmulator]) -> None:
     stack, emulator = deployed
     name = "e2e-success"
     stack.create_dataset_group(name)
@@ -139,7 +139,7 @@ def success_stores_the_trackers_tracking_id(deployed: tuple[LocalStack, Personal
 
 
 def a_failed_tracker_ends_in_the_error_name_the_container_gave(
-    deployed: tuple[LocalStack, PersonalizeEmulator],
+    deployed: tuple[LocalEngine, PersonalizeEmulator],
 ) -> None:
     stack, emulator = deployed
     name = "e2e-tracker-fails"
@@ -155,7 +155,7 @@ def a_failed_tracker_ends_in_the_error_name_the_container_gave(
     assert stack.parameter(stack.parameter_name(name)) is None
 
 
-def the_action_interactions_lane(deployed: tuple[LocalStack, PersonalizeEmulator]) -> None:
+def the_action_interactions_lane(deployed: tuple[LocalEngine, PersonalizeEmulator]) -> None:
     stack, emulator = deployed
     name = "e2e-actions"
     emulator.time_dataset_group(name, Timing())
@@ -174,7 +174,7 @@ def the_action_interactions_lane(deployed: tuple[LocalStack, PersonalizeEmulator
     }  # fmt: skip
 
 
-def the_reconciler_starts_a_group_whose_event_was_lost(deployed: tuple[LocalStack, PersonalizeEmulator]) -> None:
+def the_reconciler_starts_a_group_whose_event_was_lost(deployed: tuple[LocalEngine, PersonalizeEmulator]) -> None:
     stack, emulator = deployed
     name = "e2e-event-lost"
     emulator.time_dataset_group(name, Timing())
@@ -193,7 +193,7 @@ def the_reconciler_starts_a_group_whose_event_was_lost(deployed: tuple[LocalStac
 
 
 def the_teardown_removes_the_parameter_of_a_deleted_tracker(
-    deployed: tuple[LocalStack, PersonalizeEmulator],
+    deployed: tuple[LocalEngine, PersonalizeEmulator],
 ) -> None:
     stack, emulator = deployed
     name = "e2e-success"
@@ -223,7 +223,7 @@ SCENARIOS = (  # in this order: the teardown removes what the first provisioned
 
 
 def test_the_workflow_in_containers(subtests: pytest.Subtests) -> None:
-    from local.invoke import NO_RESPONSE, NO_RESPONSE_HINT
+    from local.containers.invoke import NO_RESPONSE, NO_RESPONSE_HINT
 
     require_docker()
     with deployed() as world:

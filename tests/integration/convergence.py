@@ -33,8 +33,8 @@ from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
 
 from common.parameters import TAG_DATASET_ARN, TAG_DATASET_GROUP_ARN, TAG_EVENT_TRACKER_ARN
+from local.engine import LocalEngine
 from local.personalize_emulator import PersonalizeEmulator, ServiceError
-from local.stack import LocalStack
 from tests.helpers import ACCOUNT, FAST, REGION, dataset_group_arn, event
 
 GROUPS = ("alpha", "beta", "gamma")
@@ -110,7 +110,7 @@ class Convergence(RuleBasedStateMachine):
         self.emulator.start()
         # The engine's clock at WAIT_SCALE: the emulator's resources are ready at once, so a wait changes nothing
         # here but the run's length; the deadline stays 30 s of real time (botocore's backoff sleeps are real).
-        self.stack = LocalStack(
+        self.stack = LocalEngine(
             self.emulator, {**FAST, "ProvisioningTimeoutSeconds": round(30 / WAIT_SCALE)}, time_scale=WAIT_SCALE
         )
         self.stack.__enter__()

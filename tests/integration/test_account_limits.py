@@ -8,8 +8,8 @@ import time
 
 import pytest
 
+from local.engine import LocalEngine
 from local.personalize_emulator import PersonalizeEmulator, Timing
-from local.stack import LocalStack
 from tests.helpers import FAST, create_event
 
 # Six executions for each unit of the account's Lambda concurrency, as 60 dataset groups at once in a new account
@@ -24,7 +24,7 @@ NAME = "retail-recommendations"
 def test_a_burst_beyond_the_lambda_concurrency_is_all_provisioned(emulator: PersonalizeEmulator) -> None:
     settings = {**FAST, "ProvisioningTimeoutSeconds": 300}
     with (
-        LocalStack(emulator, settings, lambda_concurrency=CONCURRENCY, lambda_seconds=0.05) as stack,
+        LocalEngine(emulator, settings, lambda_concurrency=CONCURRENCY, lambda_seconds=0.05) as stack,
         contextlib.redirect_stdout(io.StringIO()),  # 60 executions' handler logs
     ):
         names = [f"burst-{index}" for index in range(BURST)]

@@ -7,8 +7,8 @@ import re
 
 import pytest
 
+from local.engine import Execution, LocalEngine
 from local.personalize_emulator import PersonalizeEmulator, Timing
-from local.stack import Execution, LocalStack
 from tests.helpers import dataset_group_arn, event
 
 GROUP = "retail-recommendations"
@@ -17,7 +17,7 @@ PARAMETER = "/personalize/retail-recommendations/action-tracking-id"
 SCHEMA = "arn:aws:personalize:us-east-1:123456789012:schema/retail-action-interactions"
 
 
-def create_dataset(stack: LocalStack, group: str = GROUP, dataset_type: str = "Action_Interactions") -> str:
+def create_dataset(stack: LocalEngine, group: str = GROUP, dataset_type: str = "Action_Interactions") -> str:
     return stack.personalize.create_dataset(
         name=f"{group}-{dataset_type.lower()}",
         schemaArn=SCHEMA,
@@ -26,7 +26,7 @@ def create_dataset(stack: LocalStack, group: str = GROUP, dataset_type: str = "A
     )["datasetArn"]
 
 
-def tracking_id(stack: LocalStack, dataset_arn: str = DATASET) -> str:
+def tracking_id(stack: LocalEngine, dataset_arn: str = DATASET) -> str:
     return stack.personalize.describe_dataset(datasetArn=dataset_arn)["dataset"]["trackingId"]
 
 
@@ -35,7 +35,9 @@ def assert_failed(execution: Execution, error: str, cause: str) -> None:
     assert re.search(cause, execution.cause or ""), execution.cause
 
 
-def test_the_tracking_id_is_stored_once_the_dataset_is_active(stack: LocalStack, emulator: PersonalizeEmulator) -> None:
+def test_the_tracking_id_is_stored_once_the_dataset_is_active(
+    stack: LocalEngine, emulator: PersonalizeEmulator
+) -> None:
     stack.create_dataset_group(GROUP)
     emulator.time_dataset(GROUP, "ACTION_INTERACTIONS", Timing(pending=1, in_progress=1))
     assert create_dataset(stack) == DATASET
@@ -77,7 +79,7 @@ def test_the_tracking_id_is_stored_once_the_dataset_is_active(stack: LocalStack,
 
 
 @pytest.mark.parametrize("dataset_type", ["action_interactions", "ACTION_INTERACTIONS"])
-def test_the_dataset_type_in_any_case(stack: LocalStack, dataset_type: str) -> None:
+def test_the_dataset_type_in_any_case(stack: LocalEngine, dataset_type: str) -> None:
     stack.create_dataset_group(GROUP)
     create_dataset(stack, dataset_type=dataset_type)
     sample = event("create-action-interactions-dataset.json")
@@ -88,7 +90,7 @@ def test_the_dataset_type_in_any_case(stack: LocalStack, dataset_type: str) -> N
     assert stack.parameter(PARAMETER)["Value"] == tracking_id(stack)
 
 
-def test_another_dataset_type_is_ignored(stack: LocalStack) -> None:
+def test_another_dataset_type_is_ignored(stack: LocalEngine) -> None:
     stack.create_dataset_group(GROUP)
     items = create_dataset(stack, dataset_type="Items")
     sample = event("create-action-interactions-dataset.json")
@@ -100,7 +102,7 @@ def test_another_dataset_type_is_ignored(stack: LocalStack) -> None:
     assert stack.parameters() == []
 
 
-def test_a_failed_dataset_fails_by_name(stack: LocalStack, emulator: PersonalizeEmulator) -> None:
+def test_a_failed_dataset_fails_by_name(stack: LocalEngine, emulator: PersonalizeEmulator) -> None:
     stack.create_dataset_group(GROUP)
     emulator.time_dataset(GROUP, "ACTION_INTERACTIONS", Timing(pending=1, fails_with="bad schema"))
     create_dataset(stack)
@@ -111,7 +113,7 @@ def test_a_failed_dataset_fails_by_name(stack: LocalStack, emulator: Personalize
     assert notification["detail"]["error"] == "DatasetFailed" and notification["detail"]["datasetArn"] == DATASET
 
 
-def test_a_dataset_deleted_while_waiting_is_not_found(stack: LocalStack, emulator: PersonalizeEmulator) -> None:
+def test_a_dataset_deleted_while_waiting_is_not_found(stack: LocalEngine, emulator: PersonalizeEmulator) -> None:
     stack.create_dataset_group(GROUP)
     emulator.time_dataset(GROUP, "ACTION_INTERACTIONS", Timing(pending=30, deleted_after=1.5))
     create_dataset(stack)
@@ -120,7 +122,7 @@ def test_a_dataset_deleted_while_waiting_is_not_found(stack: LocalStack, emulato
     assert stack.parameters() == []
 
 
-def test_a_replay_with_the_direct_input_is_harmless(stack: LocalStack) -> None:
+def test_a_replay_with_the_direct_input_is_harmless(stack: LocalEngine) -> None:
     stack.create_dataset_group(GROUP)
     create_dataset(stack)
     first = stack.run({"datasetArn": DATASET})
@@ -140,7 +142,7 @@ def test_an_opted_out_dataset_group_is_left_alone(make_stack) -> None:
     assert stack.parameters() == []
 
 
-def test_teardown_removes_it_on_delete_dataset_and_on_delete_dataset_group(stack: LocalStack) -> None:
+def test_teardown_removes_it_on_delete_dataset_and_on_delete_dataset_group(stack: LocalEngine) -> None:
     stack.create_dataset_group(GROUP)
     create_dataset(stack)
     assert stack.run(event("create-dataset-group.json")).status == "SUCCEEDED"
@@ -156,7 +158,7 @@ def test_teardown_removes_it_on_delete_dataset_and_on_delete_dataset_group(stack
     assert stack.parameters() == ["/personalize/retail-recommendations/notes"]  # both of ours, not theirs
 
 
-def test_the_reconciler_finds_a_missing_or_wrong_action_tracking_id(stack: LocalStack) -> None:
+def test_the_reconciler_finds_a_missing_or_wrong_action_tracking_id(stack: LocalEngine) -> None:
     for group in ("missing", "wrong", "fine"):
         stack.create_dataset_group(group)
         create_dataset(stack, group)

@@ -12,8 +12,8 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError
 
+from local.engine import LocalEngine
 from local.personalize_emulator import PersonalizeEmulator, Timing
-from local.stack import LocalStack
 from tests.helpers import dataset_group_arn, event, wait_for_executions
 
 TRACKER_ARNS = "arn:aws:personalize:us-east-1:123456789012:event-tracker/*"
@@ -27,7 +27,7 @@ def failed_with(execution: Any) -> list[str]:
 
 
 # ------------------------------------------------------------------ IAM
-def test_every_call_of_a_run_is_allowed_by_its_functions_role(stack: LocalStack) -> None:
+def test_every_call_of_a_run_is_allowed_by_its_functions_role(stack: LocalEngine) -> None:
     stack.create_dataset_group(NAME)
 
     execution = stack.run(event("create-dataset-group.json"))
@@ -36,7 +36,7 @@ def test_every_call_of_a_run_is_allowed_by_its_functions_role(stack: LocalStack)
     assert stack.enforce_iam and stack.denied == []
 
 
-def test_a_dropped_statement_is_denied(stack: LocalStack) -> None:
+def test_a_dropped_statement_is_denied(stack: LocalEngine) -> None:
     statements = stack.policies["CheckEventTrackerFunction"][0]["Statement"]
     statements[:] = [s for s in statements if s["Action"] != "personalize:DescribeEventTracker"]
     stack.create_dataset_group(NAME)
@@ -51,7 +51,7 @@ def test_a_dropped_statement_is_denied(stack: LocalStack) -> None:
     )
 
 
-def test_an_action_with_no_resource_type_scoped_to_arns_is_denied(stack: LocalStack) -> None:
+def test_an_action_with_no_resource_type_scoped_to_arns_is_denied(stack: LocalEngine) -> None:
     """What the template granted before AWS's reference was read: ListTagsForResource on dataset-group/*."""
     for statement in stack.policies["CreateOrAdoptTrackerFunction"][0]["Statement"]:
         if statement["Resource"] == "*":
@@ -64,7 +64,7 @@ def test_an_action_with_no_resource_type_scoped_to_arns_is_denied(stack: LocalSt
     assert stack.denied[0] == "CreateOrAdoptTrackerFunction: personalize:ListTagsForResource on *"
 
 
-def test_a_secure_string_needs_its_key(make_stack: Callable[..., LocalStack]) -> None:
+def test_a_secure_string_needs_its_key(make_stack: Callable[..., LocalEngine]) -> None:
     key = "arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"
     stack = make_stack(ParameterType="SecureString", KmsKeyId=key)
     for policy in stack.policies["CheckEventTrackerFunction"]:
@@ -80,7 +80,7 @@ def test_a_secure_string_needs_its_key(make_stack: Callable[..., LocalStack]) ->
 # ------------------------------------------------------------------ hung calls
 @pytest.mark.parametrize("reported_as", ["Sandbox.Timedout", None])
 def test_an_execution_survives_a_hung_status_check(
-    make_stack: Callable[..., LocalStack], emulator: PersonalizeEmulator, reported_as: str | None
+    make_stack: Callable[..., LocalEngine], emulator: PersonalizeEmulator, reported_as: str | None
 ) -> None:
     stack = make_stack(engine={"function_timeouts": {"CheckEventTrackerFunction": 1}, "timeout_error": reported_as})
     stack.create_dataset_group(NAME)
@@ -97,7 +97,7 @@ def test_an_execution_survives_a_hung_status_check(
 
 @pytest.mark.parametrize("hung", [1, 2])
 def test_a_hung_create_is_adopted_by_the_next_attempt_not_duplicated(
-    make_stack: Callable[..., LocalStack], emulator: PersonalizeEmulator, hung: int
+    make_stack: Callable[..., LocalEngine], emulator: PersonalizeEmulator, hung: int
 ) -> None:
     """CreateEventTracker created the tracker, then hung past the function's Timeout (alone, or after an attempt
     that hung before it): the next attempt adopts what the hung one created."""
@@ -118,7 +118,7 @@ def test_a_hung_create_is_adopted_by_the_next_attempt_not_duplicated(
 
 
 def test_a_call_hung_past_the_read_timeout_is_retried_by_the_client(
-    stack: LocalStack, emulator: PersonalizeEmulator
+    stack: LocalEngine, emulator: PersonalizeEmulator
 ) -> None:
     """Within the function's Timeout: botocore's read timeout ends the attempt, its retry finds the tracker."""
     stack.create_dataset_group(NAME)
@@ -133,7 +133,7 @@ def test_a_call_hung_past_the_read_timeout_is_retried_by_the_client(
 
 
 # ------------------------------------------------------------------ half-done writes
-def test_a_new_parameter_is_created_with_its_tags_in_one_call(stack: LocalStack) -> None:
+def test_a_new_parameter_is_created_with_its_tags_in_one_call(stack: LocalEngine) -> None:
     stack.inject_aws_error("ssm", "AddTagsToResource", "InternalServerError", times=5)  # never called for a new one
     stack.create_dataset_group(NAME)
 
@@ -144,7 +144,7 @@ def test_a_new_parameter_is_created_with_its_tags_in_one_call(stack: LocalStack)
     assert tags["event-tracker-provisioner:dataset-group-arn"] == dataset_group_arn(NAME)
 
 
-def test_a_parameter_whose_tagging_failed_is_tagged_by_the_next_scheduled_run(stack: LocalStack) -> None:
+def test_a_parameter_whose_tagging_failed_is_tagged_by_the_next_scheduled_run(stack: LocalEngine) -> None:
     name = stack.parameter_name(NAME)
     stack.ssm.put_parameter(Name=name, Value="written by hand", Type="String")  # exists: overwritten, then tagged
     stack.inject_aws_error("ssm", "AddTagsToResource", "InternalServerError")
@@ -168,7 +168,7 @@ def test_a_parameter_whose_tagging_failed_is_tagged_by_the_next_scheduled_run(st
     assert stack.call("ReconcilerFunction", event("scheduled-event.json"))["retagged"] == []
 
 
-def execution_tracking_id(stack: LocalStack) -> str:
+def execution_tracking_id(stack: LocalEngine) -> str:
     [tracker] = stack.personalize.list_event_trackers(datasetGroupArn=dataset_group_arn(NAME))["eventTrackers"]
     return stack.personalize.describe_event_tracker(eventTrackerArn=tracker["eventTrackerArn"])["eventTracker"][
         "trackingId"
@@ -176,7 +176,7 @@ def execution_tracking_id(stack: LocalStack) -> str:
 
 
 # ------------------------------------------------------------------ StartExecution
-def test_start_execution_answers_as_aws_does(stack: LocalStack, emulator: PersonalizeEmulator) -> None:
+def test_start_execution_answers_as_aws_does(stack: LocalEngine, emulator: PersonalizeEmulator) -> None:
     emulator.time_dataset_group(NAME, Timing(pending=3))
     stack.create_dataset_group(NAME)
     workflow_input = {"datasetGroupArn": dataset_group_arn(NAME)}
@@ -191,7 +191,7 @@ def test_start_execution_answers_as_aws_does(stack: LocalStack, emulator: Person
 
 
 def test_after_a_failed_execution_the_same_hours_run_starts_a_new_one(
-    stack: LocalStack, emulator: PersonalizeEmulator
+    stack: LocalEngine, emulator: PersonalizeEmulator
 ) -> None:
     stack.create_dataset_group(NAME)
     emulator.inject_error("CreateEventTracker", "InvalidInputException")
@@ -210,7 +210,7 @@ def test_after_a_failed_execution_the_same_hours_run_starts_a_new_one(
 
 
 def test_a_start_that_joined_a_running_execution_is_reported_apart(
-    stack: LocalStack, emulator: PersonalizeEmulator
+    stack: LocalEngine, emulator: PersonalizeEmulator
 ) -> None:
     """Another run of the same hour started it after this run listed the running executions."""
     emulator.time_dataset_group(NAME, Timing(pending=6 / stack.time_scale))  # running for 6 s of real time
@@ -243,7 +243,7 @@ class ListsNoneRunning:
         return getattr(self._client, name)
 
 
-def call_with_client(stack: LocalStack, function: str, payload: Any, variable: str, wrapper: Any) -> Any:
+def call_with_client(stack: LocalEngine, function: str, payload: Any, variable: str, wrapper: Any) -> Any:
     """Invoke a function with one of its module's clients wrapped (the handler reads its module's globals)."""
     handler = stack._handlers[function]
     module = vars(sys.modules[handler.__module__])
@@ -257,7 +257,7 @@ def call_with_client(stack: LocalStack, function: str, payload: Any, variable: s
 
 # ------------------------------------------------------------------ malformed answers
 def test_a_malformed_answer_leaves_one_group_unchecked_and_the_run_goes_on(
-    stack: LocalStack, emulator: PersonalizeEmulator, monkeypatch: pytest.MonkeyPatch
+    stack: LocalEngine, emulator: PersonalizeEmulator, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     for name in ("broken", "fine"):
         stack.create_dataset_group(name)

@@ -14,8 +14,8 @@ from typing import Any
 
 import pytest
 
+from local.engine import LocalEngine, choice_reads_missing
 from local.personalize_emulator import PersonalizeEmulator, ServiceError, Timing
-from local.stack import LocalStack, choice_reads_missing
 from tests.helpers import dataset_group_arn, event
 
 GROUP = "retail-recommendations"
@@ -37,7 +37,7 @@ def throttle_calls(emulator: PersonalizeEmulator, operation: str, numbers: range
     emulator.handle = handle  # type: ignore[method-assign]
 
 
-def action_dataset(stack: LocalStack, emulator: PersonalizeEmulator) -> None:
+def action_dataset(stack: LocalEngine, emulator: PersonalizeEmulator) -> None:
     emulator.time_dataset_group(GROUP, Timing())
     stack.create_dataset_group(GROUP)
     stack.personalize.create_dataset(
@@ -48,12 +48,12 @@ def action_dataset(stack: LocalStack, emulator: PersonalizeEmulator) -> None:
     )
 
 
-def created(stack: LocalStack, emulator: PersonalizeEmulator) -> Any:
+def created(stack: LocalEngine, emulator: PersonalizeEmulator) -> Any:
     stack.create_dataset_group(GROUP)
     return event("create-dataset-group.json")
 
 
-def adopted_after_a_throttled_check(stack: LocalStack, emulator: PersonalizeEmulator) -> Any:
+def adopted_after_a_throttled_check(stack: LocalEngine, emulator: PersonalizeEmulator) -> Any:
     emulator.time_dataset_group(GROUP, Timing())
     emulator.time_tracker(GROUP, Timing())
     arn = stack.create_dataset_group(GROUP)
@@ -63,39 +63,39 @@ def adopted_after_a_throttled_check(stack: LocalStack, emulator: PersonalizeEmul
     return event("create-dataset-group.json")
 
 
-def stack_grace(stack: LocalStack, emulator: PersonalizeEmulator) -> Any:
+def stack_grace(stack: LocalEngine, emulator: PersonalizeEmulator) -> Any:
     stack.create_dataset_group("stack-recommendations")
     return event("create-dataset-group-by-cloudformation.json")
 
 
-def throttled_create(stack: LocalStack, emulator: PersonalizeEmulator) -> Any:
+def throttled_create(stack: LocalEngine, emulator: PersonalizeEmulator) -> Any:
     emulator.inject_error("CreateEventTracker", "LimitExceededException", times=4)
     stack.create_dataset_group(GROUP)
     return event("create-dataset-group.json")
 
 
-def opted_out(stack: LocalStack, emulator: PersonalizeEmulator) -> Any:
+def opted_out(stack: LocalEngine, emulator: PersonalizeEmulator) -> Any:
     stack.create_dataset_group(GROUP, tags=[{"tagKey": "event-tracker-provisioner:skip", "tagValue": "true"}])
     return event("create-dataset-group.json")
 
 
-def tracker_failed(stack: LocalStack, emulator: PersonalizeEmulator) -> Any:
+def tracker_failed(stack: LocalEngine, emulator: PersonalizeEmulator) -> Any:
     emulator.tracker_timing = Timing(pending=0.5, fails_with="Injected")
     stack.create_dataset_group(GROUP)
     return event("create-dataset-group.json")
 
 
-def invalid_input(stack: LocalStack, emulator: PersonalizeEmulator) -> Any:
+def invalid_input(stack: LocalEngine, emulator: PersonalizeEmulator) -> Any:
     return {"datasetGroupArn": "not an ARN"}
 
 
-def action_stored_after_a_throttled_read(stack: LocalStack, emulator: PersonalizeEmulator) -> Any:
+def action_stored_after_a_throttled_read(stack: LocalEngine, emulator: PersonalizeEmulator) -> Any:
     action_dataset(stack, emulator)
     throttle_calls(emulator, "DescribeDataset", range(1, 4))
     return event("create-action-interactions-dataset.json")
 
 
-def action_opted_out(stack: LocalStack, emulator: PersonalizeEmulator) -> Any:
+def action_opted_out(stack: LocalEngine, emulator: PersonalizeEmulator) -> Any:
     emulator.time_dataset_group(GROUP, Timing())
     stack.create_dataset_group(GROUP, tags=[{"tagKey": "event-tracker-provisioner:skip", "tagValue": "true"}])
     stack.personalize.create_dataset(
@@ -107,7 +107,7 @@ def action_opted_out(stack: LocalStack, emulator: PersonalizeEmulator) -> Any:
     return event("create-action-interactions-dataset.json")
 
 
-SCENARIOS: dict[str, tuple[Callable[[LocalStack, PersonalizeEmulator], Any], str, set[str]]] = {
+SCENARIOS: dict[str, tuple[Callable[[LocalEngine, PersonalizeEmulator], Any], str, set[str]]] = {
     # name: (set-up, the execution's status, states it must pass through)
     "created": (created, "SUCCEEDED", {"WaitForEventTracker", "IsTrackingIdStored"}),
     "adopted, check throttled": (adopted_after_a_throttled_check, "SUCCEEDED", {"WaitForEventTracker"}),

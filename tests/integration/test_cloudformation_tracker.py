@@ -5,15 +5,15 @@ from __future__ import annotations
 
 import time
 
+from local.engine import LocalEngine
 from local.personalize_emulator import PersonalizeEmulator
-from local.stack import LocalStack
 from tests.helpers import dataset_group_arn, event
 
 NAME = "stack-recommendations"  # the dataset group of events/create-dataset-group-by-cloudformation.json
 GRACE = 3
 
 
-def wait_for_state(stack: LocalStack, arn: str, state: str, timeout: float = 30) -> None:
+def wait_for_state(stack: LocalEngine, arn: str, state: str, timeout: float = 30) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if state in [

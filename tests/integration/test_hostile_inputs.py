@@ -7,14 +7,14 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, given, settings
 
+from local.engine import LocalEngine
 from local.personalize_emulator import PersonalizeEmulator
-from local.stack import LocalStack
 from tests.hostile_inputs import HOSTILE, SEEDED
 from tests.strategies import generated_inputs
 
 
 @pytest.mark.parametrize("payload, outcome", HOSTILE.values(), ids=HOSTILE.keys())
-def test_hostile_input(stack: LocalStack, emulator: PersonalizeEmulator, payload: Any, outcome: str) -> None:
+def test_hostile_input(stack: LocalEngine, emulator: PersonalizeEmulator, payload: Any, outcome: str) -> None:
     for name in SEEDED:
         stack.create_dataset_group(name)
 
@@ -34,7 +34,7 @@ def test_hostile_input(stack: LocalStack, emulator: PersonalizeEmulator, payload
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(payload=generated_inputs)
-def test_generated_inputs_through_the_workflow(stack: LocalStack, emulator: PersonalizeEmulator, payload: Any) -> None:
+def test_generated_inputs_through_the_workflow(stack: LocalEngine, emulator: PersonalizeEmulator, payload: Any) -> None:
     """One stack for all examples: each ends cleanly, and only a success writes a parameter."""
     for name in SEEDED:
         if not emulator.dataset_groups.get(f"arn:aws:personalize:us-east-1:123456789012:dataset-group/{name}"):

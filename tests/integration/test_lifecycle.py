@@ -12,21 +12,21 @@ from typing import Any
 import boto3
 import pytest
 
+from local.engine import LocalEngine
 from local.personalize_emulator import PersonalizeEmulator, Timing
-from local.stack import LocalStack
 from tests.helpers import create_event, dataset_group_arn, event, wait_for_executions
 
 SKIP = [{"tagKey": "event-tracker-provisioner:skip", "tagValue": "true"}]
 
 
-def provisioned(stack: LocalStack, name: str) -> None:
+def provisioned(stack: LocalEngine, name: str) -> None:
     execution = stack.run({"datasetGroupArn": dataset_group_arn(name)})
     assert execution.status == "SUCCEEDED", execution.cause
 
 
 # ------------------------------------------------------------------ reconciler
 def test_the_reconciler_starts_the_workflow_for_what_is_missing(
-    stack: LocalStack, emulator: PersonalizeEmulator, personalize
+    stack: LocalEngine, emulator: PersonalizeEmulator, personalize
 ) -> None:
     for name in ("complete", "no-parameter", "wrong-parameter", "no-tracker", "creating"):
         stack.create_dataset_group(name)
@@ -67,7 +67,7 @@ def test_the_reconciler_starts_the_workflow_for_what_is_missing(
     assert again["started"] == []
 
 
-def test_the_reconciler_never_starts_a_second_execution(stack: LocalStack, emulator: PersonalizeEmulator) -> None:
+def test_the_reconciler_never_starts_a_second_execution(stack: LocalEngine, emulator: PersonalizeEmulator) -> None:
     emulator.time_dataset_group("slow", Timing(pending=3))
     stack.create_dataset_group("slow")
     stack.start(create_event("slow"))  # the event-driven execution, still waiting
@@ -86,7 +86,7 @@ def test_the_reconciler_never_starts_a_second_execution(stack: LocalStack, emula
 
 
 def test_two_reconcilers_at_once_start_one_execution_per_dataset_group(
-    stack: LocalStack, emulator: PersonalizeEmulator
+    stack: LocalEngine, emulator: PersonalizeEmulator
 ) -> None:
     """No reserved concurrency: the deterministic execution names are what keep two runs from doubling up."""
     names = [f"missed-{index}" for index in range(12)]
@@ -149,7 +149,7 @@ def deletion(name: str, **request: str) -> dict[str, Any]:
 
 
 def test_deleting_the_tracker_removes_its_parameter(
-    stack: LocalStack, emulator: PersonalizeEmulator, personalize
+    stack: LocalEngine, emulator: PersonalizeEmulator, personalize
 ) -> None:
     stack.create_dataset_group("retail-recommendations")
     provisioned(stack, "retail-recommendations")
@@ -166,7 +166,7 @@ def test_deleting_the_tracker_removes_its_parameter(
     }
 
 
-def test_deleting_the_dataset_group_removes_its_parameter(stack: LocalStack) -> None:
+def test_deleting_the_dataset_group_removes_its_parameter(stack: LocalEngine) -> None:
     stack.create_dataset_group("retail-recommendations")
     provisioned(stack, "retail-recommendations")
 
@@ -175,7 +175,7 @@ def test_deleting_the_dataset_group_removes_its_parameter(stack: LocalStack) -> 
     assert results["TeardownFunction"] == {"deleted": ["/personalize/retail-recommendations/tracking-id"]}
 
 
-def test_a_parameter_this_application_did_not_write_is_never_touched(stack: LocalStack) -> None:
+def test_a_parameter_this_application_did_not_write_is_never_touched(stack: LocalEngine) -> None:
     name = "/personalize/retail-recommendations/tracking-id"
     stack.ssm.put_parameter(Name=name, Value="written-by-hand", Type="String")
 
@@ -186,7 +186,7 @@ def test_a_parameter_this_application_did_not_write_is_never_touched(stack: Loca
 
 
 def test_a_newer_trackers_parameter_survives_the_old_trackers_deletion(
-    stack: LocalStack, emulator: PersonalizeEmulator
+    stack: LocalEngine, emulator: PersonalizeEmulator
 ) -> None:
     stack.create_dataset_group("retail-recommendations")
     provisioned(stack, "retail-recommendations")
@@ -199,14 +199,14 @@ def test_a_newer_trackers_parameter_survives_the_old_trackers_deletion(
     assert stack.parameter("/personalize/retail-recommendations/tracking-id") is not None
 
 
-def test_a_failed_deletion_call_reaches_no_rule(stack: LocalStack) -> None:
+def test_a_failed_deletion_call_reaches_no_rule(stack: LocalEngine) -> None:
     failed = event("delete-dataset-group.json")
     failed["detail"]["errorCode"] = "ResourceInUseException"
     assert stack.matching_rules(failed) == []
 
 
 # ------------------------------------------------------------------ opt-out
-def test_a_dataset_group_tagged_skip_is_left_alone(stack: LocalStack, emulator: PersonalizeEmulator) -> None:
+def test_a_dataset_group_tagged_skip_is_left_alone(stack: LocalEngine, emulator: PersonalizeEmulator) -> None:
     stack.create_dataset_group("retail-recommendations", tags=SKIP)
 
     execution = stack.run(event("create-dataset-group.json"))
@@ -284,7 +284,7 @@ def test_a_secure_string_tracking_id_appears_only_in_ssm(
     assert [where for where, text in places.items() if secret in text] == []
 
 
-def test_a_string_tracking_id_is_in_the_output_for_convenience(stack: LocalStack, emulator) -> None:
+def test_a_string_tracking_id_is_in_the_output_for_convenience(stack: LocalEngine, emulator) -> None:
     stack.create_dataset_group("retail-recommendations")
     execution = stack.run(event("create-dataset-group.json"))
     [tracker] = emulator.trackers_of("retail-recommendations")

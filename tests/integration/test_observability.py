@@ -12,8 +12,8 @@ import time
 import boto3
 import pytest
 
+from local.engine import LocalEngine
 from local.personalize_emulator import PersonalizeEmulator, Timing
-from local.stack import LocalStack
 from tests.helpers import ROOT, event
 
 
@@ -28,7 +28,7 @@ def json_lines(text: str) -> list[dict]:
 
 
 def test_logs_carry_the_execution_arn_and_metrics_are_emitted(
-    stack: LocalStack, capsys: pytest.CaptureFixture[str]
+    stack: LocalEngine, capsys: pytest.CaptureFixture[str]
 ) -> None:
     # Every handler's Powertools Logger shares the service's logging.Logger and its one handler.
     [handler] = logging.getLogger("event-tracker-provisioner").handlers
@@ -67,7 +67,7 @@ def test_logs_carry_the_execution_arn_and_metrics_are_emitted(
 
 
 def test_a_failed_execution_is_counted_by_step_functions_alone(
-    stack: LocalStack, emulator: PersonalizeEmulator
+    stack: LocalEngine, emulator: PersonalizeEmulator
 ) -> None:
     """AWS/States ExecutionsFailed counts it (ProvisioningFailedAlarm and the dashboard read that): the workflow
     puts no metric of its own for it."""

@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
+from local.engine import LocalEngine
 from local.personalize_emulator import PersonalizeEmulator
-from local.stack import LocalStack
 from tests.helpers import wait_for_executions
 from tests.scale import READS, populate
 
@@ -25,7 +25,7 @@ def reconciler_metrics(output: str) -> dict[str, list[float]]:
 
 @pytest.mark.slow  # about a minute: 200 groups at 20 reads a second, twice
 def test_a_few_hundred_groups_with_reads_rate_limited(
-    stack: LocalStack, emulator: PersonalizeEmulator, capsys: pytest.CaptureFixture[str]
+    stack: LocalEngine, emulator: PersonalizeEmulator, capsys: pytest.CaptureFixture[str]
 ) -> None:
     populate(stack, emulator, GROUPS, missing=0)
     for operation in READS:
@@ -58,7 +58,7 @@ def test_a_few_hundred_groups_with_reads_rate_limited(
 
 @pytest.mark.slow  # about 20 s: reads rate-limited in real time
 def test_a_group_that_stays_throttled_is_unchecked_and_found_by_the_next_run(
-    stack: LocalStack, emulator: PersonalizeEmulator, capsys: pytest.CaptureFixture[str], no_client_backoff: Any
+    stack: LocalEngine, emulator: PersonalizeEmulator, capsys: pytest.CaptureFixture[str], no_client_backoff: Any
 ) -> None:
     from common.clients import PACED_MAX_ATTEMPTS
 
@@ -87,7 +87,7 @@ def test_a_group_that_stays_throttled_is_unchecked_and_found_by_the_next_run(
 
 @pytest.mark.slow  # about 25 s: an invocation's deadline in real time
 def test_what_does_not_fit_in_one_invocation_continues_in_a_new_one(
-    stack: LocalStack, emulator: PersonalizeEmulator
+    stack: LocalEngine, emulator: PersonalizeEmulator
 ) -> None:
     names = sorted(populate(stack, emulator, 130, missing=130))  # two pages of ListDatasetGroups
     for name in names[2:-2]:  # all in place but two on each page (the listing is newest first)

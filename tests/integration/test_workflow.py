@@ -10,8 +10,8 @@ import time
 import pytest
 
 from local import moto_patches
+from local.engine import Execution, LocalEngine
 from local.personalize_emulator import PersonalizeEmulator, Timing
-from local.stack import Execution, LocalStack
 from tests.helpers import FAST, create_event, dataset_group_arn, event
 
 NAME = "retail-recommendations"
@@ -30,7 +30,7 @@ LAG_SLACK_SECONDS = 5.0
 
 
 def assert_provisioned(
-    stack: LocalStack,
+    stack: LocalEngine,
     emulator: PersonalizeEmulator,
     execution: Execution,
     name: str = NAME,
@@ -84,7 +84,7 @@ def assert_failed(execution: Execution, error: str, cause: str) -> None:
 
 
 # 1 --------------------------------------------------------------------------------------------
-def test_waits_for_the_dataset_group_then_the_tracker(stack: LocalStack, emulator: PersonalizeEmulator) -> None:
+def test_waits_for_the_dataset_group_then_the_tracker(stack: LocalEngine, emulator: PersonalizeEmulator) -> None:
     emulator.time_dataset_group(NAME, Timing(pending=3, in_progress=3))
     emulator.time_tracker(NAME, Timing(pending=3, in_progress=3))
     stack.create_dataset_group(NAME)
@@ -118,7 +118,7 @@ def test_waits_for_the_dataset_group_then_the_tracker(stack: LocalStack, emulato
 
 
 def test_one_poll_adds_the_history_events_the_quota_guard_counts(
-    stack: LocalStack, emulator: PersonalizeEmulator
+    stack: LocalEngine, emulator: PersonalizeEmulator
 ) -> None:
     from common.polling import EVENTS_PER_POLL
 
@@ -141,7 +141,7 @@ def test_one_poll_adds_the_history_events_the_quota_guard_counts(
 
 
 # 2 --------------------------------------------------------------------------------------------
-def test_adopts_an_existing_active_tracker(stack: LocalStack, emulator: PersonalizeEmulator, personalize) -> None:
+def test_adopts_an_existing_active_tracker(stack: LocalEngine, emulator: PersonalizeEmulator, personalize) -> None:
     arn = stack.create_dataset_group(NAME)
     by_hand = personalize.create_event_tracker(name="made-by-hand", datasetGroupArn=arn)
 
@@ -154,7 +154,7 @@ def test_adopts_an_existing_active_tracker(stack: LocalStack, emulator: Personal
 
 
 # 3 --------------------------------------------------------------------------------------------
-def test_the_same_event_twice_gives_one_tracker(stack: LocalStack, emulator: PersonalizeEmulator) -> None:
+def test_the_same_event_twice_gives_one_tracker(stack: LocalEngine, emulator: PersonalizeEmulator) -> None:
     stack.create_dataset_group(NAME)
     first = stack.run(event("create-dataset-group.json"))
     second = stack.run(event("create-dataset-group.json"))
@@ -166,7 +166,7 @@ def test_the_same_event_twice_gives_one_tracker(stack: LocalStack, emulator: Per
     assert first.output["trackingId"] == second.output["trackingId"]
 
 
-def test_two_executions_at_once_give_one_tracker(stack: LocalStack, emulator: PersonalizeEmulator) -> None:
+def test_two_executions_at_once_give_one_tracker(stack: LocalEngine, emulator: PersonalizeEmulator) -> None:
     emulator.time_dataset_group(NAME, Timing(pending=1))
     stack.create_dataset_group(NAME)
     arns = [stack.start(event("create-dataset-group.json")), stack.start(event("direct-input.json"))]
@@ -180,7 +180,7 @@ def test_two_executions_at_once_give_one_tracker(stack: LocalStack, emulator: Pe
 
 
 # 4 --------------------------------------------------------------------------------------------
-def test_a_failed_tracker_fails_with_event_tracker_failed(stack: LocalStack, emulator: PersonalizeEmulator) -> None:
+def test_a_failed_tracker_fails_with_event_tracker_failed(stack: LocalEngine, emulator: PersonalizeEmulator) -> None:
     emulator.time_tracker(NAME, Timing(pending=1, fails_with="internal error"))
     stack.create_dataset_group(NAME)
 
@@ -197,7 +197,7 @@ def test_a_failed_tracker_fails_with_event_tracker_failed(stack: LocalStack, emu
 
 
 # 5 --------------------------------------------------------------------------------------------
-def test_a_failed_dataset_group_fails_with_its_reason(stack: LocalStack, emulator: PersonalizeEmulator) -> None:
+def test_a_failed_dataset_group_fails_with_its_reason(stack: LocalEngine, emulator: PersonalizeEmulator) -> None:
     emulator.time_dataset_group(NAME, Timing(pending=1, fails_with="KMS key is not usable"))
     stack.create_dataset_group(NAME)
 
@@ -210,7 +210,7 @@ def test_a_failed_dataset_group_fails_with_its_reason(stack: LocalStack, emulato
 
 # 6 --------------------------------------------------------------------------------------------
 def test_a_dataset_group_deleted_before_its_tracker_fails_not_found(
-    stack: LocalStack, emulator: PersonalizeEmulator, personalize
+    stack: LocalEngine, emulator: PersonalizeEmulator, personalize
 ) -> None:
     emulator.time_dataset_group(NAME, Timing(pending=3))
     arn = stack.create_dataset_group(NAME)
@@ -224,7 +224,7 @@ def test_a_dataset_group_deleted_before_its_tracker_fails_not_found(
     assert emulator.trackers_of(NAME) == []
 
 
-def test_a_dataset_group_that_never_existed_fails_not_found(stack: LocalStack, emulator: PersonalizeEmulator) -> None:
+def test_a_dataset_group_that_never_existed_fails_not_found(stack: LocalEngine, emulator: PersonalizeEmulator) -> None:
     execution = stack.run(event("direct-input.json"))
 
     assert_failed(execution, "DatasetGroupNotFound", "does not exist")
@@ -232,7 +232,7 @@ def test_a_dataset_group_that_never_existed_fails_not_found(stack: LocalStack, e
 
 
 # 7 --------------------------------------------------------------------------------------------
-def test_a_tracker_deleted_while_polled_fails(stack: LocalStack, emulator: PersonalizeEmulator) -> None:
+def test_a_tracker_deleted_while_polled_fails(stack: LocalEngine, emulator: PersonalizeEmulator) -> None:
     emulator.time_tracker(NAME, Timing(pending=5, deleted_after=1.5, deleting=1))
     stack.create_dataset_group(NAME)
 
@@ -244,7 +244,7 @@ def test_a_tracker_deleted_while_polled_fails(stack: LocalStack, emulator: Perso
 
 # 8 --------------------------------------------------------------------------------------------
 def test_limit_exceeded_bursts_that_clear_are_waited_out_with_no_failed_task(
-    stack: LocalStack, emulator: PersonalizeEmulator
+    stack: LocalEngine, emulator: PersonalizeEmulator
 ) -> None:
     # More than botocore's 3 attempts: each throttled step answers "wait", and the next try succeeds.
     emulator.inject_error("CreateEventTracker", "LimitExceededException", times=4)
@@ -299,7 +299,7 @@ def test_throttled_tracker_creation_ends_at_the_deadline(
 
 
 # 9 --------------------------------------------------------------------------------------------
-def test_ssm_throttling_that_clears(stack: LocalStack, emulator: PersonalizeEmulator) -> None:
+def test_ssm_throttling_that_clears(stack: LocalEngine, emulator: PersonalizeEmulator) -> None:
     from moto.ssm.exceptions import SSMException
     from moto.ssm.models import SimpleSystemManagerBackend
 
@@ -339,7 +339,7 @@ def test_a_tracker_that_never_becomes_active_times_out(make_stack, emulator: Per
 
 
 # 11 -------------------------------------------------------------------------------------------
-def test_long_names_give_valid_distinct_tracker_names(stack: LocalStack, emulator: PersonalizeEmulator) -> None:
+def test_long_names_give_valid_distinct_tracker_names(stack: LocalEngine, emulator: PersonalizeEmulator) -> None:
     longest = "a" * 63
     prefix = "p" * 60
     names = [longest, prefix + "one", prefix + "two"]
@@ -401,7 +401,7 @@ INVALID = {
 
 @pytest.mark.parametrize("payload, cause", INVALID.values(), ids=INVALID.keys())
 def test_invalid_input_fails_with_invalid_event_and_creates_nothing(
-    stack: LocalStack, emulator: PersonalizeEmulator, payload, cause: str
+    stack: LocalEngine, emulator: PersonalizeEmulator, payload, cause: str
 ) -> None:
     stack.create_dataset_group(NAME)
 
@@ -414,7 +414,7 @@ def test_invalid_input_fails_with_invalid_event_and_creates_nothing(
 
 
 def test_the_event_without_response_elements_uses_the_request_name(
-    stack: LocalStack, emulator: PersonalizeEmulator
+    stack: LocalEngine, emulator: PersonalizeEmulator
 ) -> None:
     stack.create_dataset_group(NAME)
 
@@ -424,7 +424,7 @@ def test_the_event_without_response_elements_uses_the_request_name(
     assert_provisioned(stack, emulator, execution)
 
 
-def test_runs_are_independent_of_each_other(stack: LocalStack, emulator: PersonalizeEmulator) -> None:
+def test_runs_are_independent_of_each_other(stack: LocalEngine, emulator: PersonalizeEmulator) -> None:
     """Concurrent executions for different dataset groups each get their own tracker and parameter."""
     names = [f"group-{index}" for index in range(4)]
     for name in names:

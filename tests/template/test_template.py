@@ -449,7 +449,9 @@ def test_every_output_says_what_it_is() -> None:
 
 
 def test_what_every_function_repeats_is_in_globals() -> None:
-    for name, resource in TEMPLATE.resources("AWS::Serverless::Function").items():
+    written = TEMPLATE.source["Resources"]
+    for name in TEMPLATE.resources("AWS::Serverless::Function"):
+        resource = written[name]
         assert "Handler" not in resource["Properties"], name
         variables = resource["Properties"].get("Environment", {}).get("Variables", {})
         assert not set(variables) & set(TEMPLATE.doc["Globals"]["Function"]["Environment"]["Variables"]), name

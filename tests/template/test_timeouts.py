@@ -16,7 +16,7 @@ from botocore.retries.bucket import TokenBucket
 from botocore.retries.standard import ExponentialBackoff
 
 from common import clients
-from local.stack import load_handler
+from local.engine import load_handler
 from local.template import Template
 from tests.code_calls import call_sites
 from tests.helpers import REGION

@@ -16,8 +16,8 @@ import pytest
 from moto import mock_aws
 
 from common.errors import InvalidEvent
+from local.engine import LambdaContext, load_handler
 from local.personalize_emulator import PersonalizeEmulator
-from local.stack import LambdaContext, load_handler
 from local.template import Template
 from tests.helpers import dataset_group_arn, event
 

@@ -7,7 +7,7 @@ import re
 
 from aws_lambda_powertools.shared.version import VERSION
 
-from local import layer
+from local.containers import layer
 from local.template import Template
 
 

@@ -127,7 +127,7 @@ def test_ssm_throttling_keeps_its_name_for_the_state_machine_to_retry(code: str)
 def test_the_handler_answers_wait_when_personalize_throttles(monkeypatch, ssm) -> None:
     """Waiting, not failing: the state machine waits and calls again, until the deadline."""
     import check_event_tracker.app as app
-    from local.stack import LambdaContext
+    from local.engine import LambdaContext
 
     client = boto3.client("personalize", region_name="us-east-1")
     stubber = Stubber(client)

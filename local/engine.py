@@ -11,7 +11,7 @@
 - a handler that outlasts its function's Timeout ends the invocation as Lambda ends it
   (Sandbox.Timedout, or Lambda.Unknown for older runtimes); any AWS call it still makes fails.
 
-With `containers` (a running `sam local start-lambda`, local.containers), each task's function runs
+With `containers` (a running `sam local start-lambda`, local.containers.start), each task's function runs
 in its Lambda container instead, called through the Lambda Invoke API; moto's services are then
 also served over HTTP (`serve_at`), where the containers reach them. Only the invoker differs.
 """
@@ -51,7 +51,7 @@ from local.personalize_emulator import PersonalizeEmulator
 from local.template import TEMPLATE, Function, Rule, Template
 
 if TYPE_CHECKING:
-    from local.containers import StartLambda
+    from local.containers.start import StartLambda
 
 REGION = "us-east-1"
 ACCOUNT = "123456789012"
@@ -69,7 +69,7 @@ class Running:
     """One in-process invocation: whose role its AWS calls use, and whether Lambda has ended it."""
 
     function: str
-    engine: Any  # the LocalStack running it: only its own patch authorizes (tests may nest two)
+    engine: Any  # the LocalEngine running it: only its own patch authorizes (tests may nest two)
     ended: threading.Event = field(default_factory=threading.Event)
 
 
@@ -269,8 +269,8 @@ def scaled_definition(definition: str, scale: float) -> str:
     return json.dumps(scale_node(json.loads(definition)))
 
 
-class LocalStack:
-    """Start with `with LocalStack(...) as stack:`; then start executions and inspect the world."""
+class LocalEngine:
+    """Start with `with LocalEngine(...) as stack:`; then start executions and inspect the world."""
 
     def __init__(
         self,
@@ -332,7 +332,7 @@ class LocalStack:
         return f"containers: sam local start-lambda {self.containers.url} (python3.13 {self.containers.architecture})"
 
     # ------------------------------------------------------------ lifecycle
-    def __enter__(self) -> LocalStack:
+    def __enter__(self) -> LocalEngine:
         env = {
             "AWS_ACCESS_KEY_ID": "testing",
             "AWS_SECRET_ACCESS_KEY": "testing",

@@ -2,7 +2,7 @@
 
     make invoke FUNCTION=CheckEventTrackerFunction EVENT=events/check-event-tracker.json
 
-1. puts the Powertools layer in SAM CLI's layer cache (`local.layer`), so no AWS account is needed;
+1. puts the Powertools layer in SAM CLI's layer cache (`local.containers.layer`), so no AWS account is needed;
 2. starts the Personalize emulator and moto's server (SSM, Step Functions and every other service) on
    the Docker bridge's gateway, where the container reaches them;
 3. seeds what the sample event names, so that the function does its real job;
@@ -38,7 +38,7 @@ from typing import Any
 
 import boto3
 
-from local import layer
+from local.containers import layer
 from local.personalize_emulator import PersonalizeEmulator
 from local.template import TEMPLATE, Template
 

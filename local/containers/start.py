@@ -34,8 +34,16 @@ import boto3
 from botocore.config import Config
 from cfnlint.decode import cfn_yaml
 
-from local import layer
-from local.invoke import CannotInvoke, base_image, build, free_port, has_image, sam_environment, sam_executable
+from local.containers import layer
+from local.containers.invoke import (
+    CannotInvoke,
+    base_image,
+    build,
+    free_port,
+    has_image,
+    sam_environment,
+    sam_executable,
+)
 from local.template import TEMPLATE, Template
 
 ENDPOINT_VARIABLES = ("AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_PERSONALIZE")
