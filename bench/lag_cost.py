@@ -38,7 +38,7 @@ class Outcome:
         return self.transitions * STANDARD_TRANSITION_USD + self.lambdas * LAMBDA_INVOCATION_USD
 
 
-def ours(delay: float, first: int = 5, cap: int = 60, steady: float = 180) -> Outcome:
+def ours(delay: float, first: int = 4, cap: int = 60, steady: float = 180) -> Outcome:
     """This workflow: wait `first`, check, while the resource is younger than `steady`; then each later wait doubles
     up to `cap` (Wait, Check, Choice each)."""
     t, wait, polls = 0.0, first, 0
@@ -82,7 +82,7 @@ def retry_error(delay: float, interval: float = 8, rate: float = 1.25, attempts:
     )
 
 
-def worst_case_lag(delay: float, first: int = 5, cap: int = 60) -> float:
+def worst_case_lag(delay: float, first: int = 4, cap: int = 60) -> float:
     """Our lag bound at this delay: the length of the wait whose end first passes the delay."""
     t, wait = 0.0, first
     while t + wait < delay:

@@ -177,8 +177,9 @@ history; {agreement}.
         )
     }
 
-At AWS scale, modelled with the template's defaults (first wait 5 s, doubling to 60 s) against the two peer
-strategies, with the dataset group already ACTIVE when the event arrives. Prices (us-east-1): Step Functions
+At AWS scale, modelled with the template's defaults (4 s between checks while the resource is younger than
+3 minutes, then doubling to 60 s) against the two peer strategies, with the dataset group already ACTIVE when the
+event arrives. Prices (us-east-1): Step Functions
 Standard $0.025 per 1,000 state transitions; Lambda arm64 $0.20 per million requests and $0.0000133334 per
 GB-second, taken as 100 ms at 128 MB per invocation. Cost in millionths of a dollar per provisioning.
 
