@@ -16,11 +16,11 @@ from aws_lambda_powertools import Logger, Metrics
 
 from common import lag
 from common.clients import personalize_client, ssm_client
-from common.errors import DatasetFailed, DatasetNotFound
+from common.errors import DatasetFailed, DatasetNotFound, LimitExceeded
 from common.opt_out import compile_exclude_pattern, opt_out_reason
 from common.parameters import TAG_DATASET_ARN, TAG_DATASET_GROUP_ARN, action_parameter_name, put_tracking_id
 from common.personalize import dataset_group_tags, parse_dataset_group_arn
-from common.polling import PollRequest, PollResult
+from common.polling import THROTTLED, PollRequest, PollResult, keep_waiting
 from common.status import check_status, valid_tracking_id
 
 logger = Logger()
@@ -83,7 +83,12 @@ def check_dataset(
         "datasetGroupName": group.name,
         "parameterName": action_parameter_name(prefix, group.name),
     }
-    reason = opt_out_reason(group.name, dataset_group_tags(personalize, group.arn), exclude)
+    try:
+        tags = dataset_group_tags(personalize, group.arn)
+    except LimitExceeded:  # ListTagsForResource throttled past the client's retries: wait, as for DescribeDataset
+        logger.warning("ListTagsForResource throttled; waiting", extra={"datasetGroupArn": group.arn})
+        return {**keep_waiting(f"ListTagsForResource {group.arn}", THROTTLED, request, now), "skipped": False}
+    reason = opt_out_reason(group.name, tags, exclude)
     if reason:
         return {**provisioned, "skipped": True, "reason": reason}
 

@@ -100,3 +100,19 @@ def test_never_writes_a_missing_or_padded_value(ssm, tracking_id: str | None) ->
         stubber.add_response("list_tags_for_resource", {"tags": []})
         check(client, arn, ssm=ssm)
     assert ssm.describe_parameters()["Parameters"] == []
+
+
+def test_a_throttled_opt_out_check_means_wait_and_nothing_is_written(ssm) -> None:
+    """Once the dataset is ACTIVE, ListTagsForResource (the group's opt-out tag) throttled past the client's retries
+    is waited out like a throttled DescribeDataset."""
+    client = boto3.client("personalize", region_name="us-east-1")
+    arn = "arn:aws:personalize:us-east-1:123456789012:dataset/g/ACTION_INTERACTIONS"
+    group = "arn:aws:personalize:us-east-1:123456789012:dataset-group/g"
+    with Stubber(client) as stubber:
+        stubber.add_response(
+            "describe_dataset", {"dataset": {"datasetArn": arn, "status": "ACTIVE", "datasetGroupArn": group}}
+        )
+        stubber.add_client_error("list_tags_for_resource", "LimitExceededException", "slow down", 400)
+        result = check(client, arn, previous=5, ssm=ssm)
+    assert result == {"status": "THROTTLED", "ready": False, "waitSeconds": 10, "skipped": False}
+    assert ssm.describe_parameters()["Parameters"] == []
