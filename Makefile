@@ -36,9 +36,11 @@ invoke: $(BIN)/.installed
 	@$(BIN)/python -m local.containers.invoke $(FUNCTION) $(EVENT)
 
 ## All tests and checks: lint, then pytest (which also runs cfn-lint, sam validate --lint, sam build, statelint),
-## without the tests marked slow.
+## without the tests marked slow; then the container tier on its own (it skips itself without Docker), since its
+## emulated arm64 containers and the in-process tests slow each other down on a small machine.
 test: $(BIN)/.installed lint checkov
-	$(BIN)/python -m pytest -n 6 -m "not slow" $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -n 6 -m "not slow" --ignore=tests/container $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -n 6 -m "not slow" tests/container $(PYTEST_ARGS)
 
 ## The tests marked slow (scale and soak: a few minutes).
 test-slow: $(BIN)/.installed
