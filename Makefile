@@ -39,12 +39,12 @@ invoke: $(BIN)/.installed
 ## without the tests marked slow; then the container tier on its own (it skips itself without Docker), since its
 ## emulated arm64 containers and the in-process tests slow each other down on a small machine.
 test: $(BIN)/.installed lint checkov
-	$(BIN)/python -m pytest -n 6 -m "not slow" --ignore=tests/container $(PYTEST_ARGS)
-	$(BIN)/python -m pytest -n 6 -m "not slow" tests/container $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -n 6 --dist worksteal -m "not slow" --ignore=tests/container $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -n 6 --dist worksteal -m "not slow" tests/container $(PYTEST_ARGS)
 
 ## The tests marked slow (scale and soak: a few minutes).
 test-slow: $(BIN)/.installed
-	$(BIN)/python -m pytest -n 4 -m slow $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -n 4 --dist worksteal -m slow $(PYTEST_ARGS)
 
 checkov: .venv-checkov/bin/.installed
 	.venv-checkov/bin/checkov --config-file .checkov.yaml

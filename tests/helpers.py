@@ -11,11 +11,12 @@ ROOT = Path(__file__).resolve().parent.parent
 EVENTS = ROOT / "events"
 ACCOUNT = "123456789012"
 REGION = "us-east-1"
-# Short waits: the tests run the real definition, whose Wait states really sleep.
+# Short waits: the tests run the real definition, whose Wait states really sleep (on the engine's clock, a fifth of
+# these). The deadline, 150 s on that clock, is 30 s of real time: room for botocore's real retries under load.
 FAST = {
     "PollIntervalSeconds": 1,
     "MaxPollIntervalSeconds": 2,
-    "ProvisioningTimeoutSeconds": 30,
+    "ProvisioningTimeoutSeconds": 150,
     "ReconcileStartsPerSecond": 100,
 }
 

@@ -124,7 +124,7 @@ SCENARIOS: dict[str, tuple[Callable[[LocalEngine, PersonalizeEmulator], Any], st
 @pytest.mark.parametrize("scenario", SCENARIOS)
 def test_no_choice_reads_a_missing_field(scenario: str, make_stack, emulator: PersonalizeEmulator) -> None:
     setup, status, states = SCENARIOS[scenario]
-    stack = make_stack(CloudFormationGraceSeconds=2)
+    stack = make_stack(CloudFormationGraceSeconds=10)  # 2 s on the engine's clock: longer than one step under load
     execution = stack.run(setup(stack, emulator))
 
     assert execution.status == status, execution.cause

@@ -27,7 +27,7 @@ def wait_for_state(stack: LocalEngine, arn: str, state: str, timeout: float = 30
 def test_the_stacks_own_tracker_appearing_in_the_grace_period_is_adopted(
     make_stack, emulator: PersonalizeEmulator
 ) -> None:
-    stack = make_stack(CloudFormationGraceSeconds=GRACE)
+    stack = make_stack({"time_scale": 1.0}, CloudFormationGraceSeconds=GRACE)  # the grace period's timing: real time
     stack.create_dataset_group(NAME)
 
     arn = stack.start(event("create-dataset-group-by-cloudformation.json"))
@@ -48,7 +48,7 @@ def test_the_stacks_own_tracker_appearing_in_the_grace_period_is_adopted(
 def test_when_the_stack_declares_no_tracker_one_is_created_after_the_grace_period(
     make_stack, emulator: PersonalizeEmulator
 ) -> None:
-    stack = make_stack(CloudFormationGraceSeconds=GRACE)
+    stack = make_stack({"time_scale": 1.0}, CloudFormationGraceSeconds=GRACE)  # the grace period's timing: real time
     stack.create_dataset_group(NAME)
 
     execution = stack.run(event("create-dataset-group-by-cloudformation.json"))

@@ -30,7 +30,7 @@ def budget(examples: int) -> settings:
 
 
 class TestConvergence(Convergence.TestCase):  # type: ignore[name-defined]
-    settings = budget(int(os.environ.get("CONVERGENCE_EXAMPLES", "3")))
+    settings = budget(int(os.environ.get("CONVERGENCE_EXAMPLES", "2")))
 
 
 @pytest.mark.slow

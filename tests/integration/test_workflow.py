@@ -266,7 +266,7 @@ def test_throttling_of_every_call_ends_at_the_deadline_as_limit_exceeded(
     make_stack, emulator: PersonalizeEmulator
 ) -> None:
     timeout, cap = 8, 2
-    stack = make_stack(ProvisioningTimeoutSeconds=timeout, MaxPollIntervalSeconds=cap)
+    stack = make_stack({"time_scale": 1.0}, ProvisioningTimeoutSeconds=timeout, MaxPollIntervalSeconds=cap)  # timing
     stack.create_dataset_group(NAME)
     for operation in ("DescribeDatasetGroup", "ListTagsForResource", "ListEventTrackers", "CreateEventTracker",
                       "DescribeEventTracker"):  # fmt: skip
@@ -287,7 +287,7 @@ def test_throttled_tracker_creation_ends_at_the_deadline(
     make_stack, emulator: PersonalizeEmulator, no_client_backoff: None
 ) -> None:
     """The workflow's own waits (botocore's backoff, up to 3 s an invocation, would leave room for one under load)."""
-    stack = make_stack(ProvisioningTimeoutSeconds=6, MaxPollIntervalSeconds=2)
+    stack = make_stack({"time_scale": 1.0}, ProvisioningTimeoutSeconds=6, MaxPollIntervalSeconds=2)  # timing
     emulator.limit_rate("CreateEventTracker", 0)
     stack.create_dataset_group(NAME)
 
@@ -324,7 +324,9 @@ def test_ssm_throttling_that_clears(stack: LocalEngine, emulator: PersonalizeEmu
 
 # 10 -------------------------------------------------------------------------------------------
 def test_a_tracker_that_never_becomes_active_times_out(make_stack, emulator: PersonalizeEmulator) -> None:
-    stack = make_stack(ProvisioningTimeoutSeconds=6, PollIntervalSeconds=1, MaxPollIntervalSeconds=2)
+    stack = make_stack(  # a test of the deadline's timing: in real time
+        {"time_scale": 1.0}, ProvisioningTimeoutSeconds=6, PollIntervalSeconds=1, MaxPollIntervalSeconds=2
+    )
     emulator.time_tracker(NAME, Timing(pending=3600))
     stack.create_dataset_group(NAME)
 
