@@ -61,7 +61,10 @@ class Calls:
 
 @pytest.fixture
 def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """moto, and a default boto3 session of the test's own: the sample's clients come from it, and the handlers the
+    test registers on it must not reach later tests."""
     monkeypatch.setenv("AWS_DEFAULT_REGION", REGION)
+    monkeypatch.setattr(boto3, "DEFAULT_SESSION", None)
     with mock_aws():
         yield
 
