@@ -71,9 +71,11 @@ def _calls(node: ast.AST, imports: dict[str, Path], seen: set[tuple[Path, str]])
         elif isinstance(target, ast.Name) and target.id in imports and (imports[target.id], target.id) not in seen:
             path = imports[target.id]
             seen.add((path, target.id))
-            function = _module_functions(path).get(target.id)
-            if function is not None:
-                yield from _calls(function, _common_imports(ast.parse(path.read_text())), seen)
+            functions = _module_functions(path)
+            if target.id in functions:
+                # What the function can call: the common names its module imports, and that module's own functions.
+                names = {**_common_imports(ast.parse(path.read_text())), **dict.fromkeys(functions, path)}
+                yield from _calls(functions[target.id], names, seen)
 
 
 def called_actions(function: Function) -> set[str]:

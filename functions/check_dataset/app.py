@@ -18,10 +18,10 @@ from common import lag
 from common.clients import personalize_client, ssm_client
 from common.errors import DatasetFailed, DatasetNotFound, LimitExceeded
 from common.opt_out import compile_exclude_pattern, opt_out_reason
-from common.parameters import TAG_DATASET_ARN, TAG_DATASET_GROUP_ARN, action_parameter_name, put_tracking_id
+from common.parameters import TAG_DATASET_ARN, TAG_DATASET_GROUP_ARN, Stored, action_parameter_name, store_tracking_id
 from common.personalize import dataset_group_tags, parse_dataset_group_arn
-from common.polling import THROTTLED, PollRequest, PollResult, keep_waiting
-from common.status import check_status, valid_tracking_id
+from common.polling import THROTTLED, PollRequest, keep_waiting
+from common.status import check_status
 
 logger = Logger()
 metrics = Metrics()
@@ -38,15 +38,9 @@ class CheckDatasetRequest(PollRequest):
     eventTime: str | None  # the CloudTrail event's, when an event started the execution
 
 
-class ActionProvisioned(PollResult, total=False):
-    skipped: bool  # IsActionTrackingIdStored reads it (and `ready`) in every answer
+class ActionProvisioned(Stored, total=False):
     datasetArn: str
-    datasetGroupArn: str
-    datasetGroupName: str
-    parameterName: str
-    trackingId: str  # String parameters only
-    reason: str
-    lag: lag.Lag
+    reason: str  # why an opted-out group was skipped
 
 
 def check_dataset(
@@ -92,22 +86,18 @@ def check_dataset(
     if reason:
         return {**provisioned, "skipped": True, "reason": reason}
 
-    tracking_id = valid_tracking_id(dataset.get("trackingId"), arn)
-    put_tracking_id(
+    stored = store_tracking_id(
         ssm,
+        dataset,
+        arn,
         provisioned["parameterName"],
-        tracking_id,
         f"trackingId (PutActionInteractions) of Action interactions dataset {arn}",
         {TAG_DATASET_GROUP_ARN: group.arn, TAG_DATASET_ARN: arn},
+        request,
         parameter_type,
         kms_key_id,
     )
-    provisioned["lag"] = lag.measure(
-        dataset.get("lastUpdatedDateTime"), request.get("eventTime"), request.get("executionStartTime"), time.time()
-    )
-    if parameter_type == "String":
-        provisioned["trackingId"] = tracking_id
-    return provisioned
+    return {**provisioned, **stored}
 
 
 @metrics.log_metrics

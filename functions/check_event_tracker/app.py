@@ -15,9 +15,9 @@ from aws_lambda_powertools import Logger, Metrics
 from common import lag
 from common.clients import personalize_client, ssm_client
 from common.errors import EventTrackerFailed
-from common.parameters import TAG_DATASET_GROUP_ARN, TAG_EVENT_TRACKER_ARN, put_tracking_id
-from common.polling import PollRequest, PollResult
-from common.status import check_status, valid_tracking_id
+from common.parameters import TAG_DATASET_GROUP_ARN, TAG_EVENT_TRACKER_ARN, Stored, store_tracking_id
+from common.polling import PollRequest
+from common.status import check_status
 
 logger = Logger()
 metrics = Metrics()
@@ -36,15 +36,9 @@ class CheckEventTrackerRequest(PollRequest):
     eventTime: str | None  # the CloudTrail event's, when an event started the execution
 
 
-class Provisioned(PollResult, total=False):
-    skipped: bool  # False: the execution's output says provisioned, not opted out
-    datasetGroupArn: str
-    datasetGroupName: str
+class Provisioned(Stored, total=False):
     eventTrackerArn: str
-    trackingId: str  # String parameters only
-    parameterName: str
     adopted: bool
-    lag: lag.Lag
 
 
 def check_event_tracker(
@@ -68,32 +62,28 @@ def check_event_tracker(
     if tracker is None:
         return {**result, "eventTrackerArn": arn, "adopted": bool(request.get("adopted"))}
 
-    tracking_id = valid_tracking_id(tracker.get("trackingId"), arn)
     group = request["datasetGroupArn"]
-    put_tracking_id(
+    stored = store_tracking_id(
         ssm,
+        tracker,
+        arn,
         request["parameterName"],
-        tracking_id,
         f"trackingId of event tracker {arn} of dataset group {group}",
         {TAG_DATASET_GROUP_ARN: group, TAG_EVENT_TRACKER_ARN: arn},
+        request,
         parameter_type,
         kms_key_id,
     )
-    provisioned: Provisioned = {
+    return {
         **result,
-        "skipped": False,
+        "skipped": False,  # the execution's output says provisioned, not opted out
         "datasetGroupArn": group,
         "datasetGroupName": request["datasetGroupName"],
         "eventTrackerArn": arn,
         "parameterName": request["parameterName"],
         "adopted": bool(request.get("adopted")),
-        "lag": lag.measure(
-            tracker.get("lastUpdatedDateTime"), request.get("eventTime"), request.get("executionStartTime"), time.time()
-        ),
+        **stored,
     }
-    if parameter_type == "String":
-        provisioned["trackingId"] = tracking_id
-    return provisioned
 
 
 @metrics.log_metrics

@@ -42,8 +42,16 @@ def check_group(personalize: Any, name: str = "g", later: float = 0, **kwargs: A
 
 
 def check_tracker(personalize: Any, arn: str, later: float = 0, ssm: Any = None, **kwargs: Any) -> dict[str, Any]:
-    """CheckEventTracker while the tracker is not ACTIVE (once it is, it stores: test_store_tracking_id.py)."""
-    request = {"eventTrackerArn": arn, "adopted": False, **poll(**kwargs)}
+    """CheckEventTracker with the request the state machine sends (once ACTIVE it stores: test_store_tracking_id)."""
+    request = {
+        "eventTrackerArn": arn,
+        "adopted": False,
+        "datasetGroupArn": dataset_group_arn("g"),
+        "datasetGroupName": "g",
+        "parameterName": "/personalize/g/tracking-id",
+        "eventTime": None,
+        **poll(**kwargs),
+    }
     return dict(check_event_tracker(personalize, ssm, request, time.time() + later))
 
 

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from botocore.exceptions import ClientError
 
-from common.errors import error_code, named_aws_error
+from common import lag
+from common.errors import InvalidTrackingId, error_code, named_aws_error
+from common.polling import PollRequest, PollResult
 
 TAG_DATASET_GROUP_ARN = "event-tracker-provisioner:dataset-group-arn"
 TAG_EVENT_TRACKER_ARN = "event-tracker-provisioner:event-tracker-arn"
@@ -69,3 +72,41 @@ def tag_if_untagged(ssm: Any, name: str, tags: dict[str, str]) -> bool:
         ResourceType="Parameter", ResourceId=name, Tags=[{"Key": k, "Value": v} for k, v in tags.items()]
     )
     return True
+
+
+class Stored(PollResult, total=False):
+    """A check's answer once the resource is ACTIVE (and, unless skipped, its tracking ID stored)."""
+
+    skipped: bool  # the Choice after the check reads it
+    datasetGroupArn: str
+    datasetGroupName: str
+    parameterName: str
+    trackingId: str  # String parameters only
+    lag: lag.Lag
+
+
+def store_tracking_id(
+    ssm: Any,
+    resource: dict[str, Any],
+    owner: str,
+    name: str,
+    description: str,
+    tags: dict[str, str],
+    request: PollRequest,
+    parameter_type: str = "String",
+    kms_key_id: str = "",
+) -> Stored:
+    """Write the ACTIVE resource's trackingId (from its Describe answer) to SSM; the answer's lag, and the ID itself
+    for a String parameter. InvalidTrackingId, and nothing written, if it is missing, empty or padded (the value is
+    never repeated: with SecureString it must appear only in SSM)."""
+    tracking_id = resource.get("trackingId")
+    if not isinstance(tracking_id, str) or not tracking_id.strip() or tracking_id != tracking_id.strip():
+        raise InvalidTrackingId(f"Refusing to store the trackingId of {owner}: it is missing, empty or padded")
+    put_tracking_id(ssm, name, tracking_id, description, tags, parameter_type, kms_key_id)
+    started = request.get("executionStartTime")
+    stored: Stored = {
+        "lag": lag.measure(resource.get("lastUpdatedDateTime"), request.get("eventTime"), started, time.time())
+    }
+    if parameter_type == "String":
+        stored["trackingId"] = tracking_id
+    return stored

@@ -113,15 +113,3 @@ def keep_waiting(what: str, status: str, request: PollRequest, now: float, creat
         None if status == THROTTLED else age_seconds(created, now),
     )
     return {"status": status, "ready": False, "waitSeconds": wait}
-
-
-class Throttled(TypedDict):
-    throttled: bool
-    skipped: bool  # every field a Choice after the step reads: nothing depends on an engine's evaluation order
-    waitSeconds: int
-
-
-def throttled(what: str, request: PollRequest, now: float) -> Throttled:
-    """The answer of a step Personalize throttled: "wait N s and try again" (LimitExceeded past the deadline)."""
-    wait = keep_waiting(what, THROTTLED, request, now)["waitSeconds"]
-    return {"throttled": True, "skipped": False, "waitSeconds": wait}

@@ -7,7 +7,7 @@ from typing import Any
 
 from aws_lambda_powertools import Logger
 
-from common.errors import InvalidTrackingId, ProvisioningError
+from common.errors import ProvisioningError
 from common.personalize import ACTIVE, CREATE_FAILED, CREATING, describe_or_throttled, is_being_deleted
 from common.polling import THROTTLED, PollRequest, PollResult, keep_waiting
 
@@ -41,11 +41,3 @@ def check_status(
     if status not in CREATING:
         logger.warning(f"Unknown {label.lower()} status; waiting", extra={"status": status})
     return None, keep_waiting(f"{label} {arn}", status, request, now, resource.get("creationDateTime"))
-
-
-def valid_tracking_id(tracking_id: Any, owner: str) -> str:
-    """The trackingId to store; InvalidTrackingId if it is missing, empty or padded (the value is never repeated:
-    with SecureString it must appear only in SSM)."""
-    if not isinstance(tracking_id, str) or not tracking_id.strip() or tracking_id != tracking_id.strip():
-        raise InvalidTrackingId(f"Refusing to store the trackingId of {owner}: it is missing, empty or padded")
-    return tracking_id
