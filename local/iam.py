@@ -72,6 +72,12 @@ def request_resources(
         raise LookupError(f"{action} is not in AWS's Service Authorization Reference")
     if service == "ssm" and operation == "GetParameters":  # authorized name by name
         return [(action, _ssm_parameter_arn(formats, region, account, name)) for name in params["Names"]]
+    if service == "events" and operation == "PutEvents":  # each entry's bus, the default one when unnamed
+        buses = {str(entry.get("EventBusName") or "default") for entry in params["Entries"]}
+        return [
+            (action, bus if bus.startswith("arn:") else f"arn:aws:events:{region}:{account}:event-bus/{bus}")
+            for bus in sorted(buses)
+        ]
     checks = [(action, _resource(action, formats, service, operation, params, region, account))]
     if service == "personalize" and operation.startswith("Create") and params.get("tags"):
         checks.append(("personalize:TagResource", "*"))

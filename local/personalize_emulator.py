@@ -53,7 +53,7 @@ class Timing:
     in_progress: float = 0.0
     fails_with: str | None = None  # a failureReason: end in CREATE FAILED instead of ACTIVE
     deleted_after: float | None = None  # seconds after creation at which it is deleted (trackers)
-    deleting: float = 0.0  # seconds spent in DELETE PENDING before it is gone
+    deleting: float = 0.0  # seconds from DeleteX until it is gone: DELETE PENDING, then DELETE IN_PROGRESS
 
 
 @dataclass
@@ -72,7 +72,10 @@ class _Resource:
         if deleted_at is None and self.timing.deleted_after is not None:
             deleted_at = self.started + self.timing.deleted_after * self.scale
         if deleted_at is not None and now >= deleted_at:
-            return "DELETE PENDING"
+            # DELETE PENDING, then DELETE IN_PROGRESS for the second half of `deleting`, then gone.
+            return (
+                "DELETE PENDING" if now < deleted_at + self.timing.deleting * self.scale / 2 else "DELETE IN_PROGRESS"
+            )
         age = now - self.started
         if age < self.timing.pending * self.scale:
             return "CREATE PENDING"
@@ -485,8 +488,11 @@ class PersonalizeEmulator:
     def _op_DeleteEventTracker(self, params: dict[str, Any]) -> dict[str, Any]:
         tracker = self._tracker(params["eventTrackerArn"])
         now = time.monotonic()
-        if tracker.status(now).startswith("DELETE"):
+        status = tracker.status(now)
+        if status.startswith("DELETE"):
             raise ServiceError("ResourceInUseException", f"Event tracker {tracker.arn} is being deleted")
+        if status.startswith("CREATE ") and status != "CREATE FAILED":  # developer guide: not while being created
+            raise ServiceError("ResourceInUseException", f"Event tracker {tracker.arn} is {status}")
         tracker.deleted_at = now
         self._collect(now)
         return {}
@@ -566,6 +572,12 @@ class PersonalizeEmulator:
         now = time.monotonic()
         if dataset.status(now).startswith("DELETE"):
             raise ServiceError("ResourceInUseException", f"Dataset {dataset.arn} is being deleted")
+        group_arn = dataset.extra["datasetGroupArn"]
+        # Developer guide: an event tracker must be deleted (gone) before the Item interactions dataset.
+        if dataset.extra["datasetType"] == "INTERACTIONS" and any(
+            t.extra["datasetGroupArn"] == group_arn and not t.gone(now) for t in self.trackers.values()
+        ):
+            raise ServiceError("ResourceInUseException", f"Dataset group {group_arn} still has an event tracker")
         dataset.deleted_at = now
         self._collect(now)
         return {}

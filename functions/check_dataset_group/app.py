@@ -9,6 +9,7 @@ from aws_lambda_powertools import Logger
 
 from common.clients import personalize_client
 from common.errors import DatasetGroupFailed, DatasetGroupNotFound
+from common.holds import epoch
 from common.polling import PollRequest, PollResult
 from common.status import check_status
 
@@ -22,6 +23,7 @@ class CheckDatasetGroupRequest(PollRequest):
 
 class DatasetGroupStatus(PollResult, total=False):
     readyAt: float  # when this check saw it ACTIVE: CreateOrAdoptTracker counts a stack's grace period from it
+    createdAt: float | None  # its creationDateTime: which group of that name a hold is about (common.holds)
 
 
 def check_dataset_group(personalize: Any, request: CheckDatasetGroupRequest, now: float) -> DatasetGroupStatus:
@@ -38,6 +40,7 @@ def check_dataset_group(personalize: Any, request: CheckDatasetGroupRequest, now
     status: DatasetGroupStatus = {**result}
     if group is not None:
         status["readyAt"] = round(now, 3)
+        status["createdAt"] = epoch(group.get("creationDateTime"))
     return status
 
 

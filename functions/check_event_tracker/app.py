@@ -11,10 +11,11 @@ import time
 from typing import Any
 
 from aws_lambda_powertools import Logger, Metrics
+from botocore.exceptions import ClientError
 
-from common import lag
+from common import holds, lag
 from common.clients import personalize_client, ssm_client
-from common.errors import EventTrackerFailed
+from common.errors import EventTrackerFailed, named_aws_error
 from common.parameters import TAG_DATASET_GROUP_ARN, TAG_EVENT_TRACKER_ARN, Stored, store_tracking_id
 from common.polling import PollRequest
 from common.status import check_status
@@ -25,6 +26,7 @@ personalize = personalize_client()
 ssm = ssm_client()
 PARAMETER_TYPE = os.environ.get("PARAMETER_TYPE", "String")
 KMS_KEY_ID = os.environ.get("KMS_KEY_ID", "")
+PARAMETER_PREFIX = os.environ.get("PARAMETER_PREFIX", "/personalize")
 
 
 class CheckEventTrackerRequest(PollRequest):
@@ -34,6 +36,7 @@ class CheckEventTrackerRequest(PollRequest):
     datasetGroupName: str
     parameterName: str
     eventTime: str | None  # the CloudTrail event's, when an event started the execution
+    datasetGroupCreated: float | None  # the group's creationDateTime: which group a hold is about
 
 
 class Provisioned(Stored, total=False):
@@ -48,8 +51,27 @@ def check_event_tracker(
     now: float,
     parameter_type: str = "String",
     kms_key_id: str = "",
+    prefix: str = "/personalize",
 ) -> Provisioned:
     arn = request["eventTrackerArn"]
+    group = request["datasetGroupArn"]
+
+    def hold_back(tracker: dict[str, Any]) -> None:
+        """Failed once, reported once: no scheduled or event-driven run starts it again (common.holds)."""
+        hold = holds.Hold(
+            holds.FAILED,
+            group,
+            request.get("datasetGroupCreated"),
+            arn,
+            "Personalize",
+            holds.now_iso(),
+            "CREATE FAILED",
+        )
+        try:
+            holds.record_hold(ssm, prefix, request["datasetGroupName"], hold)
+        except ClientError as error:
+            raise named_aws_error(error, throttling_as_limit=False) from error
+
     tracker, result = check_status(
         "Event tracker",
         arn,
@@ -58,11 +80,10 @@ def check_event_tracker(
         EventTrackerFailed,
         request,
         now,
+        hold_back,
     )
     if tracker is None:
         return {**result, "eventTrackerArn": arn, "adopted": bool(request.get("adopted"))}
-
-    group = request["datasetGroupArn"]
     stored = store_tracking_id(
         ssm,
         tracker,
@@ -89,7 +110,7 @@ def check_event_tracker(
 @metrics.log_metrics
 @logger.inject_lambda_context(correlation_id_path="executionId")
 def lambda_handler(event: CheckEventTrackerRequest, context: Any) -> Provisioned:
-    result = check_event_tracker(personalize, ssm, event, time.time(), PARAMETER_TYPE, KMS_KEY_ID)
+    result = check_event_tracker(personalize, ssm, event, time.time(), PARAMETER_TYPE, KMS_KEY_ID, PARAMETER_PREFIX)
     if "lag" in result:
         lag.emit(metrics, result["lag"])
         logger.info("Stored trackingId", extra={"parameterName": result["parameterName"], **result["lag"]})

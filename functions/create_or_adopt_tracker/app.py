@@ -6,22 +6,36 @@ import math
 import os
 import re
 import time
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any, TypedDict
 
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 from botocore.exceptions import ClientError
 
-from common.clients import personalize_client
+from common import holds
+from common.clients import events_client, personalize_client, ssm_client
 from common.errors import DatasetGroupNotFound, EventTrackerFailed, LimitExceeded, error_code, named_aws_error
 from common.opt_out import compile_exclude_pattern, opt_out_reason
-from common.personalize import TAGS_MAX, dataset_group_tags, live_trackers, parse_dataset_group_arn, tracker_name
+from common.personalize import (
+    MADE_BY,
+    TAG_MADE_BY,
+    TAGS_MAX,
+    dataset_group_tags,
+    live_trackers,
+    parse_dataset_group_arn,
+    tracker_name,
+)
 from common.polling import THROTTLED, PollRequest, keep_waiting
 
 logger = Logger()
 metrics = Metrics()
 personalize = personalize_client()
+ssm = ssm_client()
+events = events_client()
 EXCLUDE = compile_exclude_pattern(os.environ.get("EXCLUDE_NAME_PATTERN", ""))
+PARAMETER_PREFIX = os.environ.get("PARAMETER_PREFIX", "/personalize")
 
 # Codes CreateEventTracker may answer when the dataset group already has a
 # tracker. ResourceAlreadyExists is the likely one, the others are not ruled out.
@@ -33,6 +47,8 @@ class TrackerRequest(PollRequest):
     createdByCloudFormation: bool
     readyAt: float  # when CheckDatasetGroup saw the group ACTIVE
     graceSeconds: float | str  # CloudFormationGraceSeconds
+    startedBy: str  # which holds this start lifts (common.holds)
+    datasetGroupCreated: float | None  # the group's creationDateTime (CheckDatasetGroup)
 
 
 class TrackerResult(TypedDict, total=False):
@@ -45,11 +61,14 @@ class TrackerResult(TypedDict, total=False):
 
 
 def tracker_tags(tags: dict[str, str]) -> list[dict[str, str]]:
-    """The dataset group's tags as the tracker's, within Personalize's limits."""
+    """The dataset group's tags as the tracker's, within Personalize's limits, and the mark of the trackers this
+    application made (never copied from the group: a person's tag must not make a tracker ours)."""
     copied = [
-        {"tagKey": key, "tagValue": value} for key, value in sorted(tags.items()) if not key.lower().startswith("aws:")
+        {"tagKey": key, "tagValue": value}
+        for key, value in sorted(tags.items())
+        if not key.lower().startswith("aws:") and key != TAG_MADE_BY
     ]
-    return copied[:TAGS_MAX]
+    return [{"tagKey": TAG_MADE_BY, "tagValue": MADE_BY}, *copied[: TAGS_MAX - 1]]
 
 
 def find_tracker(personalize: Any, dataset_group_arn: str) -> dict[str, Any] | None:
@@ -67,45 +86,83 @@ def _adopted(tracker: dict[str, Any]) -> TrackerResult:
     }
 
 
+@dataclass
+class Holds:
+    """What CreateOrAdoptTracker needs to honour holds (common.holds): SSM, who started it, which group."""
+
+    ssm: Any
+    prefix: str
+    started_by: str = holds.PERSON
+    created: float | None = None  # the group's creationDateTime
+    announce: Callable[[holds.Hold], None] = lambda hold: None  # a tracker found deleted, said once
+
+
+def _skipped(reason: str) -> TrackerResult:
+    return {"outcome": "skipped", "eventTrackerArn": None, "adopted": False, "reason": reason}
+
+
 def create_or_adopt_tracker(
-    personalize: Any, dataset_group_arn: str, exclude: re.Pattern[str] | None = None, hold_back: bool = False
+    personalize: Any,
+    dataset_group_arn: str,
+    exclude: re.Pattern[str] | None = None,
+    hold_back: bool = False,
+    held: Holds | None = None,
 ) -> TrackerResult:
-    """Adopt the group's tracker, or create one; `hold_back`: adopt, but do not create yet (outcome `waiting`)."""
+    """Adopt the group's tracker, or create one; `hold_back`: adopt, but do not create yet (outcome `waiting`).
+    With `held`: a hold this start does not lift keeps it from creating one (outcome `skipped`), and so does a
+    tracker someone deleted without an event saying so (recorded and announced now)."""
     dataset_group = parse_dataset_group_arn(dataset_group_arn)
     if dataset_group is None:
         raise ValueError(f"Not a dataset group ARN: {dataset_group_arn!r}")
+    name, arn = dataset_group.name, dataset_group.arn
 
     try:
-        tags = dataset_group_tags(personalize, dataset_group.arn)
-        reason = opt_out_reason(dataset_group.name, tags, exclude)
+        tags = dataset_group_tags(personalize, arn)
+        reason = opt_out_reason(name, tags, exclude)
         if reason:
-            return {"outcome": "skipped", "eventTrackerArn": None, "adopted": False, "reason": reason}
+            return _skipped(reason)
 
-        existing = find_tracker(personalize, dataset_group.arn)
-        if existing:
+        existing = find_tracker(personalize, arn)
+        hold = holds.read_hold(held.ssm, held.prefix, name, held.created) if held else None
+        if held and hold and hold.lifted_by(held.started_by):
+            holds.clear_hold(held.ssm, held.prefix, name)
+            hold = None
+        failed_again = (
+            hold and hold.kind == holds.FAILED and existing and hold.eventTrackerArn == existing["eventTrackerArn"]
+        )
+        if existing and not failed_again:
+            if held and hold:  # a tracker is there again (a person's, a stack's): the hold has ended
+                holds.clear_hold(held.ssm, held.prefix, name)
             return _adopted(existing)
+        if hold:
+            return _skipped(hold.describe())
+        if held and held.started_by != holds.PERSON:
+            gone = holds.vanished(personalize, held.ssm, held.prefix, arn, name, held.created)
+            if gone is not None:
+                if holds.record_hold(held.ssm, held.prefix, name, gone):
+                    held.announce(gone)
+                holds.remove_tracking_id(held.ssm, held.prefix, name, gone.eventTrackerArn)
+                return _skipped(gone.describe())
         if hold_back:
             return {"outcome": "waiting", "eventTrackerArn": None, "adopted": False}
 
-        name = tracker_name(dataset_group)
+        tracker = tracker_name(dataset_group)
         try:
-            created = personalize.create_event_tracker(
-                name=name, datasetGroupArn=dataset_group.arn, tags=tracker_tags(tags)
-            )
+            created = personalize.create_event_tracker(name=tracker, datasetGroupArn=arn, tags=tracker_tags(tags))
         except ClientError as error:
             code = error_code(error)
             if code == "ResourceNotFoundException":
-                raise DatasetGroupNotFound(f"Dataset group {dataset_group.arn} does not exist") from error
+                raise DatasetGroupNotFound(f"Dataset group {arn} does not exist") from error
             if code not in _ALREADY_HAS_TRACKER:
                 raise
             # Another execution (or a person) made the tracker first: adopt it.
-            winner = find_tracker(personalize, dataset_group.arn)
+            winner = find_tracker(personalize, arn)
             if winner:
                 return _adopted(winner)
             if code == "InvalidInputException":
                 raise
             raise EventTrackerFailed(
-                f"CreateEventTracker {name} answered {code} but the dataset group has no tracker "
+                f"CreateEventTracker {tracker} answered {code} but the dataset group has no tracker "
                 "that is not being deleted; run the workflow again once the deletion has finished"
             ) from error
     except ClientError as error:
@@ -114,7 +171,7 @@ def create_or_adopt_tracker(
     return {
         "outcome": "created",
         "eventTrackerArn": created["eventTrackerArn"],
-        "eventTrackerName": name,
+        "eventTrackerName": tracker,
         "adopted": False,
     }
 
@@ -127,14 +184,14 @@ def grace_seconds_left(request: TrackerRequest, now: float) -> float:
 
 
 def create_adopt_or_wait(
-    personalize: Any, request: TrackerRequest, exclude: re.Pattern[str] | None, now: float
+    personalize: Any, request: TrackerRequest, exclude: re.Pattern[str] | None, now: float, held: Holds | None = None
 ) -> TrackerResult:
     """create_or_adopt_tracker, or "wait N s": Personalize throttled (LimitExceeded once the deadline has passed), or
     the group's stack may still create its own tracker (adopted as soon as it appears)."""
     arn = request["datasetGroupArn"]
     grace = grace_seconds_left(request, now)
     try:
-        result = create_or_adopt_tracker(personalize, arn, exclude, hold_back=grace > 0)
+        result = create_or_adopt_tracker(personalize, arn, exclude, hold_back=grace > 0, held=held)
     except LimitExceeded as error:
         logger.warning("Throttled; waiting", extra={"reason": str(error)})
         wait = keep_waiting(f"CreateOrAdoptTracker {arn}", THROTTLED, request, now)["waitSeconds"]
@@ -150,7 +207,19 @@ def create_adopt_or_wait(
 @metrics.log_metrics
 @logger.inject_lambda_context(correlation_id_path="executionId")
 def lambda_handler(event: TrackerRequest, context: Any) -> TrackerResult:
-    result = create_adopt_or_wait(personalize, event, EXCLUDE, time.time())
+    held = Holds(
+        ssm,
+        PARAMETER_PREFIX,
+        event.get("startedBy") or holds.PERSON,
+        event.get("datasetGroupCreated"),
+        lambda hold: holds.announce_deleted(
+            events, hold, hold.datasetGroupArn.rsplit("/", 1)[1], holds.state_machine_of(event.get("executionId", ""))
+        ),
+    )
+    try:
+        result = create_adopt_or_wait(personalize, event, EXCLUDE, time.time(), held)
+    except ClientError as error:  # SSM's or EventBridge's: Personalize's are named inside
+        raise named_aws_error(error, throttling_as_limit=False) from error
     if result["outcome"] == "skipped":
         logger.info("Dataset group opted out", extra={"reason": result["reason"]})
     elif result["outcome"] in ("created", "adopted"):

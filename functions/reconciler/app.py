@@ -21,8 +21,10 @@ from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 from botocore.exceptions import BotoCoreError, ClientError
 
+from common import holds
 from common.clients import (
     Deadline,
+    events_client,
     personalize_client,
     ssm_client,
     stepfunctions_client,
@@ -62,6 +64,7 @@ DEADLINE = Deadline(reserve=worst_call_seconds() + MARGIN_SECONDS)
 personalize = DEADLINE.watch(personalize_client(paced=True))
 ssm = DEADLINE.watch(ssm_client(paced=True))
 stepfunctions = DEADLINE.watch(stepfunctions_client(paced=True))
+events = DEADLINE.watch(events_client())
 
 
 @dataclass
@@ -71,8 +74,11 @@ class Report:
     joined: list[str] = field(default_factory=list)  # the same execution was already running: nothing new began
     retagged: list[str] = field(default_factory=list)  # parameters right by name and value that had lost their tag
     skipped: dict[str, str] = field(default_factory=dict)
+    held: dict[str, str] = field(default_factory=dict)  # kept without a tracker by a hold (common.holds): why
     unchecked: dict[str, str] = field(default_factory=dict)  # could not be checked now: the next run will
     continued: bool = False  # the groups after these are checked by a new invocation
+    # A dry run's account view (status): each group's state, what is known of it, and what a run would do.
+    groups: dict[str, dict[str, str]] = field(default_factory=dict)
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -81,6 +87,7 @@ class Report:
             "joined": self.joined,
             "retagged": self.retagged,
             "skipped": self.skipped,
+            "held": self.held,
             "unchecked": self.unchecked,
             "continued": self.continued,
         }
@@ -131,15 +138,28 @@ def tracking_id_of(answer: dict[str, Any], what: str) -> str:
     return tracking_id
 
 
+NO_TRACKER = "no event tracker"
+
+
 def needs_provisioning(
-    personalize: Any, ssm: Any, group: dict[str, Any], prefix: str, retagged: list[str] | None = None
+    personalize: Any,
+    ssm: Any,
+    group: dict[str, Any],
+    prefix: str,
+    retagged: list[str] | None = None,
+    facts: dict[str, str] | None = None,
 ) -> str | None:
     """Why the dataset group needs the workflow, or None when its tracker and parameter are right (a right
-    parameter that lost its tag is tagged again, and its name added to `retagged`)."""
+    parameter that lost its tag is tagged again, and its name added to `retagged`; none is with `retagged` None).
+    `facts` receives what was read: the tracker, its status, the parameter and when it was written."""
+    facts = {} if facts is None else facts
     trackers = live_trackers(personalize, group["datasetGroupArn"])
+    if not trackers:
+        return NO_TRACKER
+    facts.update(tracker=trackers[0]["eventTrackerArn"], trackerStatus=str(trackers[0].get("status")))
     active = [tracker for tracker in trackers if tracker.get("status") == ACTIVE]
     if not active:
-        return "no ACTIVE event tracker"
+        return f"event tracker is {facts['trackerStatus']}"
     tracker_arn = active[0]["eventTrackerArn"]
     described = personalize.describe_event_tracker(eventTrackerArn=tracker_arn)["eventTracker"]
     tracking_id = tracking_id_of(described, f"event tracker {tracker_arn}")
@@ -152,8 +172,9 @@ def needs_provisioning(
         raise
     if stored["Parameter"]["Value"] != tracking_id:
         return "the SSM parameter holds another trackingId"
+    facts.update(parameter=name, since=str(stored["Parameter"].get("LastModifiedDate", "")))
     tags = {TAG_DATASET_GROUP_ARN: group["datasetGroupArn"], TAG_EVENT_TRACKER_ARN: tracker_arn}
-    if tag_if_untagged(ssm, name, tags) and retagged is not None:
+    if retagged is not None and tag_if_untagged(ssm, name, tags):
         retagged.append(name)
     return None
 
@@ -180,7 +201,7 @@ def action_dataset_needing_provisioning(
     if stored["Parameter"]["Value"] != tracking_id:
         return str(arn)
     tags = {TAG_DATASET_GROUP_ARN: group["datasetGroupArn"], TAG_DATASET_ARN: arn}
-    if tag_if_untagged(ssm, name, tags) and retagged is not None:
+    if retagged is not None and tag_if_untagged(ssm, name, tags):
         retagged.append(name)
     return None
 
@@ -217,6 +238,8 @@ class Reconciliation:
     report: Report = field(default_factory=Report)
     running: set[str] = field(default_factory=set)
     deadline: Deadline | None = None  # the clients' guard against calls that could outlast the invocation
+    events: Any = None  # to announce a tracker found deleted (common.holds)
+    dry_run: bool = False  # read only: say what a run would do, per group, in report.groups (the status view)
     _token: str | None = None  # of the page being checked
 
     def run(self, next_token: str | None = None) -> Report:
@@ -229,7 +252,8 @@ class Reconciliation:
 
     def _run(self) -> Report:
         _, _, _, region, account, *_ = self.state_machine_arn.split(":")
-        self.running = running_dataset_groups(self.stepfunctions, self.state_machine_arn, region, account)
+        if self.stepfunctions is not None:
+            self.running = running_dataset_groups(self.stepfunctions, self.state_machine_arn, region, account)
         slowest = 0.0
         while True:
             started = time.monotonic()
@@ -260,7 +284,32 @@ class Reconciliation:
     def leave(self, group: dict[str, Any], reason: str) -> None:
         label = str(group.get("name") or group.get("datasetGroupArn") or group)
         self.report.unchecked[label] = reason
+        self.note(label, "unchecked", reason, "check it again next run")
         logger.warning("Left for the next run", extra={"datasetGroup": label, "reason": reason})
+
+    def note(self, name: str, state: str, detail: str, action: str) -> None:
+        """A group's line of the account view (dry runs)."""
+        if self.dry_run:
+            self.report.groups[name] = {"state": state, "detail": detail, "action": action}
+
+    def held_back(self, group: dict[str, Any], reason: str) -> bool:
+        """Whether a hold keeps the group without a tracker (common.holds): a recorded one, or a tracker found
+        deleted now, which is recorded (and said once) and its parameter removed."""
+        name, arn = group["name"], group["datasetGroupArn"]
+        created = holds.epoch(group.get("creationDateTime"))
+        hold = holds.read_hold(self.ssm, self.prefix, name, created)
+        if hold is None and reason == NO_TRACKER:
+            hold = holds.vanished(self.personalize, self.ssm, self.prefix, arn, name, created)
+            if hold is not None and not self.dry_run:
+                if holds.record_hold(self.ssm, self.prefix, name, hold) and self.events is not None:
+                    holds.announce_deleted(self.events, hold, name, self.state_machine_arn)
+                holds.remove_tracking_id(self.ssm, self.prefix, name, hold.eventTrackerArn)
+        if hold is None:
+            return False
+        self.report.held[name] = hold.describe()
+        state = {holds.DELETED: "tracker deleted", holds.RELEASED: "tracker released", holds.FAILED: "failed"}
+        self.note(name, state[hold.kind], hold.describe(), "nothing: a start by hand brings it back")
+        return True
 
     def check(self, group: dict[str, Any]) -> None:
         """Start the workflow for what the dataset group lacks: its tracker's parameter, its action tracking ID."""
@@ -268,20 +317,36 @@ class Reconciliation:
         report, actions = self.report, f"{name} {ACTIONS_SUFFIX}"
         if status != ACTIVE and status not in CREATING:
             report.skipped[name] = f"dataset group is {status}"
+            self.note(name, f"dataset group {status}", "", "nothing")
             return
         if (reason := opt_out_reason(name, {}, self.exclude)) is not None:  # by name: no call needed
             report.skipped[name] = reason
+            self.note(name, "opted out", reason, "nothing")
             return
         # What is missing is read first: a group in order, the usual case, needs no tag lookup.
         work: list[tuple[str, str, dict[str, str]]] = []  # (label, what the execution is named after, input)
-        retagged = self.report.retagged
+        retagged = None if self.dry_run else self.report.retagged
+        facts: dict[str, str] = {}
+        scheduled = {"datasetGroupArn": arn, "startedBy": holds.SCHEDULE}
         try:
             if arn in self.running:
                 report.skipped[name] = "an execution for it is running"
-            elif status != ACTIVE or needs_provisioning(self.personalize, self.ssm, group, self.prefix, retagged):
-                work.append((name, name, {"datasetGroupArn": arn}))
+                self.note(name, "being provisioned", "an execution for it is running", "nothing: it is running")
+            elif status != ACTIVE:
+                work.append((name, name, scheduled))
+                self.note(name, "being provisioned", f"dataset group is {status}", "start the workflow")
+            elif why := needs_provisioning(self.personalize, self.ssm, group, self.prefix, retagged, facts):
+                # Without an ACTIVE tracker, a hold may say why (a wrong or missing parameter is repaired anyway).
+                no_active = why == NO_TRACKER or why.startswith("event tracker")
+                if not no_active or not self.held_back(group, why):
+                    work.append((name, name, scheduled))
+                    state = "missing" if why == NO_TRACKER else "failed" if "FAILED" in why else "needs repair"
+                    self.note(name, state, why, "start the workflow")
             else:
                 report.skipped[name] = "tracker and parameter are in place"
+                self.note(
+                    name, "provisioned", f"{facts['tracker']} in {facts['parameter']} since {facts['since']}", "nothing"
+                )
             dataset_arn = (
                 action_dataset_needing_provisioning(self.personalize, self.ssm, group, self.prefix, retagged)
                 if status == ACTIVE
@@ -291,6 +356,8 @@ class Reconciliation:
                 report.skipped[actions] = "an execution for it is running"
             elif dataset_arn:
                 work.append((actions, f"{name}-actions", {"datasetArn": dataset_arn}))
+                if self.dry_run and name in report.groups:
+                    report.groups[name]["action"] += " (and store its action tracking ID)"
             tags = dataset_group_tags(self.personalize, arn) if work else {}
         except DatasetGroupNotFound:
             report.skipped[name] = "dataset group was deleted meanwhile"
@@ -302,14 +369,17 @@ class Reconciliation:
             return
         if (reason := opt_out_reason(name, tags, self.exclude)) is not None:
             report.skipped[name] = reason
+            self.note(name, "opted out", reason, "nothing")
             return
         for label, named_after, workflow_input in work:
             self.start(label, named_after, workflow_input)
 
     def start(self, label: str, named_after: str, workflow_input: dict[str, str]) -> None:
-        """Start the hour's execution for it. StartExecution answers as AWS does: the same name and input as a
-        running execution returns that execution (joined); a closed one's name is taken for 90 days
+        """Start the hour's execution for it (not in a dry run). StartExecution answers as AWS does: the same name and
+        input as a running execution returns that execution (joined); a closed one's name is taken for 90 days
         (ExecutionAlreadyExists), so the next attempt's name is tried, up to STARTS_PER_HOUR."""
+        if self.dry_run:
+            return
         for attempt in range(1, STARTS_PER_HOUR + 1):
             self.pace.wait()
             asked_at = datetime.now(UTC)
@@ -369,6 +439,7 @@ def lambda_handler(event: Any, context: Any) -> dict[str, Any]:
         seconds_left=lambda: context.get_remaining_time_in_millis() / 1000,
         hand_over=hand_over,
         deadline=DEADLINE,
+        events=events,
     ).run(next_token)
     metrics.add_metric(name="DatasetGroupsChecked", unit=MetricUnit.Count, value=report.checked)
     metrics.add_metric(name="ExecutionsStarted", unit=MetricUnit.Count, value=len(report.started))

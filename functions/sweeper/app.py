@@ -5,10 +5,12 @@ event can be lost, and the teardown can fail (its dead-letter queue). The reconc
 removes what is stale. It deletes only parameters this application wrote (they carry its tag), and only when
 Personalize itself says the resource the tag names is gone (ResourceNotFoundException or a DELETE status):
 
-- the dataset group: its tracking-id and action-tracking-id go;
+- the dataset group: its tracking-id, action-tracking-id and tracker-hold go;
 - the Action interactions dataset: its action-tracking-id goes;
-- the event tracker, when the dataset group has no other tracker: its tracking-id goes. (While the group has a
-  tracker, the parameter is the workflow's to overwrite: the reconciler starts it for a wrong trackingId.)
+- a tracker-hold of an earlier dataset group of the same name goes.
+
+A tracking-id whose tracker is gone while its group lives is the reconciler's: someone deleted that tracker, which
+it records (common.holds) before it removes the parameter.
 
 A parameter that cannot be checked now (throttled past its retries, access denied) is left for the next run.
 """
@@ -29,14 +31,9 @@ from botocore.exceptions import BotoCoreError, ClientError
 from common.clients import Deadline, personalize_client, ssm_client, worst_call_seconds
 from common.continuation import continue_in_new_invocation, within_deadline
 from common.errors import AwsError, InvalidEvent, LimitExceeded, error_code
-from common.parameters import (
-    TAG_DATASET_ARN,
-    TAG_DATASET_GROUP_ARN,
-    TAG_EVENT_TRACKER_ARN,
-    action_parameter_name,
-    parameter_name,
-)
-from common.personalize import is_being_deleted, live_trackers
+from common.holds import epoch, hold_name, read_hold
+from common.parameters import TAG_DATASET_ARN, TAG_DATASET_GROUP_ARN, action_parameter_name, parameter_name
+from common.personalize import is_being_deleted
 
 logger = Logger()
 metrics = Metrics()
@@ -61,20 +58,26 @@ class Report:
 
 
 def ours_by_name(prefix: str, name: str) -> bool:
-    """Whether the name is one this application writes: {prefix}/{group}/tracking-id or .../action-tracking-id."""
+    """Whether the name is one this application writes: {prefix}/{group}/tracking-id, .../action-tracking-id or
+    .../tracker-hold."""
     group = name.removeprefix(prefix.rstrip("/") + "/").split("/")[0]
-    return name in (parameter_name(prefix, group), action_parameter_name(prefix, group))
+    return name in (parameter_name(prefix, group), action_parameter_name(prefix, group), hold_name(prefix, group))
 
 
-def is_gone(describe: Callable[[], dict[str, Any]]) -> bool:
-    """Whether Personalize says the resource is gone: not found, or being deleted. Any other error propagates."""
+def described(describe: Callable[[], dict[str, Any]]) -> dict[str, Any] | None:
+    """The resource, or None when Personalize says it is gone: not found, or being deleted. Any other error
+    propagates."""
     try:
         resource = describe()
     except ClientError as error:
         if error_code(error) == "ResourceNotFoundException":
-            return True
+            return None
         raise
-    return is_being_deleted(resource.get("status", ""))
+    return None if is_being_deleted(resource.get("status", "")) else resource
+
+
+def is_gone(describe: Callable[[], dict[str, Any]]) -> bool:
+    return described(describe) is None
 
 
 @dataclass
@@ -88,7 +91,7 @@ class Sweep:
     hand_over: Callable[[str], None] | None = None  # continues after a parameter name in a new invocation
     report: Report = field(default_factory=Report)
     deadline: Deadline | None = None  # the clients' guard against calls that could outlast the invocation
-    _groups_gone: dict[str, bool] = field(default_factory=dict)
+    _groups: dict[str, dict[str, Any] | None] = field(default_factory=dict)  # by ARN: None when gone
     _after: str | None = None  # the last parameter checked
 
     def names(self) -> list[str]:
@@ -145,7 +148,7 @@ class Sweep:
         group = tags.get(TAG_DATASET_GROUP_ARN)
         if not group:
             return  # not written by this application: never touched
-        reason = self.why_stale(group, tags.get(TAG_DATASET_ARN), tags.get(TAG_EVENT_TRACKER_ARN))
+        reason = self.why_stale(name, group, tags.get(TAG_DATASET_ARN))
         self.report.checked += 1
         if reason is None:
             return
@@ -157,29 +160,30 @@ class Sweep:
         self.report.swept[name] = reason
         logger.info("Swept", extra={"parameterName": name, "reason": reason})
 
-    def why_stale(self, group: str, dataset: str | None, tracker: str | None) -> str | None:
+    def why_stale(self, name: str, group: str, dataset: str | None) -> str | None:
         """Why the parameter names a resource that is gone, or None while it names live ones."""
-        if self.group_is_gone(group):
+        live = self.group(group)
+        if live is None:
             return f"dataset group {group} does not exist or is being deleted"
         if dataset:
             if is_gone(lambda: self.personalize.describe_dataset(datasetArn=dataset)["dataset"]):
                 return f"Action interactions dataset {dataset} does not exist or is being deleted"
             return None
+        group_name = group.rsplit("/", 1)[1]
         if (
-            tracker
-            and is_gone(lambda: self.personalize.describe_event_tracker(eventTrackerArn=tracker)["eventTracker"])
-            and not live_trackers(self.personalize, group)
+            name == hold_name(self.prefix, group_name)
+            and read_hold(self.ssm, self.prefix, group_name, epoch(live.get("creationDateTime"))) is None
         ):
-            return f"event tracker {tracker} does not exist or is being deleted, and dataset group {group} has none"
+            return f"the hold is about an earlier dataset group named as {group} is"
         return None
 
-    def group_is_gone(self, arn: str) -> bool:
-        """Asked once per run: a group's tracking-id and action-tracking-id name the same group."""
-        if arn not in self._groups_gone:
-            self._groups_gone[arn] = is_gone(
+    def group(self, arn: str) -> dict[str, Any] | None:
+        """Asked once per run: a group's parameters name the same group. None when it is gone."""
+        if arn not in self._groups:
+            self._groups[arn] = described(
                 lambda: self.personalize.describe_dataset_group(datasetGroupArn=arn)["datasetGroup"]
             )
-        return self._groups_gone[arn]
+        return self._groups[arn]
 
 
 @metrics.log_metrics

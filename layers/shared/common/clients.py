@@ -16,6 +16,7 @@ import boto3
 from botocore.config import Config
 
 if TYPE_CHECKING:
+    from mypy_boto3_events import EventBridgeClient
     from mypy_boto3_lambda import LambdaClient
     from mypy_boto3_personalize import PersonalizeClient
     from mypy_boto3_ssm import SSMClient
@@ -53,6 +54,10 @@ def personalize_client(paced: bool = False) -> PersonalizeClient:
 
 def ssm_client(paced: bool = False) -> SSMClient:
     return boto3.client("ssm", config=_PACED if paced else _CONFIG)
+
+
+def events_client() -> EventBridgeClient:
+    return boto3.client("events", config=_CONFIG)
 
 
 def stepfunctions_client(paced: bool = False) -> SFNClient:

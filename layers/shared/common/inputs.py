@@ -18,6 +18,7 @@ from aws_lambda_powertools.utilities.parser.models import EventBridgeModel
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from common.errors import InvalidEvent
+from common.holds import EVENT, INTERACTIONS_DATASET, PERSON
 from common.parameters import action_parameter_name, parameter_name
 from common.personalize import dataset_group_arn, parse_dataset_group_arn
 
@@ -76,6 +77,13 @@ class CreateDatasetCall(BaseModel):
     errorCode: str | None = None
     requestParameters: CreateDatasetRequest | None = None
     responseElements: CreateDatasetResponse | None = None
+    userIdentity: UserIdentity | None = None
+    sourceIPAddress: str | None = None
+    userAgent: str | None = None
+
+    def made_by_cloudformation(self) -> bool:
+        invoked_by = self.userIdentity.invokedBy if self.userIdentity else None
+        return CLOUDFORMATION in (invoked_by, self.sourceIPAddress, self.userAgent)
 
 
 class CreateDatasetEvent(EventBridgeModel):
@@ -93,11 +101,13 @@ class DirectDatasetInput(BaseModel):
 
 
 class DirectInput(BaseModel):
-    """`{"datasetGroupArn": ...}`, for manual runs, replays and backfills."""
+    """`{"datasetGroupArn": ...}`, for manual runs, replays and backfills: a start by hand, which lifts any hold
+    (common.holds). The reconciler adds `"startedBy": "schedule"`, which lifts none."""
 
     model_config = ConfigDict(extra="forbid")
 
     datasetGroupArn: str
+    startedBy: Literal["person", "schedule"] = "person"
 
 
 _CAUSE_MAX = 1000
@@ -117,6 +127,8 @@ class DatasetGroup(TypedDict):
     parameterName: str | None
     createdByCloudFormation: bool  # its stack may declare the tracker too (AWS::Personalize::EventTracker)
     datasetArn: str | None  # the Action interactions dataset, for ACTION_INTERACTIONS
+    # person, event, schedule or interactionsDataset (common.holds): which holds this start lifts
+    startedBy: str
     # The CloudTrail event's time: when the dataset group (or dataset) was created, if an event says.
     eventTime: NotRequired[str | None]
 
@@ -152,19 +164,31 @@ def _arn_from_event(event: dict[str, Any], partition: str) -> tuple[str, bool]:
     return dataset_group_arn(partition, parsed.region, parsed.account, name), call.made_by_cloudformation()
 
 
-def _action_interactions(event: dict[str, Any], region: str, account: str, prefix: str) -> DatasetGroup:
-    """The Action interactions dataset a CreateDataset event or {"datasetArn": ...} names."""
+def _action_interactions(event: dict[str, Any], region: str, account: str, partition: str, prefix: str) -> DatasetGroup:
+    """The Action interactions dataset a CreateDataset event or {"datasetArn": ...} names; for a new Item
+    interactions dataset, its group's tracker (a sign that the group lives on: it lifts a `released` hold)."""
     group_arn = None
+    started_by = EVENT
     try:
         if "datasetArn" in event:
             dataset_arn = parse(event=event, model=DirectDatasetInput).datasetArn
+            started_by = PERSON
         else:
             call = parse(event=event, model=CreateDatasetEvent).detail
             if call.errorCode:
                 raise InvalidEvent(f"The CreateDataset call failed ({call.errorCode}): nothing to provision")
             request = call.requestParameters or CreateDatasetRequest()
+            if (request.datasetType or "").upper() == "INTERACTIONS" and request.datasetGroupArn:
+                return {
+                    **_dataset_group(request.datasetGroupArn, region, account, prefix),
+                    "createdByCloudFormation": call.made_by_cloudformation(),
+                    "startedBy": INTERACTIONS_DATASET,
+                }
             if (request.datasetType or "").upper() != "ACTION_INTERACTIONS":  # the API ignores its case
-                raise InvalidEvent(f"Dataset type {request.datasetType!r} has no tracking ID: only Action_Interactions")
+                raise InvalidEvent(
+                    f"Dataset type {request.datasetType!r} has no tracking ID: only Action_Interactions "
+                    "(and Interactions, with its dataset group)"
+                )
             if not (call.responseElements and call.responseElements.datasetArn):
                 raise InvalidEvent("The CreateDataset event has no responseElements.datasetArn")
             dataset_arn, group_arn = call.responseElements.datasetArn, request.datasetGroupArn
@@ -186,6 +210,7 @@ def _action_interactions(event: dict[str, Any], region: str, account: str, prefi
         "parameterName": action_parameter_name(prefix, group.name) if group else None,
         "createdByCloudFormation": False,
         "datasetArn": dataset_arn,
+        "startedBy": started_by,
     }
 
 
@@ -199,20 +224,29 @@ def _parse_input(event: Any, region: str, account: str, partition: str, prefix: 
         "datasetArn" in event
         or (isinstance(event.get("detail"), dict) and event["detail"].get("eventName") == "CreateDataset")
     ):
-        return _action_interactions(event, region, account, prefix)
+        return _action_interactions(event, region, account, partition, prefix)
     by_cloudformation = False  # a direct input is a person's or the reconciler's: no stack is creating a tracker
+    started_by = EVENT
     if isinstance(event, dict) and "datasetGroupArn" in event:
         try:
-            arn = parse(event=event, model=DirectInput).datasetGroupArn
+            direct = parse(event=event, model=DirectInput)
         except ValidationError as error:
             raise InvalidEvent(f"Not a direct input: {_describe(error)}") from None
+        arn, started_by = direct.datasetGroupArn, direct.startedBy
     elif isinstance(event, dict):
         arn, by_cloudformation = _arn_from_event(event, partition)
     else:
         raise InvalidEvent(
             f'Expected a JSON object (an EventBridge event or {{"datasetGroupArn": ...}}), got {type(event).__name__}'
         )
+    return {
+        **_dataset_group(arn, region, account, prefix),
+        "createdByCloudFormation": by_cloudformation,
+        "startedBy": started_by,
+    }
 
+
+def _dataset_group(arn: str, region: str, account: str, prefix: str) -> DatasetGroup:
     dataset_group = parse_dataset_group_arn(arn)
     if dataset_group is None:
         raise InvalidEvent(f"Not a Personalize dataset group ARN: {arn[:300]!r}")
@@ -226,6 +260,7 @@ def _parse_input(event: Any, region: str, account: str, partition: str, prefix: 
         "datasetGroupArn": dataset_group.arn,
         "datasetGroupName": dataset_group.name,
         "parameterName": parameter_name(prefix, dataset_group.name),
-        "createdByCloudFormation": by_cloudformation,
+        "createdByCloudFormation": False,
         "datasetArn": None,
+        "startedBy": EVENT,
     }

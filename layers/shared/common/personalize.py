@@ -21,6 +21,10 @@ NAME_MAX = 63
 NAME_PATTERN = r"[a-zA-Z0-9][a-zA-Z0-9\-_]*"
 TRACKER_SUFFIX = "-tracker"
 TAGS_MAX = 200
+# On every tracker this application creates: only those may it ever delete (IAM cannot scope DeleteEventTracker
+# to tags: Personalize has no condition keys). Adopted trackers never carry it.
+TAG_MADE_BY = "event-tracker-provisioner:made-by"
+MADE_BY = "event-tracker-provisioner"
 
 _ARN = re.compile(
     r"arn:(?P<partition>aws[a-z-]*):personalize:(?P<region>[a-z]{2}(?:-[a-z]+)+-\d):"

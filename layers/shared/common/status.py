@@ -22,9 +22,11 @@ def check_status(
     failed: type[ProvisioningError],
     request: PollRequest,
     now: float,
+    on_create_failed: Callable[[dict[str, Any]], None] = lambda resource: None,
 ) -> tuple[dict[str, Any] | None, PollResult]:
     """(the resource, ready) once ACTIVE; (None, how long to wait) while it is being created or Personalize throttled
-    the call; `failed` when it failed or is being deleted; `not_found` when it does not exist."""
+    the call; `failed` when it failed (after `on_create_failed`) or is being deleted; `not_found` when it does not
+    exist."""
     resource = describe_or_throttled(describe, not_found)
     if resource is None:
         logger.warning("Describe throttled; waiting", extra={"arn": arn})
@@ -34,6 +36,7 @@ def check_status(
     if status == ACTIVE:
         return resource, {"status": status, "ready": True, "waitSeconds": 0}
     if status == CREATE_FAILED:
+        on_create_failed(resource)
         reason = resource.get("failureReason")  # DescribeDatasetGroup's; trackers and datasets have none
         raise failed(f"{label} {arn} is {status}" + (f": {reason}" if reason else ""))
     if is_being_deleted(status):

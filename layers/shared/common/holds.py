@@ -1,0 +1,217 @@
+"""Why the application must not give a dataset group a tracker now: a hold, kept in SSM beside its tracking ID.
+
+`{prefix}/{group}/tracker-hold` is a String parameter holding JSON, tagged with the group's ARN:
+
+- `deleted`: someone other than the application deleted the group's tracker (who and when come from CloudTrail,
+  "unknown" when the tracker vanished without an event). No event-driven or scheduled run makes it again.
+- `released`: the application removed the tracker it made so that a deletion of the group, or of its Item
+  interactions dataset, could go through. A new Item interactions dataset in the group brings it back.
+- `failed`: the tracker ended in CREATE FAILED. It is reported once, not every hour.
+
+A start by hand (`{"datasetGroupArn": ...}`) lifts any hold. A hold names the group's creationDateTime: the hold of
+an earlier group of the same name (the same ARN) does not hold a new one back.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from common.errors import error_code
+from common.parameters import TAG_DATASET_GROUP_ARN, TAG_EVENT_TRACKER_ARN, parameter_name
+from common.personalize import is_being_deleted
+
+HOLD = "tracker-hold"
+DELETED, RELEASED, FAILED = "deleted", "released", "failed"
+UNKNOWN = "unknown"
+# Who started a workflow execution (ParseInput's `startedBy`): only a person lifts every hold.
+PERSON, EVENT, SCHEDULE, INTERACTIONS_DATASET = "person", "event", "schedule", "interactionsDataset"
+SAME_GROUP_SECONDS = 1.0  # creation times compared across APIs: within this, the same group
+
+
+def hold_name(prefix: str, dataset_group_name: str) -> str:
+    return f"{prefix.rstrip('/')}/{dataset_group_name}/{HOLD}"
+
+
+def epoch(value: Any) -> float | None:
+    """A creationDateTime as boto3 gives it (datetime), or as a float; None when absent."""
+    if isinstance(value, datetime):
+        return value.timestamp()
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return float(value)
+    return None
+
+
+def state_machine_of(execution_arn: str) -> str:
+    """The state machine of an execution ARN (arn:...:execution:<machine>:<name>)."""
+    parts = execution_arn.split(":")
+    if len(parts) < 8 or parts[5] != "execution":
+        return "<StateMachineArn>"
+    return ":".join([*parts[:5], "stateMachine", parts[6]])
+
+
+def restore_command(state_machine_arn: str, dataset_group_arn: str) -> str:
+    """How a person brings the tracker back: the workflow started by hand."""
+    workflow_input = json.dumps({"datasetGroupArn": dataset_group_arn})
+    return f"aws stepfunctions start-execution --state-machine-arn {state_machine_arn} --input '{workflow_input}'"
+
+
+@dataclass(frozen=True)
+class Hold:
+    kind: str  # DELETED, RELEASED or FAILED
+    datasetGroupArn: str
+    datasetGroupCreated: float | None  # epoch seconds: which group of that name
+    eventTrackerArn: str | None
+    by: str  # an identity's ARN, the application, or UNKNOWN
+    at: str  # ISO 8601, or UNKNOWN
+    reason: str = ""
+
+    def describe(self) -> str:
+        tracker = self.eventTrackerArn or "its event tracker"
+        if self.kind == DELETED:
+            return f"{tracker} was deleted by {self.by} at {self.at}: not made again until a start by hand"
+        if self.kind == RELEASED:
+            return (
+                f"{tracker} was removed by the application at {self.at} so that a deletion by {self.by} could go "
+                "through: made again on a new Item interactions dataset or a start by hand"
+            )
+        return f"{tracker} failed ({self.reason}) at {self.at}: reported once; start by hand to try again"
+
+    def lifted_by(self, started_by: str) -> bool:
+        return started_by == PERSON or (self.kind == RELEASED and started_by == INTERACTIONS_DATASET)
+
+    def holds(self, dataset_group_created: float | None) -> bool:
+        """Whether it is about this group and not an earlier one of the same name."""
+        if self.datasetGroupCreated is None or dataset_group_created is None:
+            return True
+        return abs(self.datasetGroupCreated - dataset_group_created) < SAME_GROUP_SECONDS
+
+    def same_as(self, other: Hold) -> bool:
+        return (self.kind, self.eventTrackerArn) == (other.kind, other.eventTrackerArn) and self.holds(
+            other.datasetGroupCreated
+        )
+
+
+def now_iso() -> str:
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def read_hold(ssm: Any, prefix: str, dataset_group_name: str, dataset_group_created: float | None) -> Hold | None:
+    """The group's hold, or None (none, one of an earlier group of that name, or one a person garbled)."""
+    try:
+        value = ssm.get_parameter(Name=hold_name(prefix, dataset_group_name))["Parameter"]["Value"]
+    except ClientError as error:
+        if error_code(error) == "ParameterNotFound":
+            return None
+        raise
+    try:
+        hold = Hold(**json.loads(value))
+    except (TypeError, ValueError):
+        return None
+    return hold if hold.holds(dataset_group_created) else None
+
+
+def record_hold(ssm: Any, prefix: str, dataset_group_name: str, hold: Hold) -> bool:
+    """Write the hold; whether it is new (False: the same hold was already recorded, so it was already said)."""
+    name = hold_name(prefix, dataset_group_name)
+    put = {"Name": name, "Value": json.dumps(asdict(hold)), "Type": "String", "Description": hold.describe()[:1024]}
+    try:
+        ssm.put_parameter(**put, Tags=[{"Key": TAG_DATASET_GROUP_ARN, "Value": hold.datasetGroupArn}])
+        return True
+    except ClientError as error:
+        if error_code(error) != "ParameterAlreadyExists":
+            raise
+    existing = read_hold(ssm, prefix, dataset_group_name, hold.datasetGroupCreated)
+    if existing is not None and existing.same_as(hold):
+        return False
+    ssm.put_parameter(**put, Overwrite=True)
+    return True
+
+
+def clear_hold(ssm: Any, prefix: str, dataset_group_name: str) -> None:
+    try:
+        ssm.delete_parameter(Name=hold_name(prefix, dataset_group_name))
+    except ClientError as error:
+        if error_code(error) != "ParameterNotFound":
+            raise
+
+
+def tracker_is_gone(personalize: Any, arn: str) -> bool:
+    """Personalize says the tracker is gone: not found, or being deleted."""
+    try:
+        tracker = personalize.describe_event_tracker(eventTrackerArn=arn)["eventTracker"]
+    except ClientError as error:
+        if error_code(error) == "ResourceNotFoundException":
+            return True
+        raise
+    return is_being_deleted(tracker.get("status", ""))
+
+
+def stored_tracker(
+    ssm: Any, prefix: str, dataset_group_name: str, dataset_group_created: float | None
+) -> tuple[str, datetime] | None:
+    """(tracker ARN, when written) of the group's tracking-id parameter, if this application wrote it for this
+    group (not for an earlier group of the same name: a parameter older than the group)."""
+    name = parameter_name(prefix, dataset_group_name)
+    try:
+        written = ssm.get_parameter(Name=name)["Parameter"].get("LastModifiedDate")
+        tags = ssm.list_tags_for_resource(ResourceType="Parameter", ResourceId=name)["TagList"]
+    except ClientError as error:
+        if error_code(error) in ("ParameterNotFound", "InvalidResourceId"):
+            return None
+        raise
+    tracker = {tag["Key"]: tag["Value"] for tag in tags}.get(TAG_EVENT_TRACKER_ARN)
+    when = epoch(written)
+    if not tracker or (when is not None and dataset_group_created is not None and when < dataset_group_created):
+        return None
+    return tracker, written
+
+
+def vanished(personalize: Any, ssm: Any, prefix: str, arn: str, name: str, created: float | None) -> Hold | None:
+    """For a group with no live tracker: the hold to record when the tracker its parameter names is gone. Someone
+    deleted it and no event said so (the application's own removals record theirs first)."""
+    stored = stored_tracker(ssm, prefix, name, created)
+    if stored is None or not tracker_is_gone(personalize, stored[0]):
+        return None
+    return Hold(DELETED, arn, created, stored[0], UNKNOWN, UNKNOWN, f"noticed gone at {now_iso()}")
+
+
+def remove_tracking_id(ssm: Any, prefix: str, dataset_group_name: str, tracker_arn: str | None) -> bool:
+    """Delete the group's tracking-id parameter if this application wrote it for that tracker; whether it did."""
+    name = parameter_name(prefix, dataset_group_name)
+    try:
+        tags = ssm.list_tags_for_resource(ResourceType="Parameter", ResourceId=name)["TagList"]
+        if {tag["Key"]: tag["Value"] for tag in tags}.get(TAG_EVENT_TRACKER_ARN) != tracker_arn or not tracker_arn:
+            return False
+        ssm.delete_parameter(Name=name)
+    except ClientError as error:
+        if error_code(error) in ("ParameterNotFound", "InvalidResourceId"):
+            return False
+        raise
+    return True
+
+
+def announce_deleted(events: Any, hold: Hold, dataset_group_name: str, state_machine_arn: str) -> None:
+    """Say once, on the default bus, that a tracker was deleted and how to bring it back."""
+    detail = {
+        "datasetGroupArn": hold.datasetGroupArn,
+        "datasetGroupName": dataset_group_name,
+        "eventTrackerArn": hold.eventTrackerArn,
+        "deletedBy": hold.by,
+        "deletedAt": hold.at,
+        "message": hold.describe(),
+        "restore": restore_command(state_machine_arn, hold.datasetGroupArn),
+    }
+    events.put_events(
+        Entries=[
+            {
+                "Source": "event-tracker-provisioner",
+                "DetailType": "Event Tracker Deleted",
+                "Detail": json.dumps(detail),
+            }
+        ]
+    )
