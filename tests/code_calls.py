@@ -21,6 +21,7 @@ CLIENTS = {
     "ssm": ("ssm", "ssm"),
     "stepfunctions": ("stepfunctions", "states"),
     "awslambda": ("lambda", "lambda"),
+    "events": ("events", "events"),
 }
 
 
@@ -38,12 +39,34 @@ def _module_functions(path: Path) -> dict[str, ast.FunctionDef]:
 
 
 def _common_imports(tree: ast.AST) -> dict[str, Path]:
+    """The common names a module imports: `from common.x import f` as f, `from common import x` as x (a module,
+    whose functions are called as x.f)."""
     imports = {}
     for node in ast.walk(tree):
         if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("common."):
             for alias in node.names:
                 imports[alias.asname or alias.name] = SHARED / (node.module.replace(".", "/") + ".py")
+        elif isinstance(node, ast.ImportFrom) and node.module == "common":
+            for alias in node.names:
+                module = SHARED / "common" / f"{alias.name}.py"
+                if module.exists():
+                    imports[alias.asname or alias.name] = module
     return imports
+
+
+def _common_function(target: ast.AST, imports: dict[str, Path]) -> tuple[Path, str] | None:
+    """The common function a call names: `f(...)` imported from a common module, or `x.f(...)` of a common
+    module x."""
+    if isinstance(target, ast.Name) and target.id in imports:
+        return imports[target.id], target.id
+    if (
+        isinstance(target, ast.Attribute)
+        and isinstance(target.value, ast.Name)
+        and target.value.id in imports
+        and imports[target.value.id].stem == target.value.id
+    ):
+        return imports[target.value.id], target.attr
+    return None
 
 
 def _client_name(node: ast.AST) -> str | None:
@@ -68,14 +91,14 @@ def _calls(node: ast.AST, imports: dict[str, Path], seen: set[tuple[Path, str]])
             if method in API[client]:
                 action = f"{CLIENTS[client][1]}:{API[client][method]}"
                 yield IAM_ACTION.get(action, action)
-        elif isinstance(target, ast.Name) and target.id in imports and (imports[target.id], target.id) not in seen:
-            path = imports[target.id]
-            seen.add((path, target.id))
+        elif (found := _common_function(target, imports)) is not None and found not in seen:
+            path, name = found
+            seen.add(found)
             functions = _module_functions(path)
-            if target.id in functions:
+            if name in functions:
                 # What the function can call: the common names its module imports, and that module's own functions.
                 names = {**_common_imports(ast.parse(path.read_text())), **dict.fromkeys(functions, path)}
-                yield from _calls(functions[target.id], names, seen)
+                yield from _calls(functions[name], names, seen)
 
 
 def called_actions(function: Function) -> set[str]:
@@ -102,10 +125,10 @@ def _count(node: ast.AST, path: Path, depth: int = 0) -> int:
             if isinstance(target, ast.Attribute) and client in CLIENTS:
                 method = current.args[0].value if target.attr == "get_paginator" else target.attr  # type: ignore[attr-defined]
                 count += method in API[client]
-            elif isinstance(target, ast.Name) and target.id in callable_here and depth < 8:
-                function = _module_functions(callable_here[target.id]).get(target.id)
+            elif (found := _common_function(target, callable_here)) is not None and depth < 8:
+                function = _module_functions(found[0]).get(found[1])
                 if function is not None and function is not node:
-                    count += _count(function, callable_here[target.id], depth + 1)
+                    count += _count(function, found[0], depth + 1)
         for child in ast.iter_child_nodes(current):
             count += visit(child) * (LOOP_BOUND if isinstance(current, ast.For) and child in current.body else 1)
         return count

@@ -68,7 +68,7 @@ def check_event_tracker(
             "CREATE FAILED",
         )
         try:
-            holds.record_hold(ssm, prefix, request["datasetGroupName"], hold)
+            holds.put_hold(ssm, prefix, request["datasetGroupName"], hold)
         except ClientError as error:
             raise named_aws_error(error, throttling_as_limit=False) from error
 

@@ -6,7 +6,6 @@ import math
 import os
 import re
 import time
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, TypedDict
 
@@ -15,7 +14,7 @@ from aws_lambda_powertools.metrics import MetricUnit
 from botocore.exceptions import ClientError
 
 from common import holds
-from common.clients import events_client, personalize_client, ssm_client
+from common.clients import personalize_client, ssm_client
 from common.errors import DatasetGroupNotFound, EventTrackerFailed, LimitExceeded, error_code, named_aws_error
 from common.opt_out import compile_exclude_pattern, opt_out_reason
 from common.personalize import (
@@ -33,7 +32,6 @@ logger = Logger()
 metrics = Metrics()
 personalize = personalize_client()
 ssm = ssm_client()
-events = events_client()
 EXCLUDE = compile_exclude_pattern(os.environ.get("EXCLUDE_NAME_PATTERN", ""))
 PARAMETER_PREFIX = os.environ.get("PARAMETER_PREFIX", "/personalize")
 
@@ -94,7 +92,6 @@ class Holds:
     prefix: str
     started_by: str = holds.PERSON
     created: float | None = None  # the group's creationDateTime
-    announce: Callable[[holds.Hold], None] = lambda hold: None  # a tracker found deleted, said once
 
 
 def _skipped(reason: str) -> TrackerResult:
@@ -110,7 +107,7 @@ def create_or_adopt_tracker(
 ) -> TrackerResult:
     """Adopt the group's tracker, or create one; `hold_back`: adopt, but do not create yet (outcome `waiting`).
     With `held`: a hold this start does not lift keeps it from creating one (outcome `skipped`), and so does a
-    tracker someone deleted without an event saying so (recorded and announced now)."""
+    tracker someone deleted without an event saying so."""
     dataset_group = parse_dataset_group_arn(dataset_group_arn)
     if dataset_group is None:
         raise ValueError(f"Not a dataset group ARN: {dataset_group_arn!r}")
@@ -124,24 +121,27 @@ def create_or_adopt_tracker(
 
         existing = find_tracker(personalize, arn)
         hold = holds.read_hold(held.ssm, held.prefix, name, held.created) if held else None
-        if held and hold and hold.lifted_by(held.started_by):
+        lifted = hold is not None and held is not None and hold.lifted_by(held.started_by)
+        failed_again = (
+            hold is not None
+            and not lifted
+            and hold.kind == holds.FAILED
+            and existing is not None
+            and hold.eventTrackerArn == existing["eventTrackerArn"]
+        )
+        # Lifted by this start, or a tracker is there again (a person's, a stack's): the hold has ended.
+        if held and hold and (lifted or (existing and not failed_again)):
             holds.clear_hold(held.ssm, held.prefix, name)
             hold = None
-        failed_again = (
-            hold and hold.kind == holds.FAILED and existing and hold.eventTrackerArn == existing["eventTrackerArn"]
-        )
         if existing and not failed_again:
-            if held and hold:  # a tracker is there again (a person's, a stack's): the hold has ended
-                holds.clear_hold(held.ssm, held.prefix, name)
             return _adopted(existing)
         if hold:
             return _skipped(hold.describe())
         if held and held.started_by != holds.PERSON:
+            # A tracker its parameter names is gone: someone deleted it, and no event has said so yet (the
+            # teardown, or the reconciler within the hour, records who and when).
             gone = holds.vanished(personalize, held.ssm, held.prefix, arn, name, held.created)
             if gone is not None:
-                if holds.record_hold(held.ssm, held.prefix, name, gone):
-                    held.announce(gone)
-                holds.remove_tracking_id(held.ssm, held.prefix, name, gone.eventTrackerArn)
                 return _skipped(gone.describe())
         if hold_back:
             return {"outcome": "waiting", "eventTrackerArn": None, "adopted": False}
@@ -207,19 +207,8 @@ def create_adopt_or_wait(
 @metrics.log_metrics
 @logger.inject_lambda_context(correlation_id_path="executionId")
 def lambda_handler(event: TrackerRequest, context: Any) -> TrackerResult:
-    held = Holds(
-        ssm,
-        PARAMETER_PREFIX,
-        event.get("startedBy") or holds.PERSON,
-        event.get("datasetGroupCreated"),
-        lambda hold: holds.announce_deleted(
-            events, hold, hold.datasetGroupArn.rsplit("/", 1)[1], holds.state_machine_of(event.get("executionId", ""))
-        ),
-    )
-    try:
-        result = create_adopt_or_wait(personalize, event, EXCLUDE, time.time(), held)
-    except ClientError as error:  # SSM's or EventBridge's: Personalize's are named inside
-        raise named_aws_error(error, throttling_as_limit=False) from error
+    held = Holds(ssm, PARAMETER_PREFIX, event.get("startedBy") or holds.PERSON, event.get("datasetGroupCreated"))
+    result = create_adopt_or_wait(personalize, event, EXCLUDE, time.time(), held)
     if result["outcome"] == "skipped":
         logger.info("Dataset group opted out", extra={"reason": result["reason"]})
     elif result["outcome"] in ("created", "adopted"):

@@ -1,7 +1,12 @@
-"""Teardown: remove the parameters of a deleted event tracker, Action interactions dataset or dataset group.
+"""Teardown: what a deleted event tracker, Action interactions dataset or dataset group leaves behind.
 
-Triggered by CloudTrail DeleteEventTracker, DeleteDataset and DeleteDatasetGroup calls. Only
+Triggered by CloudTrail DeleteEventTracker, DeleteDataset and DeleteDatasetGroup calls. Each event is checked
+against the world first: a parameter goes only when what it names is gone now, so that a late or repeated event
+about a group deleted and made again under the same name (the same ARN) spares the new group's parameters. Only
 parameters this application wrote (recognised by its tags) are deleted.
+
+A tracker deleted by anyone but the application is a deliberate deletion: the group gets a `deleted` hold (who and
+when, from the event) that keeps every later run from making it again, and it is said once on the default bus.
 """
 
 from __future__ import annotations
@@ -13,14 +18,22 @@ from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 from botocore.exceptions import ClientError
 
-from common.clients import ssm_client
+from common import holds
+from common.clients import Deadline, events_client, personalize_client, ssm_client, worst_call_seconds
 from common.errors import error_code, named_aws_error
 from common.parameters import TAG_DATASET_ARN, TAG_DATASET_GROUP_ARN, TAG_EVENT_TRACKER_ARN
+from common.personalize import is_being_deleted
 
 logger = Logger()
 metrics = Metrics()
-ssm = ssm_client()
+# A deletion of a group with many parameters makes calls in a loop: none begins that could outlast the invocation
+# (Lambda tries the event again; what was done is not done twice).
+DEADLINE = Deadline(reserve=worst_call_seconds())
+personalize = DEADLINE.watch(personalize_client())
+ssm = DEADLINE.watch(ssm_client())
+events = DEADLINE.watch(events_client())
 PARAMETER_PREFIX = os.environ.get("PARAMETER_PREFIX", "/personalize")
+STATE_MACHINE = os.environ.get("STATE_MACHINE_ARN", "<StateMachineArn>")
 
 # CloudTrail eventName -> (request parameter holding the deleted ARN, tag that names it on our parameters)
 _DELETIONS = {
@@ -55,7 +68,51 @@ def our_parameters(ssm: Any, prefix: str, tag: str, arn: str) -> list[str]:
     return [parameter["Name"] for page in pages for parameter in page["Parameters"]]
 
 
-def tear_down(ssm: Any, event: Any, prefix: str) -> list[str]:
+def live(describe: Any, arn: str) -> dict[str, Any] | None:
+    """What Personalize describes now, or None when it is gone (not found, or being deleted)."""
+    try:
+        resource: dict[str, Any] = describe(arn)
+    except ClientError as error:
+        if error_code(error) == "ResourceNotFoundException":
+            return None
+        raise
+    return None if is_being_deleted(resource.get("status", "")) else resource
+
+
+def hold_deleted_tracker(
+    personalize: Any, ssm: Any, events: Any, prefix: str, tracker: str, detail: dict[str, Any], state_machine: str
+) -> None:
+    """Record who deleted the tracker in each group whose parameters name it, and say so once; not for a tracker
+    the application removed itself (its `released` hold names it)."""
+    for name in our_parameters(ssm, prefix, TAG_EVENT_TRACKER_ARN, tracker):
+        tags = ssm.list_tags_for_resource(ResourceType="Parameter", ResourceId=name)["TagList"]
+        group_arn = {tag["Key"]: tag["Value"] for tag in tags}.get(TAG_DATASET_GROUP_ARN)
+        group = live(_describer(personalize, TAG_DATASET_GROUP_ARN), group_arn) if group_arn else None
+        if group is None:
+            continue  # the group is going too: nothing to hold back
+        group_name, created = group["name"], holds.epoch(group.get("creationDateTime"))
+        hold = holds.read_hold(ssm, prefix, group_name, created)
+        if hold is not None and hold.kind == holds.RELEASED and hold.eventTrackerArn == tracker:
+            continue
+        at = str(detail.get("eventTime") or holds.UNKNOWN)
+        deleted = holds.Hold(holds.DELETED, group["datasetGroupArn"], created, tracker, holds.identity(detail), at)
+        if holds.record_hold(ssm, prefix, group_name, deleted):
+            holds.announce_deleted(events, deleted, group_name, state_machine)
+            logger.info("Tracker deleted by someone: held", extra={"datasetGroup": group_name, "by": deleted.by})
+
+
+def _describer(personalize: Any, tag: str) -> Any:
+    return {
+        TAG_EVENT_TRACKER_ARN: lambda arn: personalize.describe_event_tracker(eventTrackerArn=arn)["eventTracker"],
+        TAG_DATASET_GROUP_ARN: lambda arn: personalize.describe_dataset_group(datasetGroupArn=arn)["datasetGroup"],
+        TAG_DATASET_ARN: lambda arn: personalize.describe_dataset(datasetArn=arn)["dataset"],
+    }[tag]
+
+
+def tear_down(
+    personalize: Any, ssm: Any, events: Any, event: Any, prefix: str, state_machine: str = "<StateMachineArn>"
+) -> list[str]:
+    """The parameters deleted for a deletion event: none while what it names still lives."""
     resource = deleted_resource(event)
     if resource is None:
         logger.warning("Not a successful DeleteEventTracker, DeleteDataset or DeleteDatasetGroup call; nothing to do")
@@ -63,7 +120,14 @@ def tear_down(ssm: Any, event: Any, prefix: str) -> list[str]:
     tag, arn = resource
     deleted = []
     try:
+        if live(_describer(personalize, tag), arn) is not None:
+            logger.info("Still there: a late or repeated event, or another resource of that ARN", extra={"arn": arn})
+            return []
+        if tag == TAG_EVENT_TRACKER_ARN:
+            hold_deleted_tracker(personalize, ssm, events, prefix, arn, event["detail"], state_machine)
         for name in our_parameters(ssm, prefix, tag, arn):
+            if tag == TAG_EVENT_TRACKER_ARN and name.endswith("/" + holds.HOLD):
+                continue  # a hold about this tracker outlives it: that is what it is for
             try:
                 ssm.delete_parameter(Name=name)
             except ClientError as error:
@@ -79,7 +143,8 @@ def tear_down(ssm: Any, event: Any, prefix: str) -> list[str]:
 @metrics.log_metrics
 @logger.inject_lambda_context
 def lambda_handler(event: Any, context: Any) -> dict[str, Any]:
-    deleted = tear_down(ssm, event, PARAMETER_PREFIX)
+    DEADLINE.seconds_left = lambda: context.get_remaining_time_in_millis() / 1000
+    deleted = tear_down(personalize, ssm, events, event, PARAMETER_PREFIX, STATE_MACHINE)
     metrics.add_metric(name="ParametersDeleted", unit=MetricUnit.Count, value=len(deleted))
     logger.info("Teardown", extra={"deleted": deleted})
     return {"deleted": deleted}

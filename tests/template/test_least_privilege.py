@@ -32,6 +32,7 @@ IMPLIED = {
     "CheckDatasetFunction": {"kms:Encrypt"},  # the same, for the action tracking ID
     "ReconcilerFunction": {"kms:Decrypt"},  # GetParameter WithDecryption of that SecureString
     "TeardownFunction": {"sqs:SendMessage"},  # its DeadLetterQueue, for failed asynchronous invocations
+    "ReleaseTrackerFunction": {"sqs:SendMessage"},  # the same
 }
 # What Step Functions needs to deliver its logs to CloudWatch Logs (vended log delivery).
 LOG_DELIVERY = {

@@ -22,7 +22,7 @@ TEMPLATE = Template()
 MACHINE = TEMPLATE.state_machine()
 DEFINITION = json.loads(MACHINE.definition)
 PATTERN = MACHINE.rule_patterns["CreateDatasetGroup"]
-ACTION_PATTERN = MACHINE.rule_patterns["CreateActionInteractionsDataset"]
+ACTION_PATTERN = MACHINE.rule_patterns["CreateDataset"]
 
 
 def matches(candidate: dict[str, Any], pattern: dict[str, Any] = PATTERN) -> bool:
@@ -68,11 +68,19 @@ def test_the_action_rule_matches_action_interactions_datasets_in_any_case(datase
     assert not matches(sample)  # and only the action rule
 
 
-@pytest.mark.parametrize("dataset_type", ["Items", "INTERACTIONS", "Actions", "Users"])
-def test_the_action_rule_ignores_other_dataset_types(dataset_type: str) -> None:
+@pytest.mark.parametrize("dataset_type", ["Items", "Actions", "Users"])
+def test_the_dataset_rule_ignores_other_dataset_types(dataset_type: str) -> None:
     sample = event("create-action-interactions-dataset.json")
     sample["detail"]["requestParameters"]["datasetType"] = dataset_type
     assert not matches(sample, ACTION_PATTERN)
+
+
+@pytest.mark.parametrize("dataset_type", ["Interactions", "INTERACTIONS"])
+def test_the_dataset_rule_sees_a_new_item_interactions_dataset(dataset_type: str) -> None:
+    """A sign that the group lives on: it brings back a tracker the application released for a deletion."""
+    sample = event("create-action-interactions-dataset.json")
+    sample["detail"]["requestParameters"]["datasetType"] = dataset_type
+    assert matches(sample, ACTION_PATTERN)
 
 
 def test_the_action_rule_ignores_failed_calls() -> None:
@@ -92,7 +100,7 @@ def test_the_rule_rejects_a_foreign_source() -> None:
 def test_the_rule_has_a_retry_policy_and_a_dead_letter_queue() -> None:
     resource = TEMPLATE.doc["Resources"][MACHINE.logical_id]
     rules = resource["Properties"]["Events"]
-    assert set(rules) == {"CreateDatasetGroup", "CreateActionInteractionsDataset"}
+    assert set(rules) == {"CreateDatasetGroup", "CreateDataset"}
     for rule in rules.values():
         assert rule["Properties"]["RetryPolicy"] == {"MaximumRetryAttempts": 185, "MaximumEventAgeInSeconds": 86400}
         assert rule["Properties"]["DeadLetterConfig"] == {"Arn": {"Fn::GetAtt": ["ProvisioningDeadLetterQueue", "Arn"]}}

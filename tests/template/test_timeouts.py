@@ -1,9 +1,10 @@
 """Hung calls end: every function's AWS calls, each hung to its client's timeouts through every attempt, with
 every retry's longest backoff and the adaptive limiter's longest waits, fit inside the function's Timeout.
 
-The workflow functions and the teardown make a bounded number of calls (tests.code_calls reads the bound from the
-code). The reconciler and the sweeper loop over an account: they begin no attempt that could outlast the
-invocation (common.clients.Deadline) and hand the rest over; their reserve must fit well inside their Timeout."""
+The workflow functions make a bounded number of calls (tests.code_calls reads the bound from the code). The
+reconciler and the sweeper loop over an account, the teardown over a group's parameters, ReleaseTracker until a
+tracker is gone: they begin no attempt that could outlast the invocation (common.clients.Deadline; the first two
+hand the rest over, the others fail and are tried again); their reserve must fit well inside their Timeout."""
 
 from __future__ import annotations
 
@@ -23,7 +24,12 @@ from tests.helpers import REGION
 
 TEMPLATE = Template()
 FUNCTIONS = TEMPLATE.functions()
-LOOPING = {"ReconcilerFunction", "SweeperFunction"}  # watch their deadline
+LOOPING = {
+    "ReconcilerFunction",
+    "SweeperFunction",
+    "TeardownFunction",
+    "ReleaseTrackerFunction",
+}  # watch their deadline
 MARGIN = 0.8  # the worst case may take at most this share of the Timeout
 
 

@@ -46,14 +46,6 @@ def epoch(value: Any) -> float | None:
     return None
 
 
-def state_machine_of(execution_arn: str) -> str:
-    """The state machine of an execution ARN (arn:...:execution:<machine>:<name>)."""
-    parts = execution_arn.split(":")
-    if len(parts) < 8 or parts[5] != "execution":
-        return "<StateMachineArn>"
-    return ":".join([*parts[:5], "stateMachine", parts[6]])
-
-
 def restore_command(state_machine_arn: str, dataset_group_arn: str) -> str:
     """How a person brings the tracker back: the workflow started by hand."""
     workflow_input = json.dumps({"datasetGroupArn": dataset_group_arn})
@@ -118,9 +110,8 @@ def read_hold(ssm: Any, prefix: str, dataset_group_name: str, dataset_group_crea
 def record_hold(ssm: Any, prefix: str, dataset_group_name: str, hold: Hold) -> bool:
     """Write the hold; whether it is new (False: the same hold was already recorded, so it was already said)."""
     name = hold_name(prefix, dataset_group_name)
-    put = {"Name": name, "Value": json.dumps(asdict(hold)), "Type": "String", "Description": hold.describe()[:1024]}
     try:
-        ssm.put_parameter(**put, Tags=[{"Key": TAG_DATASET_GROUP_ARN, "Value": hold.datasetGroupArn}])
+        ssm.put_parameter(**_put(name, hold), Tags=_tags(hold))
         return True
     except ClientError as error:
         if error_code(error) != "ParameterAlreadyExists":
@@ -128,8 +119,27 @@ def record_hold(ssm: Any, prefix: str, dataset_group_name: str, hold: Hold) -> b
     existing = read_hold(ssm, prefix, dataset_group_name, hold.datasetGroupCreated)
     if existing is not None and existing.same_as(hold):
         return False
-    ssm.put_parameter(**put, Overwrite=True)
+    put_hold(ssm, prefix, dataset_group_name, hold)
     return True
+
+
+def put_hold(ssm: Any, prefix: str, dataset_group_name: str, hold: Hold) -> None:
+    """Write the hold over whatever is there (PutParameter takes no Tags with Overwrite: tagged after)."""
+    name = hold_name(prefix, dataset_group_name)
+    ssm.put_parameter(**_put(name, hold), Overwrite=True)
+    ssm.add_tags_to_resource(ResourceType="Parameter", ResourceId=name, Tags=_tags(hold))
+
+
+def _put(name: str, hold: Hold) -> dict[str, Any]:
+    return {"Name": name, "Value": json.dumps(asdict(hold)), "Type": "String", "Description": hold.describe()[:1024]}
+
+
+def _tags(hold: Hold) -> list[dict[str, str]]:
+    """The group's (the sweeper and the teardown remove the hold with the group) and the tracker's it is about."""
+    tags = [{"Key": TAG_DATASET_GROUP_ARN, "Value": hold.datasetGroupArn}]
+    if hold.eventTrackerArn:
+        tags.append({"Key": TAG_EVENT_TRACKER_ARN, "Value": hold.eventTrackerArn})
+    return tags
 
 
 def clear_hold(ssm: Any, prefix: str, dataset_group_name: str) -> None:
@@ -193,6 +203,14 @@ def remove_tracking_id(ssm: Any, prefix: str, dataset_group_name: str, tracker_a
             return False
         raise
     return True
+
+
+def identity(detail: dict[str, Any]) -> str:
+    """Who made a CloudTrail-recorded call: the identity's ARN (and the service that called for it)."""
+    who = detail.get("userIdentity") if isinstance(detail.get("userIdentity"), dict) else {}
+    name = who.get("arn") or who.get("principalId") or who.get("type") or UNKNOWN
+    invoked_by = who.get("invokedBy")
+    return f"{name} (through {invoked_by})" if invoked_by else str(name)
 
 
 def announce_deleted(events: Any, hold: Hold, dataset_group_name: str, state_machine_arn: str) -> None:
