@@ -39,7 +39,7 @@ def test_the_tracking_id_is_stored_once_the_dataset_is_active(
     stack: LocalEngine, emulator: PersonalizeEmulator
 ) -> None:
     stack.create_dataset_group(GROUP)
-    emulator.time_dataset(GROUP, "ACTION_INTERACTIONS", Timing(pending=1, in_progress=1))
+    emulator.time_dataset(GROUP, "ACTION_INTERACTIONS", Timing(pending=3, in_progress=2))
     assert create_dataset(stack) == DATASET
     sample = event("create-action-interactions-dataset.json")
     assert stack.rule_matches(sample)
@@ -150,12 +150,21 @@ def test_teardown_removes_it_on_delete_dataset_and_on_delete_dataset_group(stack
     stack.ssm.put_parameter(Name="/personalize/retail-recommendations/notes", Value="theirs", Type="String")
     tracker_parameter = "/personalize/retail-recommendations/tracking-id"
 
+    stack.deliver(event("delete-dataset.json"))  # a late event: the dataset still lives, its parameter stays
+    assert sorted(stack.parameters()) == sorted(
+        ["/personalize/retail-recommendations/notes", tracker_parameter, PARAMETER]
+    )
+    stack.personalize.delete_dataset(datasetArn=DATASET)
     stack.deliver(event("delete-dataset.json"))
     assert sorted(stack.parameters()) == ["/personalize/retail-recommendations/notes", tracker_parameter]
 
-    assert stack.run({"datasetArn": DATASET}).status == "SUCCEEDED"  # written again
+    stack.deliver(event("delete-dataset-group.json"))  # the group lives: nothing of it goes
+    assert sorted(stack.parameters()) == ["/personalize/retail-recommendations/notes", tracker_parameter]
+    for tracker in stack.emulator.trackers_of(GROUP):
+        stack.personalize.delete_event_tracker(eventTrackerArn=tracker["eventTrackerArn"])  # its event lost
+    stack.personalize.delete_dataset_group(datasetGroupArn=dataset_group_arn(GROUP))
     stack.deliver(event("delete-dataset-group.json"))
-    assert stack.parameters() == ["/personalize/retail-recommendations/notes"]  # both of ours, not theirs
+    assert stack.parameters() == ["/personalize/retail-recommendations/notes"]  # ours, not theirs
 
 
 def test_the_reconciler_finds_a_missing_or_wrong_action_tracking_id(stack: LocalEngine) -> None:

@@ -166,9 +166,12 @@ def test_deleting_the_tracker_removes_its_parameter(
     }
 
 
-def test_deleting_the_dataset_group_removes_its_parameter(stack: LocalEngine) -> None:
+def test_deleting_the_dataset_group_removes_its_parameter(stack: LocalEngine, emulator, personalize) -> None:
     stack.create_dataset_group("retail-recommendations")
     provisioned(stack, "retail-recommendations")
+    [tracker] = emulator.trackers_of("retail-recommendations")
+    personalize.delete_event_tracker(eventTrackerArn=tracker["eventTrackerArn"])  # its event lost
+    personalize.delete_dataset_group(datasetGroupArn=dataset_group_arn("retail-recommendations"))
 
     results = stack.deliver(event("delete-dataset-group.json"))
 
@@ -199,9 +202,11 @@ def test_a_newer_trackers_parameter_survives_the_old_trackers_deletion(
     assert stack.parameter("/personalize/retail-recommendations/tracking-id") is not None
 
 
-def test_a_failed_deletion_call_reaches_no_rule(stack: LocalEngine) -> None:
+def test_a_failed_deletion_call_reaches_only_the_release_when_a_tracker_was_in_the_way(stack: LocalEngine) -> None:
     failed = event("delete-dataset-group.json")
     failed["detail"]["errorCode"] = "ResourceInUseException"
+    assert [rule.target for rule in stack.matching_rules(failed)] == ["ReleaseTrackerFunction"]
+    failed["detail"]["errorCode"] = "AccessDeniedException"
     assert stack.matching_rules(failed) == []
 
 

@@ -52,6 +52,7 @@ def test_logs_carry_the_execution_arn_and_metrics_are_emitted(
             "ReconcilerFunction",
             "SweeperFunction",
             "TeardownFunction",
+            "ReleaseTrackerFunction",
             "CheckDatasetFunction",
         )
     }

@@ -34,7 +34,8 @@ def test_creates_the_tracker_with_the_dataset_groups_tags(personalize, emulator:
     }
     assert re.fullmatch(r"arn:aws:personalize:us-east-1:123456789012:event-tracker/\w+", result["eventTrackerArn"])
     copied = personalize.list_tags_for_resource(resourceArn=result["eventTrackerArn"])["tags"]
-    assert sorted(copied, key=lambda t: t["tagKey"]) == sorted(tags, key=lambda t: t["tagKey"])
+    made_by = {"tagKey": "event-tracker-provisioner:made-by", "tagValue": "event-tracker-provisioner"}
+    assert sorted(copied, key=lambda t: t["tagKey"]) == sorted([*tags, made_by], key=lambda t: t["tagKey"])
 
 
 def test_tags_are_copied_within_personalizes_limits() -> None:

@@ -63,6 +63,7 @@ def test_parse_input(handler, sample: str, name: str) -> None:
         "kind": "eventTracker",
         "datasetArn": None,
         "eventTime": event(sample).get("detail", {}).get("eventTime"),
+        "startedBy": "person" if sample == "direct-input.json" else "event",
     }
     assert parse(event(sample)) == expected  # as `sam local invoke` sends it
     assert (

@@ -34,6 +34,7 @@ def test_the_sample_events_name_their_dataset_group(sample: str, name: str) -> N
         "kind": "eventTracker",
         "datasetArn": None,
         "eventTime": event(sample).get("detail", {}).get("eventTime"),  # None for the direct input
+        "startedBy": "person" if sample == "direct-input.json" else "event",  # a start by hand lifts any hold
     }
 
 
@@ -46,7 +47,30 @@ def test_a_dataset_group_made_by_cloudformation_is_marked() -> None:
         "kind": "eventTracker",
         "datasetArn": None,
         "eventTime": "2026-11-26T06:00:00Z",
+        "startedBy": "event",
     }
+
+
+def test_the_reconciler_starts_on_a_schedule_which_lifts_no_hold() -> None:
+    scheduled = {"datasetGroupArn": dataset_group_arn("missed"), "startedBy": "schedule"}
+    assert parse(scheduled)["startedBy"] == "schedule"
+    with pytest.raises(InvalidEvent):
+        parse({"datasetGroupArn": dataset_group_arn("missed"), "startedBy": "someone"})
+
+
+@pytest.mark.parametrize("dataset_type", ["Interactions", "INTERACTIONS"])
+def test_a_new_item_interactions_dataset_names_its_group(dataset_type: str) -> None:
+    """A sign that the group lives on: it lifts a hold the application set when it released the tracker."""
+    sample = event("create-action-interactions-dataset.json")
+    sample["detail"]["requestParameters"]["datasetType"] = dataset_type
+    group = sample["detail"]["requestParameters"]["datasetGroupArn"]
+    parsed = parse(sample)
+    assert (parsed["kind"], parsed["datasetGroupArn"], parsed["startedBy"]) == (
+        "eventTracker",
+        group,
+        "interactionsDataset",
+    )
+    assert parsed["parameterName"] == f"/personalize/{group.rsplit('/', 1)[1]}/tracking-id"
 
 
 @pytest.mark.parametrize("field", ["invokedBy", "sourceIPAddress", "userAgent"])
@@ -143,6 +167,7 @@ def test_a_create_dataset_event_names_its_action_interactions_dataset(dataset_ty
         "parameterName": "/personalize/retail-recommendations/action-tracking-id",
         "createdByCloudFormation": False,
         "eventTime": sample["detail"]["eventTime"],
+        "startedBy": "event",
     }
 
 

@@ -20,6 +20,7 @@ from common.errors import (
     LimitExceeded,
     ProvisioningTimedOut,
 )
+from common import holds
 from common.polling import STEADY_PHASE_SECONDS
 from local.personalize_emulator import PersonalizeEmulator, Timing
 from tests.helpers import dataset_group_arn
@@ -74,11 +75,13 @@ def test_an_active_dataset_group_is_ready(personalize) -> None:
     personalize.create_dataset_group(name="g")
     now = time.time()
     request = {"datasetGroupArn": dataset_group_arn("g"), **poll()}
+    created = personalize.describe_dataset_group(datasetGroupArn=dataset_group_arn("g"))["datasetGroup"]
     assert check_dataset_group(personalize, request, now) == {
         "status": "ACTIVE",
         "ready": True,
         "waitSeconds": 0,
         "readyAt": round(now, 3),  # a stack's grace period counts from it
+        "createdAt": created["creationDateTime"].timestamp(),  # which group of that name a hold is about
     }
 
 
@@ -161,11 +164,16 @@ def test_a_creating_tracker_means_wait(personalize, emulator: PersonalizeEmulato
     assert check_tracker(personalize, arn, previous=40, later=STEADY_PHASE_SECONDS)["waitSeconds"] == 60
 
 
-def test_a_failed_tracker_fails(personalize, emulator: PersonalizeEmulator, group: str) -> None:
+def test_a_failed_tracker_fails_and_is_held_so_that_it_is_reported_once(
+    personalize, emulator: PersonalizeEmulator, group: str, ssm: Any
+) -> None:
     emulator.time_tracker("g", Timing(fails_with="x"))
     arn = personalize.create_event_tracker(name="t", datasetGroupArn=group)["eventTrackerArn"]
     with pytest.raises(EventTrackerFailed, match="CREATE FAILED"):
-        check_tracker(personalize, arn)
+        check_tracker(personalize, arn, ssm=ssm)
+    hold = holds.read_hold(ssm, "/personalize", "g", None)
+    assert hold is not None and (hold.kind, hold.eventTrackerArn) == (holds.FAILED, arn)
+    assert not hold.lifted_by(holds.SCHEDULE) and not hold.lifted_by(holds.EVENT) and hold.lifted_by(holds.PERSON)
 
 
 def test_a_tracker_being_deleted_fails(personalize, emulator: PersonalizeEmulator, group: str) -> None:
