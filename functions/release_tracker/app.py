@@ -53,6 +53,7 @@ class TrackerStillCreating(ProvisioningError):
 class Released:
     done: bool  # no tracker of the application's is left in the group (Personalize no longer counts it)
     message: str
+    theirs: bool = False  # the group's tracker is not the application's: left in place
 
 
 def made_here(personalize: Any, tracker_arn: str) -> bool:
@@ -78,7 +79,7 @@ def release_step(personalize: Any, ssm: Any, prefix: str, group_arn: str, by: st
     for tracker in trackers:
         arn, status = tracker["eventTrackerArn"], tracker.get("status", "")
         if not made_here(personalize, arn):
-            return Released(True, f"event tracker {arn} was not made by this application: left in place")
+            return Released(True, f"event tracker {arn} was not made by this application: left in place", True)
         if status in DELETING or status in CREATING:  # CREATING: Personalize cannot delete it yet
             waiting.append(f"{arn} is {status}")
             continue
@@ -128,7 +129,7 @@ def hook_target(request: dict[str, Any], partition: str, region: str, account: s
     return None
 
 
-def on_hook(personalize: Any, ssm: Any, prefix: str, request: dict[str, Any], seconds: float = HOOK_SECONDS) -> dict:
+def on_hook(personalize: Any, ssm: Any, prefix: str, request: dict[str, Any]) -> dict[str, Any]:
     """A Lambda hook's answer (CloudFormation Hooks user guide): SUCCESS, IN_PROGRESS with a callback, or FAILED
     (the hook's FailureMode WARN lets the deletion go on; CloudTrail's refusal then brings the event path)."""
     answer: dict[str, Any] = {"clientRequestToken": request.get("clientRequestToken")}
@@ -137,7 +138,7 @@ def on_hook(personalize: Any, ssm: Any, prefix: str, request: dict[str, Any], se
         return {**answer, "hookStatus": "SUCCESS", "message": "No dataset group tracker blocks this deletion."}
     by = f"CloudFormation ({request.get('stackId') or 'Cloud Control API'})"
     try:
-        released = release(personalize, ssm, prefix, group_arn, by, seconds)
+        released = release(personalize, ssm, prefix, group_arn, by, HOOK_SECONDS)
     except ClientError as error:
         failure = f"{error_code(error)}: {error}"
         return {**answer, "hookStatus": "FAILED", "errorCode": "InternalFailure", "message": failure[:1000]}
@@ -187,7 +188,7 @@ def on_refused(personalize: Any, ssm: Any, prefix: str, event: dict[str, Any], s
     released = release(personalize, ssm, prefix, group_arn, holds.identity(detail), seconds)
     if not released.done and "CREATE" in released.message:
         raise TrackerStillCreating(released.message)
-    return {"released": True, "datasetGroupArn": group_arn, "message": released.message}
+    return {"released": not released.theirs, "datasetGroupArn": group_arn, "message": released.message}
 
 
 @logger.inject_lambda_context
@@ -203,5 +204,5 @@ def lambda_handler(event: Any, context: Any) -> dict[str, Any]:
             answer = on_refused(personalize, ssm, PARAMETER_PREFIX, event, seconds)
     except ClientError as error:
         raise named_aws_error(error, throttling_as_limit=False) from error
-    logger.info("Release", extra=answer)
+    logger.info("Release", extra={"answer": answer})
     return answer

@@ -1,0 +1,373 @@
+"""Day two: the application never stands in the way of the people, scripts and stacks that delete trackers,
+datasets and groups (issue 27's journeys), on the local engine with Personalize's deletion rules in the emulator.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+
+from common import holds
+from local import cloudtrail
+from local.cloudformation import LocalCloudFormation, StackResource
+from local.engine import LocalEngine
+from local.personalize_emulator import PersonalizeEmulator, Timing
+from tests.helpers import ACCOUNT, REGION, create_event, dataset_group_arn, event, wait_for_executions
+
+SCHEMA = f"arn:aws:personalize:{REGION}:{ACCOUNT}:schema/interactions"
+DELETING = Timing(deleting=10)  # a tracker takes 20 to 40 s to go in AWS; 10 s here, 2 s on the engine's clock
+GROUP = "shop"
+ARN = dataset_group_arn(GROUP)
+PARAMETER = f"/personalize/{GROUP}/tracking-id"
+HOLD = f"/personalize/{GROUP}/tracker-hold"
+
+
+@pytest.fixture
+def stack(make_stack: Any, emulator: PersonalizeEmulator) -> LocalEngine:
+    emulator.tracker_timing = DELETING
+    return make_stack(CloudFormationGraceSeconds=0)
+
+
+def provisioned(stack: LocalEngine, name: str = GROUP, by_stack: bool = False) -> dict[str, Any]:
+    """A group made, with its Item interactions dataset, and its tracker provisioned from its event."""
+    identity = cloudtrail.CLOUDFORMATION if by_stack else None
+    answer, created = cloudtrail.call(stack.personalize, "CreateDatasetGroup", identity, name=name)
+    interactions, _ = cloudtrail.call(
+        stack.personalize,
+        "CreateDataset",
+        identity,
+        name=f"{name}-interactions",
+        schemaArn=SCHEMA,
+        datasetGroupArn=answer["datasetGroupArn"],
+        datasetType="Interactions",
+    )
+    [execution] = [stack.wait(arn) for arn in [stack.start(created)]]
+    assert execution.status == "SUCCEEDED", execution.cause
+    [tracker] = stack.emulator.trackers_of(name)
+    assert stack.parameter(f"/personalize/{name}/tracking-id")["Value"] == tracker["trackingId"]
+    return {"group": answer["datasetGroupArn"], "interactions": interactions["datasetArn"], "tracker": tracker}
+
+
+def an_hour_later(stack: LocalEngine, hours: int = 1) -> dict[str, Any]:
+    """The schedule: the reconciler, then the sweeper; the executions it started, settled."""
+    when = datetime.now(UTC) + timedelta(hours=hours)
+    scheduled = {**event("scheduled-event.json"), "time": when.strftime("%Y-%m-%dT%H:%M:%SZ")}
+    report = stack.call("ReconcilerFunction", scheduled)
+    wait_for_executions(stack)
+    stack.call("SweeperFunction", scheduled)
+    return report
+
+
+def gone(stack: LocalEngine, tracker_arn: str) -> None:
+    """Wait until Personalize no longer counts the tracker (AWS's clean-up scripts wait the same way)."""
+    for _ in range(200):
+        if tracker_arn not in {t["eventTrackerArn"] for t in stack.emulator.trackers_of(GROUP)}:
+            return
+        import time
+
+        time.sleep(0.05)
+    raise AssertionError(f"{tracker_arn} still there")
+
+
+def deleted_notices(stack: LocalEngine) -> list[dict[str, Any]]:
+    return [n for n in stack.notifications() if n["detail-type"] == "Event Tracker Deleted"]
+
+
+# ------------------------------------------------------------------ 1. a person tears a group down
+def test_a_tracker_a_person_deleted_is_never_made_again_and_that_is_said_once(stack: LocalEngine) -> None:
+    made = provisioned(stack)
+    tracker = made["tracker"]["eventTrackerArn"]
+    _, deletion = cloudtrail.call(stack.personalize, "DeleteEventTracker", eventTrackerArn=tracker)
+
+    stack.deliver(deletion)
+    stack.deliver(deletion)  # delivered twice: said once all the same
+
+    assert stack.parameter(PARAMETER) is None
+    hold = json.loads(stack.parameter(HOLD)["Value"])
+    assert (hold["kind"], hold["by"], hold["at"]) == (
+        "deleted",
+        cloudtrail.PERSON["arn"],
+        deletion["detail"]["eventTime"],
+    )
+    assert "start by hand" in stack.parameter(HOLD)["Description"]  # where a person looks: Parameter Store
+    [notice] = deleted_notices(stack)
+    assert notice["detail"]["deletedBy"] == cloudtrail.PERSON["arn"]
+    assert notice["detail"]["restore"].startswith(
+        f"aws stepfunctions start-execution --state-machine-arn {stack.state_machine_arn}"
+    )
+    gone(stack, tracker)
+    # Missed creations and older groups are still provisioned, this one is not: hour after hour.
+    stack.create_dataset_group("missed")
+    for hours in (1, 2, 3):
+        report = an_hour_later(stack, hours)
+        assert GROUP in report["held"] and GROUP not in report["started"]
+    assert stack.emulator.trackers_of(GROUP) == []
+    assert len(stack.emulator.trackers_of("missed")) == 1
+    assert stack.parameter(HOLD) is not None and len(deleted_notices(stack)) == 1
+    # A late CreateDatasetGroup event does not make it either.
+    late = stack.run(create_event(GROUP))
+    assert late.status == "SUCCEEDED" and late.output["skipped"] is True and "deleted by" in late.output["reason"]
+    assert stack.emulator.trackers_of(GROUP) == []
+
+
+def test_a_tracker_that_vanished_without_an_event_is_held_as_deleted_by_unknown(stack: LocalEngine) -> None:
+    made = provisioned(stack)
+    stack.personalize.delete_event_tracker(eventTrackerArn=made["tracker"]["eventTrackerArn"])  # the event is lost
+
+    report = an_hour_later(stack)
+
+    assert GROUP in report["held"] and report["started"] == []
+    gone(stack, made["tracker"]["eventTrackerArn"])
+    hold = json.loads(stack.parameter(HOLD)["Value"])
+    assert (hold["kind"], hold["by"], hold["at"]) == ("deleted", "unknown", "unknown")
+    assert stack.parameter(PARAMETER) is None
+    assert len(deleted_notices(stack)) == 1
+    an_hour_later(stack, 2)
+    assert stack.emulator.trackers_of(GROUP) == [] and len(deleted_notices(stack)) == 1
+
+
+def test_a_start_by_hand_brings_the_tracker_back_and_clears_the_record(stack: LocalEngine) -> None:
+    made = provisioned(stack)
+    _, deletion = cloudtrail.call(
+        stack.personalize, "DeleteEventTracker", eventTrackerArn=made["tracker"]["eventTrackerArn"]
+    )
+    stack.deliver(deletion)
+    gone(stack, made["tracker"]["eventTrackerArn"])
+
+    by_hand = stack.run({"datasetGroupArn": ARN})
+
+    assert by_hand.status == "SUCCEEDED", by_hand.cause
+    [tracker] = stack.emulator.trackers_of(GROUP)
+    assert stack.parameter(PARAMETER)["Value"] == tracker["trackingId"]
+    assert stack.parameter(HOLD) is None
+    assert an_hour_later(stack)["held"] == {}
+
+
+def test_the_person_finishes_the_teardown_and_nothing_is_left(stack: LocalEngine) -> None:
+    made = provisioned(stack)
+    _, deletion = cloudtrail.call(
+        stack.personalize, "DeleteEventTracker", eventTrackerArn=made["tracker"]["eventTrackerArn"]
+    )
+    stack.deliver(deletion)
+    an_hour_later(stack)  # the hourly run between the person's steps
+    gone(stack, made["tracker"]["eventTrackerArn"])
+    answer, dataset_deleted = cloudtrail.call(stack.personalize, "DeleteDataset", datasetArn=made["interactions"])
+    assert "errorCode" not in dataset_deleted["detail"], answer
+    stack.deliver(dataset_deleted)
+    an_hour_later(stack, 2)
+    answer, group_deleted = cloudtrail.call(stack.personalize, "DeleteDatasetGroup", datasetGroupArn=ARN)
+    assert "errorCode" not in group_deleted["detail"], answer
+
+    stack.deliver(group_deleted)
+
+    assert stack.parameters() == []  # the hold went with the group
+    assert stack.emulator.trackers_of(GROUP) == []
+
+
+# ------------------------------------------------------------------ 2. a stack with a group and its datasets
+def stack_resources(made: dict[str, Any]) -> list[StackResource]:
+    """The stack's resources in the order CloudFormation deletes them: the dataset, then the group."""
+    return [
+        StackResource(
+            "Interactions",
+            "AWS::Personalize::Dataset",
+            {
+                "Name": f"{GROUP}-interactions",
+                "DatasetType": "Interactions",
+                "DatasetGroupArn": made["group"],
+                "SchemaArn": SCHEMA,
+            },
+            made["interactions"],
+        ),  # fmt: skip
+        StackResource("Group", "AWS::Personalize::DatasetGroup", {"Name": GROUP}, made["group"]),
+    ]
+
+
+def quick_hook(stack: LocalEngine, monkeypatch: pytest.MonkeyPatch, seconds: float) -> None:
+    """The hook's own polling on the engine's clock (CloudFormation's callback delay is scaled by the driver)."""
+    module = sys.modules[stack._handlers["ReleaseTrackerFunction"].__module__]
+    monkeypatch.setattr(module, "HOOK_SECONDS", seconds)
+    monkeypatch.setattr(module, "POLL_SECONDS", 0.2)
+
+
+def test_a_stack_deletion_goes_through_the_hook_the_first_time(stack: LocalEngine, monkeypatch) -> None:
+    made = provisioned(stack, by_stack=True)
+    quick_hook(stack, monkeypatch, seconds=0.5)  # shorter than the tracker's deletion: IN_PROGRESS first
+
+    deletion = LocalCloudFormation(stack).delete_stack("recommendations", stack_resources(made))
+
+    assert deletion.status == "DELETE_COMPLETE", deletion
+    statuses = [answer["hookStatus"] for answer in deletion.hook_answers]
+    assert statuses[0] == "IN_PROGRESS" and statuses[-1] == "SUCCESS" and "FAILED" not in statuses
+    assert deletion.refused == [] and deletion.deleted == ["Interactions", "Group"]
+    assert stack.parameters() == []  # the teardown saw the group go
+    assert stack.dead_letters == []
+
+
+def test_with_the_hook_off_the_first_deletion_fails_and_the_retry_succeeds(make_stack, emulator, monkeypatch) -> None:
+    emulator.tracker_timing = DELETING
+    stack = make_stack(CloudFormationGraceSeconds=0, DeletionHook="Disabled")
+    made = provisioned(stack, by_stack=True)
+    cloudformation = LocalCloudFormation(stack)
+    assert cloudformation.hooks("AWS::Personalize::Dataset") == []
+
+    first = cloudformation.delete_stack("recommendations", stack_resources(made))
+
+    assert first.status == "DELETE_FAILED" and first.refused == ["Interactions: ResourceInUseException"]
+    # CloudTrail's record of the refusal released the tracker; the hourly run does not make it again.
+    hold = json.loads(stack.parameter(HOLD)["Value"])
+    assert hold["kind"] == "released" and "cloudformation.amazonaws.com" in hold["by"]
+    assert GROUP in an_hour_later(stack)["held"]
+    assert stack.emulator.trackers_of(GROUP) == []
+    retry = cloudformation.delete_stack("recommendations", stack_resources(made))
+    assert retry.status == "DELETE_COMPLETE", retry
+    assert stack.parameters() == []
+
+
+def test_the_hook_never_touches_a_tracker_it_did_not_make(stack: LocalEngine, monkeypatch) -> None:
+    group = stack.create_dataset_group(GROUP)
+    interactions = stack.personalize.create_dataset(
+        name="i", schemaArn=SCHEMA, datasetGroupArn=group, datasetType="Interactions"
+    )["datasetArn"]
+    theirs = stack.personalize.create_event_tracker(name="theirs", datasetGroupArn=group)["eventTrackerArn"]
+    assert stack.run({"datasetGroupArn": group}).output["adopted"] is True
+    quick_hook(stack, monkeypatch, seconds=0.5)
+
+    deletion = LocalCloudFormation(stack).delete_stack(
+        "recommendations", stack_resources({"group": group, "interactions": interactions})
+    )
+
+    assert [a["hookStatus"] for a in deletion.hook_answers] == ["SUCCESS"], deletion.hook_answers
+    assert "not made by this application" in deletion.hook_answers[0]["message"]
+    assert deletion.status == "DELETE_FAILED"  # as it would without the application: the stack's own business
+    assert [t["eventTrackerArn"] for t in stack.emulator.trackers_of(GROUP)] == [theirs]
+    # Nor does the refusal's event (delivered by the stack's deletion): not the application's to delete.
+    assert deletion.refused == ["Interactions: ResourceInUseException"]
+    assert stack.emulator.trackers_of(GROUP)[0]["status"] == "ACTIVE"
+
+
+# ------------------------------------------------------------------ 3. a script that never made a tracker
+def test_a_script_deleting_a_group_is_refused_once_and_then_succeeds(stack: LocalEngine) -> None:
+    made = provisioned(stack)
+    error, refused = cloudtrail.call(stack.personalize, "DeleteDataset", datasetArn=made["interactions"])
+    assert refused["detail"]["errorCode"] == "ResourceInUseException"
+
+    results = stack.deliver(refused)
+
+    assert results["ReleaseTrackerFunction"]["released"] is True
+    assert stack.emulator.trackers_of(GROUP) == []  # the release waited until Personalize no longer counts it
+    assert stack.parameter(PARAMETER) is None and json.loads(stack.parameter(HOLD)["Value"])["kind"] == "released"
+    assert GROUP in an_hour_later(stack)["held"]  # most likely being torn down: not made again
+    # CloudTrail records the application's own DeleteEventTracker too: not "someone deleted it".
+    own = {"type": "AssumedRole", "arn": f"arn:aws:sts::{ACCOUNT}:assumed-role/ReleaseTrackerRole/release"}
+    stack.deliver(
+        cloudtrail.record("DeleteEventTracker", {"eventTrackerArn": made["tracker"]["eventTrackerArn"]}, identity=own)
+    )
+    assert json.loads(stack.parameter(HOLD)["Value"])["kind"] == "released"
+    _, dataset_deleted = cloudtrail.call(stack.personalize, "DeleteDataset", datasetArn=made["interactions"])
+    assert "errorCode" not in dataset_deleted["detail"]
+    _, group_deleted = cloudtrail.call(stack.personalize, "DeleteDatasetGroup", datasetGroupArn=ARN)
+    assert "errorCode" not in group_deleted["detail"]
+    stack.deliver(group_deleted)
+    assert stack.parameters() == []
+    assert deleted_notices(stack) == []  # the application's own removal is not "someone deleted it"
+
+
+def test_a_refused_group_deletion_releases_the_tracker_too(stack: LocalEngine) -> None:
+    provisioned(stack)
+    error, refused = cloudtrail.call(stack.personalize, "DeleteDatasetGroup", datasetGroupArn=ARN)
+    assert refused["detail"]["errorCode"] == "ResourceInUseException"
+    assert stack.deliver(refused)["ReleaseTrackerFunction"]["released"] is True
+    assert stack.emulator.trackers_of(GROUP) == []
+
+
+def test_a_new_item_interactions_dataset_brings_a_released_tracker_back(stack: LocalEngine) -> None:
+    made = provisioned(stack)
+    _, refused = cloudtrail.call(stack.personalize, "DeleteDataset", datasetArn=made["interactions"])
+    stack.deliver(refused)
+    stack.personalize.delete_dataset(datasetArn=made["interactions"])
+    # The group lives on: a stack update or a person replaces its Item interactions dataset.
+    _, replaced = cloudtrail.call(
+        stack.personalize, "CreateDataset", name="again", schemaArn=SCHEMA, datasetGroupArn=ARN,
+        datasetType="INTERACTIONS",
+    )  # fmt: skip
+
+    [execution] = [stack.wait(arn) for arn in [stack.deliver(replaced)["ProvisionEventTrackerStateMachine"]]]
+
+    assert execution.status == "SUCCEEDED", execution.cause
+    [tracker] = stack.emulator.trackers_of(GROUP)
+    assert stack.parameter(PARAMETER)["Value"] == tracker["trackingId"]
+    assert stack.parameter(HOLD) is None
+
+
+def test_a_new_item_interactions_dataset_does_not_lift_a_persons_deletion(stack: LocalEngine) -> None:
+    made = provisioned(stack)
+    _, deletion = cloudtrail.call(
+        stack.personalize, "DeleteEventTracker", eventTrackerArn=made["tracker"]["eventTrackerArn"]
+    )
+    stack.deliver(deletion)
+    gone(stack, made["tracker"]["eventTrackerArn"])
+    stack.personalize.delete_dataset(datasetArn=made["interactions"])
+    _, replaced = cloudtrail.call(
+        stack.personalize, "CreateDataset", name="again", schemaArn=SCHEMA, datasetGroupArn=ARN,
+        datasetType="Interactions",
+    )  # fmt: skip
+    execution = stack.wait(stack.deliver(replaced)["ProvisionEventTrackerStateMachine"])
+    assert execution.output["skipped"] is True and stack.emulator.trackers_of(GROUP) == []
+
+
+# ------------------------------------------------------------------ 4. made again under the same name
+def test_a_late_deletion_event_spares_the_group_made_again_under_the_same_name(stack: LocalEngine) -> None:
+    made = provisioned(stack)
+    _, tracker_deleted = cloudtrail.call(
+        stack.personalize, "DeleteEventTracker", eventTrackerArn=made["tracker"]["eventTrackerArn"]
+    )
+    gone(stack, made["tracker"]["eventTrackerArn"])
+    stack.personalize.delete_dataset(datasetArn=made["interactions"])
+    _, group_deleted = cloudtrail.call(stack.personalize, "DeleteDatasetGroup", datasetGroupArn=ARN)
+    assert "errorCode" not in group_deleted["detail"]
+    again = provisioned(stack)  # the same name, the same ARN; the deletion events have not arrived yet
+
+    stack.deliver(tracker_deleted)
+    stack.deliver(group_deleted)
+    stack.deliver(group_deleted)
+
+    assert stack.parameter(PARAMETER)["Value"] == again["tracker"]["trackingId"]
+    assert stack.parameter(HOLD) is None and deleted_notices(stack) == []
+    assert an_hour_later(stack)["started"] == []  # nothing to repair: it was never removed
+
+
+# ------------------------------------------------------------------ 5. a failed tracker
+def test_a_failed_tracker_is_reported_once(stack: LocalEngine, emulator: PersonalizeEmulator) -> None:
+    emulator.time_tracker(GROUP, Timing(fails_with="no Item interactions schema"))
+    stack.create_dataset_group(GROUP)
+
+    first = stack.run(create_event(GROUP))
+
+    assert (first.status, first.error) == ("FAILED", "EventTrackerFailed")
+    for hours in (1, 2, 3):
+        report = an_hour_later(stack, hours)
+        assert report["started"] == [] and "failed" in report["held"][GROUP]
+    executions = stack.sfn.list_executions(stateMachineArn=stack.state_machine_arn)["executions"]
+    assert [e["status"] for e in executions] == ["FAILED"]
+    failures = [n for n in stack.notifications() if n["detail-type"] == "Event Tracker Provisioning Failed"]
+    assert len(failures) == 1
+    # Someone acts: a start by hand tries again (and fails again, loudly, as asked).
+    assert stack.run({"datasetGroupArn": ARN}).error == "EventTrackerFailed"
+
+
+# ------------------------------------------------------------------ the holds' own rules
+def test_a_hold_of_an_earlier_group_of_the_same_name_holds_nothing_back(stack: LocalEngine) -> None:
+    earlier = holds.Hold(holds.DELETED, ARN, 1_000_000.0, "arn:aws:personalize:us-east-1:1:event-tracker/x", "a", "b")
+    holds.record_hold(stack.ssm, "/personalize", GROUP, earlier)
+    stack.create_dataset_group(GROUP)
+
+    report = an_hour_later(stack)
+
+    assert report["started"] == [GROUP] and report["held"] == {}
+    assert len(stack.emulator.trackers_of(GROUP)) == 1
+    assert stack.parameter(HOLD) is None  # cleared when the tracker was made, or swept
