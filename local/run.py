@@ -23,6 +23,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import boto3
 from rich.console import Console
 from rich.table import Table
 
@@ -86,6 +87,11 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         "--then-delete",
         action="store_true",
         help="after provisioning, deliver a DeleteEventTracker event and show the teardown",
+    )
+    parser.add_argument(
+        "--no-trail",
+        action="store_true",
+        help="the account has no CloudTrail trail: the status view at the end says what that costs",
     )
     parser.add_argument(
         "--containers",
@@ -448,9 +454,35 @@ def run(
     report(console, stack, execution, parameter_name, wall)
     if args.then_delete and execution.status == "SUCCEEDED":
         teardown(console, stack, execution)
+    show_status(console, stack, trail=not args.no_trail)
     if log_file is not sys.stdout:
         console.print(f"[dim]handler logs: {log_file.name}[/dim]")
     return 0 if execution.status == "SUCCEEDED" else 1
+
+
+def show_status(console: Console, stack: LocalEngine, trail: bool) -> None:
+    """The account view (tools/status.py), as `python -m tools.status` shows a deployed stack's, read only."""
+    from tools.status import render, status
+
+    cloudtrail = boto3.client("cloudtrail", region_name=REGION)
+    if trail:  # the account this run stands for has a trail, as the README's prerequisites ask
+        boto3.client("s3", region_name=REGION).create_bucket(Bucket="local-trail")
+        cloudtrail.create_trail(Name="management-events", S3BucketName="local-trail", IsMultiRegionTrail=True)
+        cloudtrail.start_logging(Name="management-events")
+    console.rule("status (python -m tools.status)")
+    parameters = stack.template.parameters
+    render(
+        status(
+            stack.personalize,
+            stack.ssm,
+            stack.sfn,
+            cloudtrail,
+            stack.state_machine_arn,
+            parameters["ParameterPrefix"],
+            parameters["ExcludeNamePattern"],
+        ),
+        console,
+    )
 
 
 def teardown(console: Console, stack: LocalEngine, execution: Execution) -> None:

@@ -24,6 +24,33 @@ from types import ModuleType
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
+# What it needs, and all it needs: a role or user with this policy can run it (tests/integration/test_status.py runs
+# it under the local IAM check with exactly this policy).
+READ_ONLY_POLICY = {
+    "Version": "2012-10-17",
+    "Statement": [
+        {
+            "Effect": "Allow",
+            "Action": [
+                "personalize:ListDatasetGroups",
+                "personalize:ListEventTrackers",
+                "personalize:DescribeEventTracker",
+                "personalize:ListDatasets",
+                "personalize:DescribeDataset",
+                "personalize:ListTagsForResource",
+                "ssm:GetParameter",
+                "ssm:ListTagsForResource",
+                "states:ListExecutions",
+                "states:DescribeExecution",
+                "cloudtrail:DescribeTrails",
+                "cloudtrail:GetTrailStatus",
+                "cloudtrail:GetEventSelectors",
+                "cloudformation:DescribeStacks",
+            ],
+            "Resource": "*",
+        }
+    ],
+}
 
 
 @dataclass
@@ -50,6 +77,8 @@ def reconciler() -> ModuleType:
 
 
 def _logs_management_writes(selectors: dict[str, Any]) -> bool:
+    if not selectors.get("EventSelectors") and not selectors.get("AdvancedEventSelectors"):
+        return True  # a trail made without selectors logs all management events (CloudTrail's default)
     for selector in selectors.get("EventSelectors") or []:
         if selector.get("IncludeManagementEvents", True) and selector.get("ReadWriteType", "All") in (
             "All",

@@ -56,6 +56,11 @@ class Released:
     theirs: bool = False  # the group's tracker is not the application's: left in place
 
 
+def _object(value: Any) -> dict[str, Any]:
+    """A JSON object of a request, or an empty one (a field missing or of another type)."""
+    return value if isinstance(value, dict) else {}
+
+
 def made_here(personalize: Any, tracker_arn: str) -> bool:
     tags = personalize.list_tags_for_resource(resourceArn=tracker_arn).get("tags", [])
     return any(tag["tagKey"] == TAG_MADE_BY and tag.get("tagValue") == MADE_BY for tag in tags)
@@ -117,9 +122,9 @@ def release(
 def hook_target(request: dict[str, Any], partition: str, region: str, account: str) -> str | None:
     """The dataset group whose tracker blocks the resource the hook is about, if any: the group itself, or the
     group of an Item interactions dataset."""
-    data = request.get("requestData") if isinstance(request.get("requestData"), dict) else {}
-    model = data.get("targetModel") if isinstance(data.get("targetModel"), dict) else {}
-    properties = model.get("resourceProperties") if isinstance(model.get("resourceProperties"), dict) else {}
+    data = _object(request.get("requestData"))
+    model = _object(data.get("targetModel"))
+    properties = _object(model.get("resourceProperties"))
     target = data.get("targetName") or data.get("targetType")
     if target == "AWS::Personalize::DatasetGroup" and isinstance(properties.get("Name"), str):
         return dataset_group_arn(partition, region, str(request.get("awsAccountId") or account), properties["Name"])
@@ -144,8 +149,8 @@ def on_hook(personalize: Any, ssm: Any, prefix: str, request: dict[str, Any]) ->
         return {**answer, "hookStatus": "FAILED", "errorCode": "InternalFailure", "message": failure[:1000]}
     if released.done:
         return {**answer, "hookStatus": "SUCCESS", "message": released.message[:1000]}
-    context = request.get("requestContext") if isinstance(request.get("requestContext"), dict) else {}
-    callback = context.get("callbackContext") if isinstance(context.get("callbackContext"), dict) else {}
+    context = _object(request.get("requestContext"))
+    callback = _object(context.get("callbackContext"))
     answered = int(callback.get("inProgressAnswers", 0))
     if answered >= HOOK_IN_PROGRESS_MAX:
         message = f"Still releasing the tracker ({released.message}); the deletion goes on (FailureMode WARN)"
@@ -162,7 +167,7 @@ def on_hook(personalize: Any, ssm: Any, prefix: str, request: dict[str, Any]) ->
 def refused_target(personalize: Any, detail: dict[str, Any]) -> str | None:
     """The dataset group of a refused DeleteDatasetGroup, or of a refused DeleteDataset of an Item interactions
     dataset."""
-    request = detail.get("requestParameters") if isinstance(detail.get("requestParameters"), dict) else {}
+    request = _object(detail.get("requestParameters"))
     if detail.get("eventName") == "DeleteDatasetGroup":
         group = request.get("datasetGroupArn")
         return group if isinstance(group, str) else None
@@ -181,7 +186,7 @@ def refused_target(personalize: Any, detail: dict[str, Any]) -> str | None:
 
 
 def on_refused(personalize: Any, ssm: Any, prefix: str, event: dict[str, Any], seconds: float) -> dict[str, Any]:
-    detail = event.get("detail") if isinstance(event.get("detail"), dict) else {}
+    detail = _object(event.get("detail"))
     group_arn = refused_target(personalize, detail)
     if group_arn is None:
         return {"released": False, "message": "Not a deletion a tracker blocks"}

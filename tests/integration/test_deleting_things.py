@@ -182,7 +182,7 @@ def stack_resources(made: dict[str, Any]) -> list[StackResource]:
                 "SchemaArn": SCHEMA,
             },
             made["interactions"],
-        ),  # fmt: skip
+        ),
         StackResource("Group", "AWS::Personalize::DatasetGroup", {"Name": GROUP}, made["group"]),
     ]
 
@@ -253,7 +253,7 @@ def test_the_hook_never_touches_a_tracker_it_did_not_make(stack: LocalEngine, mo
 # ------------------------------------------------------------------ 3. a script that never made a tracker
 def test_a_script_deleting_a_group_is_refused_once_and_then_succeeds(stack: LocalEngine) -> None:
     made = provisioned(stack)
-    error, refused = cloudtrail.call(stack.personalize, "DeleteDataset", datasetArn=made["interactions"])
+    _, refused = cloudtrail.call(stack.personalize, "DeleteDataset", datasetArn=made["interactions"])
     assert refused["detail"]["errorCode"] == "ResourceInUseException"
 
     results = stack.deliver(refused)
@@ -279,7 +279,7 @@ def test_a_script_deleting_a_group_is_refused_once_and_then_succeeds(stack: Loca
 
 def test_a_refused_group_deletion_releases_the_tracker_too(stack: LocalEngine) -> None:
     provisioned(stack)
-    error, refused = cloudtrail.call(stack.personalize, "DeleteDatasetGroup", datasetGroupArn=ARN)
+    _, refused = cloudtrail.call(stack.personalize, "DeleteDatasetGroup", datasetGroupArn=ARN)
     assert refused["detail"]["errorCode"] == "ResourceInUseException"
     assert stack.deliver(refused)["ReleaseTrackerFunction"]["released"] is True
     assert stack.emulator.trackers_of(GROUP) == []

@@ -32,6 +32,15 @@ def test_the_sample_event_provisions(capfd: pytest.CaptureFixture[str]) -> None:
     assert "/personalize/retail-recommendations/tracking-id" in out
     for figure in ("state transitions", "lambda invocations", "wall time"):
         assert figure in out
+    status = out[out.index("status (python -m tools.status)") :]  # the account view comes last
+    assert re.search(r"retail-recommendations\s+│\s+provisioned", status)
+    assert "CloudTrail: yes" in status
+
+
+def test_then_delete_shows_the_deletion_respected(capfd: pytest.CaptureFixture[str]) -> None:
+    assert main([*FAST, "--then-delete", "--no-trail"]) == 0
+    status = capfd.readouterr().out.split("status (python -m tools.status)")[1]
+    assert "tracker deleted" in status and "MlEngineer" in status and "CloudTrail: no" in status
 
 
 def test_a_failure_path_exits_non_zero_with_the_error(capfd: pytest.CaptureFixture[str]) -> None:

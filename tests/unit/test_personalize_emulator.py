@@ -228,3 +228,58 @@ def test_dataset_requests_are_validated_against_botocores_model(personalize, cha
     )
     request = {"name": "ok", "schemaArn": SCHEMA, "datasetGroupArn": group, "datasetType": "ITEMS", **changes}
     assert error_of(client.create_dataset, **request) == ("InvalidInputException", 400)
+
+
+# ------------------------------------------------------------------ deletion rules (issue 27's sources)
+SCHEMA = "arn:aws:personalize:us-east-1:123456789012:schema/s"
+
+
+def test_a_group_with_a_tracker_cannot_be_deleted_until_the_trackers_deletion_has_finished(
+    personalize, emulator: PersonalizeEmulator
+) -> None:
+    """DeleteDatasetGroup (API reference): its event trackers must be deleted first; a deleted tracker goes through
+    DELETE PENDING and DELETE IN_PROGRESS, and blocks the group until it is gone (AWS's clean-up scripts wait for
+    ResourceNotFoundException)."""
+    emulator.time_tracker("g", Timing(deleting=0.6))
+    group = personalize.create_dataset_group(name="g")["datasetGroupArn"]
+    tracker = personalize.create_event_tracker(name="t", datasetGroupArn=group)["eventTrackerArn"]
+    assert error_of(personalize.delete_dataset_group, datasetGroupArn=group)[0] == "ResourceInUseException"
+    personalize.delete_event_tracker(eventTrackerArn=tracker)
+    seen = []
+    while True:
+        try:
+            seen.append(personalize.describe_event_tracker(eventTrackerArn=tracker)["eventTracker"]["status"])
+        except ClientError as error:
+            assert error.response["Error"]["Code"] == "ResourceNotFoundException"
+            break
+        if seen[-1] == "DELETE PENDING" or seen[-1] == "DELETE IN_PROGRESS":
+            assert error_of(personalize.delete_dataset_group, datasetGroupArn=group)[0] == "ResourceInUseException"
+        time.sleep(0.05)
+    assert seen[0] == "DELETE PENDING" and seen[-1] == "DELETE IN_PROGRESS"
+    personalize.delete_dataset_group(datasetGroupArn=group)
+
+
+def test_the_item_interactions_dataset_cannot_be_deleted_while_the_group_has_a_tracker(personalize) -> None:
+    """Developer guide, "Deleting a dataset": the event tracker goes before the Item interactions dataset."""
+    group = personalize.create_dataset_group(name="g")["datasetGroupArn"]
+    datasets = {
+        kind: personalize.create_dataset(name=kind, schemaArn=SCHEMA, datasetGroupArn=group, datasetType=kind)[
+            "datasetArn"
+        ]
+        for kind in ("Interactions", "Items")
+    }
+    tracker = personalize.create_event_tracker(name="t", datasetGroupArn=group)["eventTrackerArn"]
+    assert error_of(personalize.delete_dataset, datasetArn=datasets["Interactions"])[0] == "ResourceInUseException"
+    personalize.delete_dataset(datasetArn=datasets["Items"])  # other types are not held back
+    personalize.delete_event_tracker(eventTrackerArn=tracker)
+    personalize.delete_dataset(datasetArn=datasets["Interactions"])
+
+
+def test_a_tracker_still_being_created_cannot_be_deleted(personalize, emulator: PersonalizeEmulator) -> None:
+    """Developer guide, clean-up: nothing in CREATE PENDING or CREATE IN_PROGRESS can be deleted."""
+    emulator.time_tracker("g", Timing(pending=0.3, in_progress=0.3))
+    group = personalize.create_dataset_group(name="g")["datasetGroupArn"]
+    tracker = personalize.create_event_tracker(name="t", datasetGroupArn=group)["eventTrackerArn"]
+    assert error_of(personalize.delete_event_tracker, eventTrackerArn=tracker)[0] == "ResourceInUseException"
+    time.sleep(0.7)
+    personalize.delete_event_tracker(eventTrackerArn=tracker)

@@ -12,6 +12,7 @@ from botocore.stub import Stubber
 
 from check_dataset_group.app import check_dataset_group
 from check_event_tracker.app import check_event_tracker
+from common import holds
 from common.errors import (
     DatasetGroupFailed,
     DatasetGroupNotFound,
@@ -20,7 +21,6 @@ from common.errors import (
     LimitExceeded,
     ProvisioningTimedOut,
 )
-from common import holds
 from common.polling import STEADY_PHASE_SECONDS
 from local.personalize_emulator import PersonalizeEmulator, Timing
 from tests.helpers import dataset_group_arn

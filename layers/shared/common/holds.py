@@ -207,7 +207,7 @@ def remove_tracking_id(ssm: Any, prefix: str, dataset_group_name: str, tracker_a
 
 def identity(detail: dict[str, Any]) -> str:
     """Who made a CloudTrail-recorded call: the identity's ARN (and the service that called for it)."""
-    who = detail.get("userIdentity") if isinstance(detail.get("userIdentity"), dict) else {}
+    who: dict[str, Any] = detail["userIdentity"] if isinstance(detail.get("userIdentity"), dict) else {}
     name = who.get("arn") or who.get("principalId") or who.get("type") or UNKNOWN
     invoked_by = who.get("invokedBy")
     return f"{name} (through {invoked_by})" if invoked_by else str(name)
