@@ -47,6 +47,7 @@ class TrackerRequest(PollRequest):
     graceSeconds: float | str  # CloudFormationGraceSeconds
     startedBy: str  # which holds this start lifts (common.holds)
     datasetGroupCreated: float | None  # the group's creationDateTime (CheckDatasetGroup)
+    eventTime: str | None  # of the CloudTrail event that started the execution
 
 
 class TrackerResult(TypedDict, total=False):
@@ -92,6 +93,7 @@ class Holds:
     prefix: str
     started_by: str = holds.PERSON
     created: float | None = None  # the group's creationDateTime
+    event_time: str | None = None  # of the CloudTrail event that started the execution
 
 
 def _skipped(reason: str) -> TrackerResult:
@@ -121,7 +123,7 @@ def create_or_adopt_tracker(
 
         existing = find_tracker(personalize, arn)
         hold = holds.read_hold(held.ssm, held.prefix, name, held.created) if held else None
-        lifted = hold is not None and held is not None and hold.lifted_by(held.started_by)
+        lifted = hold is not None and held is not None and hold.lifted_by(held.started_by, held.event_time)
         failed_again = (
             hold is not None
             and not lifted
@@ -207,7 +209,13 @@ def create_adopt_or_wait(
 @metrics.log_metrics
 @logger.inject_lambda_context(correlation_id_path="executionId")
 def lambda_handler(event: TrackerRequest, context: Any) -> TrackerResult:
-    held = Holds(ssm, PARAMETER_PREFIX, event.get("startedBy") or holds.PERSON, event.get("datasetGroupCreated"))
+    held = Holds(
+        ssm,
+        PARAMETER_PREFIX,
+        event.get("startedBy") or holds.PERSON,
+        event.get("datasetGroupCreated"),
+        event.get("eventTime"),
+    )
     result = create_adopt_or_wait(personalize, event, EXCLUDE, time.time(), held)
     if result["outcome"] == "skipped":
         logger.info("Dataset group opted out", extra={"reason": result["reason"]})

@@ -1,18 +1,28 @@
 """The account converges whatever happens to the events: a model of the world for Hypothesis' stateful testing.
 
-The application runs on the local engine with the Personalize emulator. People create and delete dataset
-groups and Action interactions datasets, delete trackers and write parameters of their own; every API call's
-CloudTrail event is delivered once, twice, late (after a later event) or never; throttling and transient faults
-of Personalize and of SSM (PutParameter, AddTagsToResource, DeleteParameter) come and go; an hour passes now and
-then, and with it the schedule (reconciler and sweeper). After each hour, once the engine has settled, the
-invariant must hold:
+The application runs on the local engine with the Personalize emulator (and its deletion rules: a tracker takes
+a while to go, and blocks its group and its Item interactions dataset until it has). People create dataset groups
+with their Item interactions datasets, create and delete Action interactions datasets, delete trackers, start the
+workflow by hand and write parameters of their own; groups are torn down by a person (the tracker first), by a
+script that never made a tracker (retrying when refused) and by a CloudFormation stack (through the application's
+Lambda hook); every API call's CloudTrail event, refusals included, is delivered once, twice, late (after a later
+event) or never; throttling and transient faults of Personalize and of SSM come and go; an hour passes now and
+then, and with it the schedule (reconciler and sweeper). After each hour, once the engine has settled:
 
-- every live ACTIVE dataset group that is not opted out has exactly one tracker, and its parameter holds that
-  tracker's trackingId;
+- every live ACTIVE dataset group that is not opted out, whose tracker no person deleted since the last start by
+  hand, and that the application did not release for a deletion, has exactly one tracker, and its parameter holds
+  that tracker's trackingId;
+- a group whose tracker a person deleted has none (no tracker is made after a person deleted one, unless started
+  by hand);
 - every live ACTIVE Action interactions dataset of such a group has its action-tracking-id parameter, holding the
   dataset's trackingId;
-- no parameter that carries the application's tag names a resource that no longer exists;
+- no parameter that carries the application's tag names a resource that no longer exists (a hold names its gone
+  tracker on purpose: it only must not outlive its group);
 - every parameter the application did not write is untouched.
+
+And at every step: no deletion is refused twice because of the application's tracker once a refusal's event was
+delivered (a stack's, through the hook, not even once); no delivered event removes the parameter of a live group
+whose tracker lives.
 
 Used by tests/integration/test_convergence.py (a fixed budget in `make test`) and bench/convergence.py (the soak).
 """
@@ -32,9 +42,12 @@ from typing import Any
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
 
+from common.holds import HOLD
 from common.parameters import TAG_DATASET_ARN, TAG_DATASET_GROUP_ARN, TAG_EVENT_TRACKER_ARN
+from local import cloudtrail as trail
+from local.cloudformation import LocalCloudFormation, StackResource
 from local.engine import LocalEngine
-from local.personalize_emulator import PersonalizeEmulator, ServiceError
+from local.personalize_emulator import PersonalizeEmulator, ServiceError, Timing
 from tests.helpers import ACCOUNT, FAST, REGION, dataset_group_arn, event
 
 GROUPS = ("alpha", "beta", "gamma")
@@ -54,6 +67,10 @@ SSM_FAULTY = ("PutParameter", "AddTagsToResource", "DeleteParameter")
 SSM_FAULTS = ("ThrottlingException", "TooManyUpdates", "InternalServerError")
 SETTLE_SECONDS = 120.0
 WAIT_SCALE = 0.05
+TRACKER_DELETION = Timing(deleting=4)  # 0.2 s of real time: a tracker blocks its group's deletion a while
+SCRIPT_TRIES = 4  # a script's tries at a deletion Personalize refuses
+# A refusal's event: delivered (the next try must not be refused because of the application's tracker) or lost.
+REFUSAL_FATES = st.sampled_from(("once", "twice", "lost"))
 # Throttling and transient faults that come with a person's action: the next calls of an operation fail.
 WEATHER = st.lists(
     st.one_of(
@@ -76,6 +93,9 @@ class Tally:
     faults: int = 0
     ssm_faults: int = 0  # of `faults`
     violations: list[str] = field(default_factory=list)
+    refusals: int = 0  # deletions Personalize refused (the application's tracker, or a person's not gone yet)
+    releases: int = 0  # trackers the application removed so that a deletion went through
+    stack_deletions: int = 0
 
 
 TALLY = Tally()
@@ -110,14 +130,17 @@ class Convergence(RuleBasedStateMachine):
         self.emulator.start()
         # The engine's clock at WAIT_SCALE: the emulator's resources are ready at once, so a wait changes nothing
         # here but the run's length; the deadline stays 30 s of real time (botocore's backoff sleeps are real).
+        self.emulator.tracker_timing = TRACKER_DELETION
         self.stack = LocalEngine(
             self.emulator, {**FAST, "ProvisioningTimeoutSeconds": round(30 / WAIT_SCALE)}, time_scale=WAIT_SCALE
         )
         self.stack.__enter__()
+        self.cloudformation = LocalCloudFormation(self.stack)
         self.clock = START
         self.late: list[dict[str, Any]] = []  # events held back, delivered after the next one
         self.by_hand: dict[str, str] = {}  # parameters people wrote: name -> value
         self.opted_out: set[str] = set()
+        self.deleted_by_person: set[str] = set()  # groups whose tracker a person deleted since the last start by hand
         self.completed, self.since_hour = True, 0
 
     def teardown(self) -> None:
@@ -164,7 +187,36 @@ class Convergence(RuleBasedStateMachine):
         self.late.clear()
 
     def deliver(self, cloudtrail_event: dict[str, Any]) -> None:
-        self.stack.deliver(cloudtrail_event)  # starts executions, invokes the teardown: what the rules would
+        """What the rules would do with it (start executions, invoke the teardown or the release), and no live
+        group whose tracker lives loses its parameter to it."""
+        before = self.parameters_of_live_groups()
+        self.stack.deliver(cloudtrail_event)
+        after = self.parameters_of_live_groups()
+        for name, tracker in sorted(before.items()):
+            if name not in after and tracker in self.live_trackers():
+                problem = f"{cloudtrail_event['detail']['eventName']} event removed {name} of a live group and tracker"
+                TALLY.violations.append(problem)
+                raise AssertionError(problem)
+
+    def live_trackers(self) -> set[str]:
+        """Trackers of live groups that are not being deleted."""
+        return {
+            t["eventTrackerArn"]
+            for name in GROUPS
+            if self.live_group(name) is not None
+            for t in self.emulator.trackers_of(name)
+            if not t["status"].startswith("DELETE")
+        }
+
+    def parameters_of_live_groups(self) -> dict[str, str]:
+        """tracking-id parameter -> the live tracker of its live group it names."""
+        live = self.live_trackers()
+        found = {}
+        for name in GROUPS:
+            parameter = self.stack.parameter(f"{PREFIX}/{name}/tracking-id")
+            if parameter is not None and parameter["Tags"].get(TAG_EVENT_TRACKER_ARN) in live:
+                found[f"{PREFIX}/{name}/tracking-id"] = parameter["Tags"][TAG_EVENT_TRACKER_ARN]
+        return found
 
     def settle(self) -> None:
         deadline = time.monotonic() + SETTLE_SECONDS
@@ -202,7 +254,12 @@ class Convergence(RuleBasedStateMachine):
         request = {"name": name, **({"tags": [SKIP_TAG]} if opted_out else {})}
         response = self.call("CreateDatasetGroup", **request)
         (self.opted_out.add if opted_out else self.opted_out.discard)(name)
+        self.deleted_by_person.discard(name)
         self.emit(cloudtrail("CreateDatasetGroup", request, response, self.clock), fate)
+        interactions = {"name": f"{name}-interactions", "schemaArn": SCHEMA, "datasetGroupArn": response["datasetGroupArn"],
+                        "datasetType": "Interactions"}  # fmt: skip
+        created = self.call("CreateDataset", **interactions)
+        self.emit(cloudtrail("CreateDataset", interactions, created, self.clock), data.draw(st.sampled_from(FATES)))
 
     @precondition(lambda self: self.present())
     @rule(weather=WEATHER, data=st.data(), fates=st.lists(DELETION_FATES, min_size=3, max_size=3))
@@ -217,9 +274,115 @@ class Convergence(RuleBasedStateMachine):
         if (dataset := self.action_dataset(name)) is not None:
             self.call("DeleteDataset", datasetArn=dataset["datasetArn"])
             self.emit(cloudtrail("DeleteDataset", {"datasetArn": dataset["datasetArn"]}, None, self.clock), fates[1])
+        for arn in self.datasets(name):  # the Item interactions dataset: once the tracker is gone, as they wait
+            self.until_accepted("DeleteDataset", datasetArn=arn)
         request = {"datasetGroupArn": dataset_group_arn(name)}
-        self.call("DeleteDatasetGroup", **request)
+        self.until_accepted("DeleteDatasetGroup", **request)
         self.emit(cloudtrail("DeleteDatasetGroup", request, None, self.clock), fates[2])
+
+    def datasets(self, name: str) -> list[str]:
+        return [d["datasetArn"] for d in self.call("ListDatasets", datasetGroupArn=dataset_group_arn(name))["datasets"]]
+
+    def until_accepted(self, operation: str, **request: Any) -> None:
+        """A person's call, tried again (as AWS's clean-up scripts do) while Personalize refuses it; its event lost."""
+        for _ in range(100):
+            try:
+                self.call(operation, **request)
+                return
+            except ServiceError as error:
+                if error.code != "ResourceInUseException":
+                    raise
+                TALLY.refusals += 1
+                time.sleep(0.05)
+        raise AssertionError(f"{operation} {request} still refused")
+
+    @precondition(lambda self: self.present())
+    @rule(weather=WEATHER, data=st.data(), fates=st.lists(REFUSAL_FATES, min_size=SCRIPT_TRIES, max_size=SCRIPT_TRIES))
+    @step
+    def script_deletes_group(self, weather: Weather, data: st.DataObject, fates: list[str]) -> None:
+        """A script that never made a tracker deletes the group's datasets, then the group, trying again when
+        refused: once a refusal's event was delivered, the application's tracker must not refuse it again."""
+        self.faults_come(weather)
+        name = data.draw(st.sampled_from(self.present()), label="dataset group")
+        self.settle()
+        delivered = False
+        steps = [("DeleteDataset", {"datasetArn": arn}) for arn in self.datasets(name)]
+        steps.append(("DeleteDatasetGroup", {"datasetGroupArn": dataset_group_arn(name)}))
+        for operation, request in steps:
+            for attempt in range(SCRIPT_TRIES):
+                _, record = trail.call(self.stack.personalize, operation, None, **request)
+                if "errorCode" not in record["detail"]:
+                    self.emit(record, "once")
+                    break
+                TALLY.refusals += 1
+                blocked = self.application_tracker(name)
+                dead_lettered = any(target == "ReleaseTrackerFunction" for target, _ in self.stack.dead_letters)
+                if delivered and blocked and not dead_lettered:  # (a release that failed thrice: its alarm's)
+                    problem = f"{operation} of {name} refused again because of the application's tracker {blocked}"
+                    TALLY.violations.append(problem)
+                    raise AssertionError(problem)
+                fate = fates[attempt]
+                delivered = fate != "lost"
+                if delivered and blocked:
+                    TALLY.releases += 1
+                self.emit(record, fate)
+            else:
+                return  # the script gives up; the group stays as it is
+
+    def application_tracker(self, name: str) -> str | None:
+        """The group's tracker if the application made it (the made-by tag), else None."""
+        for tracker in self.emulator.trackers_of(name):
+            tags = self.call("ListTagsForResource", resourceArn=tracker["eventTrackerArn"])["tags"]
+            if {"tagKey": "event-tracker-provisioner:made-by", "tagValue": "event-tracker-provisioner"} in tags:
+                return str(tracker["eventTrackerArn"])
+        return None
+
+    @precondition(lambda self: self.present())
+    @rule(weather=WEATHER, data=st.data())
+    @step
+    def stack_deletes_group(self, weather: Weather, data: st.DataObject) -> None:
+        """The group was a stack's: CloudFormation deletes its datasets and the group, through the hook, and
+        retries the stack once if it ended in DELETE_FAILED."""
+        self.faults_come(weather)
+        name = data.draw(st.sampled_from(self.present()), label="dataset group")
+        self.settle()
+        group = dataset_group_arn(name)
+        resources = [
+            StackResource(f"Dataset{index}", "AWS::Personalize::Dataset", self.dataset_properties(arn, group), arn)
+            for index, arn in enumerate(self.datasets(name))
+        ]
+        resources.append(StackResource("Group", "AWS::Personalize::DatasetGroup", {"Name": name}, group))
+        TALLY.stack_deletions += 1
+        first = self.cloudformation.delete_stack(name, resources)
+        if first.status == "DELETE_COMPLETE":
+            return
+        TALLY.refusals += len(first.refused)
+        hook_succeeded = bool(first.hook_answers) and first.hook_answers[-1]["hookStatus"] == "SUCCESS"
+        if self.application_tracker(name) and hook_succeeded:
+            problem = f"the stack deleting {name} was refused after the hook answered SUCCESS"
+            TALLY.violations.append(problem)
+            raise AssertionError(problem)
+        self.clear_faults()  # Personalize answers again by the time someone retries the stack
+        retry = self.cloudformation.delete_stack(name, [r for r in resources if r.logical_id not in first.deleted])
+        if retry.status != "DELETE_COMPLETE":
+            problem = f"the stack deleting {name} failed twice: {first.refused} then {retry.refused}"
+            TALLY.violations.append(problem)
+            raise AssertionError(problem)
+
+    def dataset_properties(self, arn: str, group: str) -> dict[str, Any]:
+        dataset = self.call("DescribeDataset", datasetArn=arn)["dataset"]
+        return {"Name": dataset["name"], "DatasetType": dataset["datasetType"].title(), "DatasetGroupArn": group,
+                "SchemaArn": SCHEMA}  # fmt: skip
+
+    @precondition(lambda self: self.present())
+    @rule(data=st.data())
+    @step
+    def start_by_hand(self, data: st.DataObject) -> None:
+        """A person brings the tracker back (or just starts the workflow, as for a backfill)."""
+        name = data.draw(st.sampled_from(self.present()), label="dataset group")
+        self.settle()
+        self.stack.start({"datasetGroupArn": dataset_group_arn(name)})
+        self.deleted_by_person.discard(name)
 
     @precondition(lambda self: self.without_actions())
     @rule(weather=WEATHER, data=st.data(), fate=st.sampled_from(FATES))
@@ -253,7 +416,15 @@ class Convergence(RuleBasedStateMachine):
             self.delete_tracker_arn(tracker["eventTrackerArn"], fate)
 
     def delete_tracker_arn(self, arn: str, fate: str) -> None:
-        self.call("DeleteEventTracker", eventTrackerArn=arn)
+        self.settle()
+        group = self.call("DescribeEventTracker", eventTrackerArn=arn)["eventTracker"]["datasetGroupArn"]
+        try:
+            self.call("DeleteEventTracker", eventTrackerArn=arn)
+        except ServiceError as error:  # already being deleted (a person's, or the application's release)
+            if error.code != "ResourceInUseException":
+                raise
+            return
+        self.deleted_by_person.add(group.rsplit("/", 1)[1])
         self.emit(cloudtrail("DeleteEventTracker", {"eventTrackerArn": arn}, None, self.clock), fate)
 
     @precondition(lambda self: len(self.by_hand) < 3)
@@ -318,6 +489,13 @@ class Convergence(RuleBasedStateMachine):
             if group is None or group["status"] != "ACTIVE" or name in self.opted_out:
                 continue
             trackers = self.emulator.trackers_of(name)
+            if name in self.deleted_by_person:
+                if trackers:
+                    problems.append(f"{name}: a tracker was made after a person deleted one")
+                continue
+            hold = self.stack.parameter(f"{PREFIX}/{name}/{HOLD}")
+            if hold is not None and '"released"' in hold["Value"] and not trackers:
+                continue  # released for a deletion that has not finished: back on a new Item interactions dataset
             if len(trackers) != 1:
                 problems.append(f"{name}: {len(trackers)} trackers")
                 continue
@@ -345,6 +523,8 @@ class Convergence(RuleBasedStateMachine):
                 continue
             if self.live_group(group_arn.rsplit("/", 1)[1]) is None:
                 problems.append(f"{parameter_name}: its dataset group {group_arn} is gone")
+            if parameter_name.endswith(f"/{HOLD}"):
+                continue  # a hold names a gone tracker on purpose
             tracker_arn, dataset_arn = tags.get(TAG_EVENT_TRACKER_ARN), tags.get(TAG_DATASET_ARN)
             live_trackers = {t["eventTrackerArn"] for t in self.emulator.trackers_of(group_arn.rsplit("/", 1)[1])}
             if tracker_arn and tracker_arn not in live_trackers:

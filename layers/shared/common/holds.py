@@ -73,8 +73,13 @@ class Hold:
             )
         return f"{tracker} failed ({self.reason}) at {self.at}: reported once; start by hand to try again"
 
-    def lifted_by(self, started_by: str) -> bool:
-        return started_by == PERSON or (self.kind == RELEASED and started_by == INTERACTIONS_DATASET)
+    def lifted_by(self, started_by: str, event_time: str | None = None) -> bool:
+        """A start by hand lifts any hold; an Item interactions dataset created after the release lifts that one
+        (a late event about the dataset that was deleted does not)."""
+        if started_by == PERSON:
+            return True
+        newer = event_time is None or self.at == UNKNOWN or event_time >= self.at  # both ISO 8601 UTC
+        return self.kind == RELEASED and started_by == INTERACTIONS_DATASET and newer
 
     def holds(self, dataset_group_created: float | None) -> bool:
         """Whether it is about this group and not an earlier one of the same name."""
