@@ -256,8 +256,8 @@ class Convergence(RuleBasedStateMachine):
         (self.opted_out.add if opted_out else self.opted_out.discard)(name)
         self.deleted_by_person.discard(name)
         self.emit(cloudtrail("CreateDatasetGroup", request, response, self.clock), fate)
-        interactions = {"name": f"{name}-interactions", "schemaArn": SCHEMA, "datasetGroupArn": response["datasetGroupArn"],
-                        "datasetType": "Interactions"}  # fmt: skip
+        interactions = {"name": f"{name}-interactions", "schemaArn": SCHEMA,
+                        "datasetGroupArn": response["datasetGroupArn"], "datasetType": "Interactions"}  # fmt: skip
         created = self.call("CreateDataset", **interactions)
         self.emit(cloudtrail("CreateDataset", interactions, created, self.clock), data.draw(st.sampled_from(FATES)))
 

@@ -371,3 +371,28 @@ def test_a_hold_of_an_earlier_group_of_the_same_name_holds_nothing_back(stack: L
     assert report["started"] == [GROUP] and report["held"] == {}
     assert len(stack.emulator.trackers_of(GROUP)) == 1
     assert stack.parameter(HOLD) is None  # cleared when the tracker was made, or swept
+
+
+# ------------------------------------------------------------------ uninstalling
+def test_uninstalling_leaves_trackers_and_parameters_and_the_leftovers_tool_removes_only_the_applications(
+    stack: LocalEngine,
+) -> None:
+    """Deleting the stack deletes none of them (they are not stack resources); tools/leftovers.py lists and deletes
+    the trackers the application made and the parameters it wrote, and nothing else."""
+    from tools.leftovers import delete, leftovers
+
+    made = provisioned(stack)
+    stack.create_dataset_group("theirs")
+    adopted = stack.personalize.create_event_tracker(name="theirs", datasetGroupArn=dataset_group_arn("theirs"))
+    assert stack.run({"datasetGroupArn": dataset_group_arn("theirs")}).output["adopted"] is True
+    stack.ssm.put_parameter(Name="/personalize/shop/notes", Value="by hand", Type="String")
+    stack_resources_kinds = {r["Type"] for r in stack.template.doc["Resources"].values()}
+    assert not stack_resources_kinds & {"AWS::Personalize::EventTracker", "AWS::SSM::Parameter"}
+
+    found = leftovers(stack.personalize, stack.ssm, "/personalize")
+
+    assert found.trackers == [made["tracker"]["eventTrackerArn"]]
+    assert sorted(found.parameters) == [PARAMETER, "/personalize/theirs/tracking-id"]
+    delete(stack.personalize, stack.ssm, found)
+    assert stack.parameters() == ["/personalize/shop/notes"]
+    assert [t["eventTrackerArn"] for t in stack.emulator.trackers_of("theirs")] == [adopted["eventTrackerArn"]]
