@@ -39,7 +39,7 @@ from typing import Any
 import boto3
 
 from local.containers import layer
-from local.personalize_emulator import PersonalizeEmulator
+from local.personalize_emulator import PersonalizeEmulator, Timing
 from local.template import TEMPLATE, Template
 
 sys.path.insert(0, str(TEMPLATE.parent / "layers" / "shared"))  # the functions' own names for their tags
@@ -51,6 +51,7 @@ from common.parameters import (
     action_parameter_name,
     parameter_name,
 )
+from common.personalize import MADE_BY, TAG_MADE_BY
 
 ACCOUNT = "123456789012"  # what `sam local invoke` resolves AWS::AccountId to
 REGION = "us-east-1"
@@ -211,6 +212,25 @@ def seed(services: Services, function: str, event: dict[str, Any]) -> dict[str, 
         services.client("ssm").put_parameter(Name=theirs, Value="written by someone else", Type="String")
         say(f"seeded     parameters {', '.join(stale)} of a deleted dataset group, {kept} of {IN_ORDER} (in order),")
         say(f"           and untagged {theirs}")
+    elif function == "ReleaseTrackerFunction":  # the hook's request before a stack deletes the Interactions dataset
+        group = dataset_group(services, MISSING)
+        properties = event["requestData"]["targetModel"]["resourceProperties"]
+        emulator.handle(
+            "CreateDataset",
+            {"name": properties["Name"], "schemaArn": SCHEMA, "datasetGroupArn": group, "datasetType": "Interactions"},
+        )
+        made = emulator.handle(
+            "CreateEventTracker",
+            {
+                "name": f"{MISSING}-tracker",
+                "datasetGroupArn": group,
+                "tags": [{"tagKey": TAG_MADE_BY, "tagValue": MADE_BY}],
+            },
+        )
+        emulator.trackers[made["eventTrackerArn"]].timing = Timing()
+        name = tagged_parameter(services, group, made["trackingId"], tracker=made["eventTrackerArn"])
+        say(f"seeded     dataset group {MISSING}, its Interactions dataset, the tracker the application made")
+        say(f"           {made['eventTrackerArn']} (ACTIVE) and its parameter {name}")
     elif function == "TeardownFunction":
         request = event["detail"]["requestParameters"]
         group = f"arn:aws:personalize:{REGION}:{ACCOUNT}:dataset-group/{MISSING}"
@@ -228,7 +248,18 @@ def seed(services: Services, function: str, event: dict[str, Any]) -> dict[str, 
 
 def report_effects(services: Services, function: str, env: dict[str, str]) -> None:
     """What the function changed, read back from the local services."""
-    if function in ("CheckEventTrackerFunction", "CheckDatasetFunction", "TeardownFunction", "SweeperFunction"):
+    if function == "ReleaseTrackerFunction":
+        for tracker in services.emulator.trackers_of(MISSING):
+            say(f"after      event tracker {tracker['eventTrackerArn']} ({tracker['status']})")
+        if not services.emulator.trackers_of(MISSING):
+            say(f"after      no event tracker in {MISSING}")
+    if function in (
+        "CheckEventTrackerFunction",
+        "CheckDatasetFunction",
+        "TeardownFunction",
+        "SweeperFunction",
+        "ReleaseTrackerFunction",
+    ):
         ssm = services.client("ssm")
         names = [p["Name"] for p in ssm.describe_parameters().get("Parameters", [])]
         for name in sorted(names):

@@ -58,6 +58,7 @@ def parse_input(
             "kind": "eventTracker",
             "datasetArn": None,
             "eventTime": event_time,
+            "startedBy": "event" if event_time else "person",  # the direct input is a start by hand
         }
 
     return check
@@ -90,6 +91,7 @@ def reconciler(result: Any, log: str) -> None:
         "joined": [],
         "retagged": [],
         "skipped": {"video-on-demand": "tracker and parameter are in place"},
+        "held": {},
         "unchecked": {},
         "continued": False,
     }
@@ -110,6 +112,7 @@ def parse_action_input(group_known: bool) -> Callable[[Any, str], None]:
             "datasetGroupName": "retail-recommendations" if group_known else None,
             "parameterName": ACTION_PARAMETER if group_known else None,
             "createdByCloudFormation": False,
+            "startedBy": "event" if group_known else "person",
         }
 
     return check
@@ -148,6 +151,16 @@ def teardown(*deleted: str) -> Callable[[Any, str], None]:
     return check
 
 
+def release_tracker(result: Any, log: str) -> None:
+    """The hook's answer once the application's tracker is gone; its parameter removed, a `released` hold kept."""
+    assert (result["hookStatus"], result["clientRequestToken"]) == ("SUCCESS", "f1a2b3c4-d5e6-4f70-8a9b-0c1d2e3f4a5b")
+    assert "after      no event tracker in retail-recommendations" in log
+    assert f"after      parameter {PARAMETER}" not in log
+    assert re.search(
+        r'after      parameter /personalize/retail-recommendations/tracker-hold = \{"kind": "released"', log
+    )
+
+
 def sweeper(result: Any, log: str) -> None:
     stale = [PARAMETER, ACTION_PARAMETER]
     assert sorted(result["swept"]) == sorted(stale) and result["checked"] == 3, result
@@ -178,6 +191,7 @@ EXPECTED: dict[tuple[str, str], Callable[[Any, str], None]] = {
     ("ParseInputFunction", "events/create-action-interactions-dataset.json"): parse_action_input(group_known=True),
     ("ParseInputFunction", "events/direct-dataset-input.json"): parse_action_input(group_known=False),
     ("CheckDatasetFunction", "events/check-dataset.json"): check_dataset,
+    ("ReleaseTrackerFunction", "events/hook-delete-dataset.json"): release_tracker,
 }
 
 
