@@ -413,18 +413,22 @@ def section_convergence(examples: int, steps: int) -> str:
     return f"""## 9. Convergence soak
 
 The stateful model of `tests/integration/convergence.py` (Hypothesis `RuleBasedStateMachine` over the local engine
-and the emulator: dataset groups and Action interactions datasets created and deleted, trackers deleted and
-parameters written by hand, each CloudTrail event delivered once, twice, late or never, throttling and transient
-faults on the application's Personalize calls and on its SSM writes, tagging and deletions, and hours passing
-with the reconciler and the sweeper), {examples} examples of up to {steps} steps, not derandomized. The invariant
-is checked after every hour, once the engine has
-settled and the schedule has run.
+and the emulator with Personalize's deletion rules: dataset groups with their Item interactions datasets and Action
+interactions datasets created and deleted, trackers deleted, the workflow started and parameters written by hand,
+groups torn down by a person, by a script retrying when refused and by a stack through the deletion hook, each
+CloudTrail event, refusals included, delivered once, twice, late or never, throttling and transient faults on the
+application's Personalize calls and on its SSM writes, tagging and deletions, and hours passing with the
+reconciler and the sweeper), {examples} examples of up to {steps} steps, not derandomized. The invariant is checked
+after every hour, once the engine has settled and the schedule has run; at every step, that no deletion is refused
+twice because of the application's tracker once a refusal's event arrived, that no tracker is made after a person
+deleted one unless by hand, and that no delivered event removes the parameter of a live group and tracker.
 
 | figure | value |
 |---|---|
 | steps | {tally.steps} |
 | hours (scheduled runs, each followed by the invariant) | {tally.hours} |
 | CloudTrail events | {sum(tally.fates.values())}: {fates} |
+| deletions refused by Personalize / trackers released for a deletion / stack deletions | {tally.refusals} / {tally.releases} / {tally.stack_deletions} |
 | faults injected (failed calls) | {tally.faults}: {personalize_faults} Personalize, {tally.ssm_faults} SSM |
 | invariant violations | {len(tally.violations)} |
 | counterexample | {soak.failure or "none found"} |

@@ -298,12 +298,18 @@ class Reconciliation:
         name, arn = group["name"], group["datasetGroupArn"]
         created = holds.epoch(group.get("creationDateTime"))
         hold = holds.read_hold(self.ssm, self.prefix, name, created)
-        if hold is None and reason == NO_TRACKER:
-            hold = holds.vanished(self.personalize, self.ssm, self.prefix, arn, name, created)
-            if hold is not None and not self.dry_run:
-                if holds.record_hold(self.ssm, self.prefix, name, hold) and self.events is not None:
-                    holds.announce_deleted(self.events, hold, name, self.state_machine_arn)
-                holds.remove_tracking_id(self.ssm, self.prefix, name, hold.eventTrackerArn)
+        # No tracker left, and the parameter names one that is gone: removed, and recorded if nothing says why
+        # (a parameter a late write left behind a release is removed too).
+        gone = (
+            holds.vanished(self.personalize, self.ssm, self.prefix, arn, name, created)
+            if reason == NO_TRACKER
+            else None
+        )
+        if gone is not None and not self.dry_run:
+            if hold is None and holds.record_hold(self.ssm, self.prefix, name, gone) and self.events is not None:
+                holds.announce_deleted(self.events, gone, name, self.state_machine_arn)
+            holds.remove_tracking_id(self.ssm, self.prefix, name, gone.eventTrackerArn)
+        hold = hold or gone
         if hold is None:
             return False
         self.report.held[name] = hold.describe()
