@@ -218,7 +218,7 @@ def lambda_handler(event: TrackerRequest, context: Any) -> TrackerResult:
     )
     result = create_adopt_or_wait(personalize, event, EXCLUDE, time.time(), held)
     if result["outcome"] == "skipped":
-        logger.info("Dataset group opted out", extra={"reason": result["reason"]})
+        logger.info("Dataset group left alone (opted out, or held)", extra={"reason": result["reason"]})
     elif result["outcome"] in ("created", "adopted"):
         metrics.add_metric(
             name="TrackerAdopted" if result["adopted"] else "TrackerCreated", unit=MetricUnit.Count, value=1

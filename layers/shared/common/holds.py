@@ -30,7 +30,8 @@ DELETED, RELEASED, FAILED = "deleted", "released", "failed"
 UNKNOWN = "unknown"
 # Who started a workflow execution (ParseInput's `startedBy`): only a person lifts every hold.
 PERSON, EVENT, SCHEDULE, INTERACTIONS_DATASET = "person", "event", "schedule", "interactionsDataset"
-SAME_GROUP_SECONDS = 1.0  # creation times compared across APIs: within this, the same group
+SAME_GROUP_SECONDS = 0.001  # creation times compared across APIs: the same group within rounding (a group deleted
+# and made again under its name has a later creationDateTime, even within the same second)
 
 
 def hold_name(prefix: str, dataset_group_name: str) -> str:
