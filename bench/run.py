@@ -410,6 +410,9 @@ def section_convergence(examples: int, steps: int) -> str:
     tally = soak.tally
     fates = ", ".join(f"{tally.fates[fate]} {fate}" for fate in ("once", "twice", "late", "lost"))
     personalize_faults = tally.faults - tally.ssm_faults
+    unknown = tally.unknown_deletions
+    deletions = f"{tally.refusals} / {tally.releases} / {tally.stack_deletions}"
+    found = ": " + "; ".join(sorted(set(tally.violations))) if tally.violations else ""
     return f"""## 9. Convergence soak
 
 The stateful model of `tests/integration/convergence.py` (Hypothesis `RuleBasedStateMachine` over the local engine
@@ -428,9 +431,10 @@ deleted one unless by hand, and that no delivered event removes the parameter of
 | steps | {tally.steps} |
 | hours (scheduled runs, each followed by the invariant) | {tally.hours} |
 | CloudTrail events | {sum(tally.fates.values())}: {fates} |
-| deletions refused by Personalize / trackers released for a deletion / stack deletions | {tally.refusals} / {tally.releases} / {tally.stack_deletions} |
+| deletions refused by Personalize / trackers released for a deletion / stack deletions | {deletions} |
 | faults injected (failed calls) | {tally.faults}: {personalize_faults} Personalize, {tally.ssm_faults} SSM |
-| invariant violations | {len(tally.violations)} |
+| trackers a person deleted before the application stored their ID (not held: docs/operations.md) | {unknown} |
+| invariant violations | {len(tally.violations)}{found} |
 | counterexample | {soak.failure or "none found"} |
 | wall time | {soak.seconds:.0f} s |
 """

@@ -79,15 +79,29 @@ def live(describe: Any, arn: str) -> dict[str, Any] | None:
     return None if is_being_deleted(resource.get("status", "")) else resource
 
 
+def groups_of(personalize: Any, ssm: Any, prefix: str, tracker: str) -> set[str]:
+    """The dataset groups the deleted tracker was of: named by the parameters that name it, or, for one whose ID was
+    never stored, by Personalize while it is still being deleted."""
+    groups = set()
+    for name in our_parameters(ssm, prefix, TAG_EVENT_TRACKER_ARN, tracker):
+        tags = ssm.list_tags_for_resource(ResourceType="Parameter", ResourceId=name)["TagList"]
+        groups.add({tag["Key"]: tag["Value"] for tag in tags}.get(TAG_DATASET_GROUP_ARN, ""))
+    try:
+        deleting = personalize.describe_event_tracker(eventTrackerArn=tracker)["eventTracker"]
+        groups.add(str(deleting.get("datasetGroupArn") or ""))
+    except ClientError as error:
+        if error_code(error) != "ResourceNotFoundException":
+            raise
+    return groups - {""}
+
+
 def hold_deleted_tracker(
     personalize: Any, ssm: Any, events: Any, prefix: str, tracker: str, detail: dict[str, Any], state_machine: str
 ) -> None:
-    """Record who deleted the tracker in each group whose parameters name it, and say so once; not for a tracker
-    the application removed itself (its `released` hold names it)."""
-    for name in our_parameters(ssm, prefix, TAG_EVENT_TRACKER_ARN, tracker):
-        tags = ssm.list_tags_for_resource(ResourceType="Parameter", ResourceId=name)["TagList"]
-        group_arn = {tag["Key"]: tag["Value"] for tag in tags}.get(TAG_DATASET_GROUP_ARN)
-        group = live(_describer(personalize, TAG_DATASET_GROUP_ARN), group_arn) if group_arn else None
+    """Record who deleted the tracker in each group it was of, and say so once; not for a tracker the application
+    removed itself (its `released` hold names it)."""
+    for group_arn in sorted(groups_of(personalize, ssm, prefix, tracker)):
+        group = live(_describer(personalize, TAG_DATASET_GROUP_ARN), group_arn)
         if group is None:
             continue  # the group is going too: nothing to hold back
         group_name, created = group["name"], holds.epoch(group.get("creationDateTime"))

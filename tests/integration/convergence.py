@@ -96,6 +96,7 @@ class Tally:
     refusals: int = 0  # deletions Personalize refused (the application's tracker, or a person's not gone yet)
     releases: int = 0  # trackers the application removed so that a deletion went through
     stack_deletions: int = 0
+    unknown_deletions: int = 0  # trackers deleted before the application stored their ID
 
 
 TALLY = Tally()
@@ -418,13 +419,21 @@ class Convergence(RuleBasedStateMachine):
     def delete_tracker_arn(self, arn: str, fate: str) -> None:
         self.settle()
         group = self.call("DescribeEventTracker", eventTrackerArn=arn)["eventTracker"]["datasetGroupArn"]
+        name = group.rsplit("/", 1)[1]
+        stored = self.stack.parameter(f"{PREFIX}/{name}/tracking-id")
         try:
             self.call("DeleteEventTracker", eventTrackerArn=arn)
         except ServiceError as error:  # already being deleted (a person's, or the application's release)
             if error.code != "ResourceInUseException":
                 raise
             return
-        self.deleted_by_person.add(group.rsplit("/", 1)[1])
+        # The application knows a tracker it stored the ID of (or, from its event, one still being deleted). One
+        # whose execution failed before storing it, deleted with its event missed, is a tracker it never had: the
+        # group is provisioned again like any group missing its tracker (docs/operations.md says so).
+        if stored is not None and stored["Tags"].get(TAG_EVENT_TRACKER_ARN) == arn:
+            self.deleted_by_person.add(name)
+        else:
+            TALLY.unknown_deletions += 1
         self.emit(cloudtrail("DeleteEventTracker", {"eventTrackerArn": arn}, None, self.clock), fate)
 
     @precondition(lambda self: len(self.by_hand) < 3)
