@@ -303,3 +303,21 @@ def test_a_string_tracking_id_is_in_the_output_for_convenience(stack: LocalEngin
     before_store = json.dumps(execution.history[: last_check + 1], default=str)
     assert tracker["trackingId"] not in before_store
     assert tracker["trackingId"] in json.dumps(execution.history[last_check + 1 :], default=str)
+
+
+# ------------------------------------------------------------------ an answer the definition does not know
+def test_an_answer_no_choice_names_fails_loudly(stack: LocalEngine) -> None:
+    """A function and the definition that disagree end in a named error with its event, not States.NoChoiceMatched."""
+    stack.create_dataset_group("retail-recommendations")
+    stack._handlers["CreateOrAdoptTrackerFunction"] = lambda event, context: {
+        "outcome": "postponed",
+        "eventTrackerArn": None,
+        "adopted": False,
+    }
+
+    execution = stack.run(event("create-dataset-group.json"))
+
+    assert (execution.status, execution.error) == ("FAILED", "UnexpectedAnswer")
+    [failure] = [n for n in stack.notifications() if n["detail-type"] == "Event Tracker Provisioning Failed"]
+    assert failure["detail"]["error"] == "UnexpectedAnswer"
+    assert failure["detail"]["datasetGroupName"] == "retail-recommendations"

@@ -133,6 +133,20 @@ def test_statelint_accepts_the_definition(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stdout + result.stderr
 
 
+def test_every_choice_has_a_default_that_leads_to_the_failure_path() -> None:
+    """An answer no rule names fails loudly (a named error and the failure event), never States.NoChoiceMatched."""
+    states = DEFINITION["States"]
+    choices = {name: state for name, state in states.items() if state["Type"] == "Choice"}
+    assert len(choices) >= 6
+    for name, choice in choices.items():
+        assert "Default" in choice, name
+        seen, current = set(), choice["Default"]
+        while current != "NotifyFailure":  # through Pass and Choice states only: nothing is retried or waited for
+            assert current not in seen and states[current]["Type"] in ("Pass", "Choice"), (name, current)
+            seen.add(current)
+            current = states[current].get("Next") or states[current]["Default"]
+
+
 def test_waits_use_seconds_path() -> None:
     waits = {name: state for name, state in DEFINITION["States"].items() if state["Type"] == "Wait"}
     assert set(waits) == {
