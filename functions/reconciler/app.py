@@ -7,6 +7,7 @@ event: this finds them.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import math
@@ -64,7 +65,8 @@ DEADLINE = Deadline(reserve=worst_call_seconds() + MARGIN_SECONDS)
 personalize = DEADLINE.watch(personalize_client(paced=True))
 ssm = DEADLINE.watch(ssm_client(paced=True))
 stepfunctions = DEADLINE.watch(stepfunctions_client(paced=True))
-events = DEADLINE.watch(events_client())
+# Made on the first announcement only: most runs find no tracker deleted.
+events = functools.cache(lambda: DEADLINE.watch(events_client()))
 
 
 @dataclass
@@ -238,7 +240,7 @@ class Reconciliation:
     report: Report = field(default_factory=Report)
     running: set[str] = field(default_factory=set)
     deadline: Deadline | None = None  # the clients' guard against calls that could outlast the invocation
-    events: Any = None  # to announce a tracker found deleted (common.holds)
+    events: Callable[[], Any] | None = None  # the client to announce a tracker found deleted (common.holds)
     dry_run: bool = False  # read only: say what a run would do, per group, in report.groups (the status view)
     _token: str | None = None  # of the page being checked
 
@@ -307,7 +309,7 @@ class Reconciliation:
         )
         if gone is not None and not self.dry_run:
             if hold is None and holds.record_hold(self.ssm, self.prefix, name, gone) and self.events is not None:
-                holds.announce_deleted(self.events, gone, name, self.state_machine_arn)
+                holds.announce_deleted(self.events(), gone, name, self.state_machine_arn)
             holds.remove_tracking_id(self.ssm, self.prefix, name, gone.eventTrackerArn)
         hold = hold or gone
         if hold is None:
