@@ -33,7 +33,7 @@ from common.continuation import continue_in_new_invocation, within_deadline
 from common.errors import AwsError, InvalidEvent, LimitExceeded, error_code
 from common.holds import epoch, hold_name, read_hold
 from common.parameters import TAG_DATASET_ARN, TAG_DATASET_GROUP_ARN, action_parameter_name, parameter_name
-from common.personalize import is_being_deleted
+from common.personalize import unless_gone
 
 logger = Logger()
 metrics = Metrics()
@@ -64,20 +64,8 @@ def ours_by_name(prefix: str, name: str) -> bool:
     return name in (parameter_name(prefix, group), action_parameter_name(prefix, group), hold_name(prefix, group))
 
 
-def described(describe: Callable[[], dict[str, Any]]) -> dict[str, Any] | None:
-    """The resource, or None when Personalize says it is gone: not found, or being deleted. Any other error
-    propagates."""
-    try:
-        resource = describe()
-    except ClientError as error:
-        if error_code(error) == "ResourceNotFoundException":
-            return None
-        raise
-    return None if is_being_deleted(resource.get("status", "")) else resource
-
-
 def is_gone(describe: Callable[[], dict[str, Any]]) -> bool:
-    return described(describe) is None
+    return unless_gone(describe) is None
 
 
 @dataclass
@@ -180,7 +168,7 @@ class Sweep:
     def group(self, arn: str) -> dict[str, Any] | None:
         """Asked once per run: a group's parameters name the same group. None when it is gone."""
         if arn not in self._groups:
-            self._groups[arn] = described(
+            self._groups[arn] = unless_gone(
                 lambda: self.personalize.describe_dataset_group(datasetGroupArn=arn)["datasetGroup"]
             )
         return self._groups[arn]

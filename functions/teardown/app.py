@@ -11,6 +11,7 @@ when, from the event) that keeps every later run from making it again, and it is
 
 from __future__ import annotations
 
+import functools
 import os
 from typing import Any
 
@@ -22,7 +23,7 @@ from common import holds
 from common.clients import Deadline, events_client, personalize_client, ssm_client, worst_call_seconds
 from common.errors import error_code, named_aws_error
 from common.parameters import TAG_DATASET_ARN, TAG_DATASET_GROUP_ARN, TAG_EVENT_TRACKER_ARN
-from common.personalize import is_being_deleted
+from common.personalize import unless_gone
 
 logger = Logger()
 metrics = Metrics()
@@ -68,17 +69,6 @@ def our_parameters(ssm: Any, prefix: str, tag: str, arn: str) -> list[str]:
     return [parameter["Name"] for page in pages for parameter in page["Parameters"]]
 
 
-def live(describe: Any, arn: str) -> dict[str, Any] | None:
-    """What Personalize describes now, or None when it is gone (not found, or being deleted)."""
-    try:
-        resource: dict[str, Any] = describe(arn)
-    except ClientError as error:
-        if error_code(error) == "ResourceNotFoundException":
-            return None
-        raise
-    return None if is_being_deleted(resource.get("status", "")) else resource
-
-
 def groups_of(personalize: Any, ssm: Any, prefix: str, tracker: str) -> set[str]:
     """The dataset groups the deleted tracker was of: named by the parameters that name it, or, for one whose ID was
     never stored, by Personalize while it is still being deleted."""
@@ -101,7 +91,7 @@ def hold_deleted_tracker(
     """Record who deleted the tracker in each group it was of, and say so once; not for a tracker the application
     removed itself (its `released` hold names it)."""
     for group_arn in sorted(groups_of(personalize, ssm, prefix, tracker)):
-        group = live(_describer(personalize, TAG_DATASET_GROUP_ARN), group_arn)
+        group = unless_gone(functools.partial(_describer(personalize, TAG_DATASET_GROUP_ARN), group_arn))
         if group is None:
             continue  # the group is going too: nothing to hold back
         group_name, created = group["name"], holds.epoch(group.get("creationDateTime"))
@@ -134,7 +124,7 @@ def tear_down(
     tag, arn = resource
     deleted = []
     try:
-        if live(_describer(personalize, tag), arn) is not None:
+        if unless_gone(functools.partial(_describer(personalize, tag), arn)) is not None:
             logger.info("Still there: a late or repeated event, or another resource of that ARN", extra={"arn": arn})
             return []
         if tag == TAG_EVENT_TRACKER_ARN:

@@ -23,7 +23,7 @@ from botocore.exceptions import ClientError
 
 from common.errors import error_code
 from common.parameters import TAG_DATASET_GROUP_ARN, TAG_EVENT_TRACKER_ARN, parameter_name
-from common.personalize import is_being_deleted
+from common.personalize import unless_gone
 
 HOLD = "tracker-hold"
 DELETED, RELEASED, FAILED = "deleted", "released", "failed"
@@ -158,13 +158,7 @@ def clear_hold(ssm: Any, prefix: str, dataset_group_name: str) -> None:
 
 def tracker_is_gone(personalize: Any, arn: str) -> bool:
     """Personalize says the tracker is gone: not found, or being deleted."""
-    try:
-        tracker = personalize.describe_event_tracker(eventTrackerArn=arn)["eventTracker"]
-    except ClientError as error:
-        if error_code(error) == "ResourceNotFoundException":
-            return True
-        raise
-    return is_being_deleted(tracker.get("status", ""))
+    return unless_gone(lambda: personalize.describe_event_tracker(eventTrackerArn=arn)["eventTracker"]) is None
 
 
 def stored_tracker(

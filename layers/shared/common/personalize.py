@@ -91,6 +91,18 @@ def live_trackers(personalize: Any, dataset_group_arn: str) -> list[dict[str, An
     ]
 
 
+def unless_gone(describe: Callable[[], dict[str, Any]]) -> dict[str, Any] | None:
+    """What a Describe call answers, or None when Personalize says the resource is gone: not found, or being
+    deleted. Any other error propagates."""
+    try:
+        resource = describe()
+    except ClientError as error:
+        if error_code(error) == "ResourceNotFoundException":
+            return None
+        raise
+    return None if is_being_deleted(resource.get("status", "")) else resource
+
+
 def describe_or_throttled(
     describe: Callable[[], dict[str, Any]], not_found: ProvisioningError
 ) -> dict[str, Any] | None:
