@@ -73,6 +73,17 @@ def gone(stack: LocalEngine, tracker_arn: str) -> None:
     raise AssertionError(f"{tracker_arn} still there")
 
 
+def deleted_by_a_person(stack: LocalEngine) -> dict[str, Any]:
+    """A provisioned group whose tracker a person deleted (its event delivered), once Personalize no longer has it."""
+    made = provisioned(stack)
+    _, deletion = cloudtrail.call(
+        stack.personalize, "DeleteEventTracker", eventTrackerArn=made["tracker"]["eventTrackerArn"]
+    )
+    stack.deliver(deletion)
+    gone(stack, made["tracker"]["eventTrackerArn"])
+    return made
+
+
 def deleted_notices(stack: LocalEngine) -> list[dict[str, Any]]:
     return [n for n in stack.notifications() if n["detail-type"] == "Event Tracker Deleted"]
 
@@ -131,12 +142,7 @@ def test_a_tracker_that_vanished_without_an_event_is_held_as_deleted_by_unknown(
 
 
 def test_a_start_by_hand_brings_the_tracker_back_and_clears_the_record(stack: LocalEngine) -> None:
-    made = provisioned(stack)
-    _, deletion = cloudtrail.call(
-        stack.personalize, "DeleteEventTracker", eventTrackerArn=made["tracker"]["eventTrackerArn"]
-    )
-    stack.deliver(deletion)
-    gone(stack, made["tracker"]["eventTrackerArn"])
+    deleted_by_a_person(stack)
 
     by_hand = stack.run({"datasetGroupArn": ARN})
 
@@ -305,12 +311,7 @@ def test_a_new_item_interactions_dataset_brings_a_released_tracker_back(stack: L
 
 
 def test_a_new_item_interactions_dataset_does_not_lift_a_persons_deletion(stack: LocalEngine) -> None:
-    made = provisioned(stack)
-    _, deletion = cloudtrail.call(
-        stack.personalize, "DeleteEventTracker", eventTrackerArn=made["tracker"]["eventTrackerArn"]
-    )
-    stack.deliver(deletion)
-    gone(stack, made["tracker"]["eventTrackerArn"])
+    made = deleted_by_a_person(stack)
     stack.personalize.delete_dataset(datasetArn=made["interactions"])
     _, replaced = cloudtrail.call(
         stack.personalize, "CreateDataset", name="again", schemaArn=SCHEMA, datasetGroupArn=ARN,
