@@ -317,6 +317,7 @@ class LocalEngine:
         self.policies: dict[str, list[dict[str, Any]]] = {}  # by function: its role's policy documents
         self.denied: list[str] = []  # `<function>: <action> on <resource>` for every call IAM denied
         self.timed_out: list[str] = []  # functions whose invocation outlasted its Timeout
+        self._abandoned: list[threading.Thread] = []  # their threads, ended before the engine is
         self.timeout_error = timeout_error
         self._aws_faults: dict[tuple[str, str], list[str]] = {}
         self.dead_letters: list[tuple[str, Any]] = []  # (function, event) an asynchronous invocation gave up on
@@ -377,6 +378,12 @@ class LocalEngine:
         return self
 
     def __exit__(self, *exc: object) -> None:
+        # Lambda ends a timed-out invocation; here its thread may still wait on a hung call. Answer that call and
+        # let the thread meet InvocationEnded at its next one, while AWS is still this engine's.
+        if self._abandoned and hasattr(self.emulator, "release_hangs"):
+            self.emulator.release_hangs()
+        for thread in self._abandoned:
+            thread.join(10)
         if self._moto_server is not None:
             self._moto_server.stop()
             self._moto_server = None
@@ -446,6 +453,7 @@ class LocalEngine:
             running.ended.set()
             with self._count_lock:
                 self.timed_out.append(name)
+                self._abandoned.append(thread)
             response_headers["x-amz-function-error"] = "Unhandled"
             self._ran(name, started, self.timeout_error or "Lambda.Unknown")
             message = (

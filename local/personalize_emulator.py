@@ -183,6 +183,7 @@ class PersonalizeEmulator:
         self._recent: dict[str, deque[float]] = {}
         self._injected: dict[str, deque[tuple[str, str]]] = {}
         self._hangs: dict[str, deque[float]] = {}
+        self._released = threading.Event()  # ends the hangs under way (release_hangs)
         # ARN -> (when it became ACTIVE, when a Describe call of the application first answered ACTIVE), monotonic
         self.active_seen: dict[str, tuple[float, float]] = {}
         self._lock = threading.RLock()
@@ -234,6 +235,14 @@ class PersonalizeEmulator:
         with self._lock:
             self._hangs.setdefault(operation, deque()).extend([seconds] * times)
 
+    def release_hangs(self) -> None:
+        """The calls hanging now answer at once, and no hang is left to come (a test's end: a call still hanging
+        would otherwise carry its invocation into the next test's AWS)."""
+        with self._lock:
+            self._hangs.clear()
+            released, self._released = self._released, threading.Event()
+        released.set()
+
     def delete_tracker_after(self, dataset_group_name: str, seconds: float) -> None:
         """The dataset group's tracker is deleted `seconds` after it was created."""
         with self._lock:
@@ -283,10 +292,12 @@ class PersonalizeEmulator:
             self._collect(time.monotonic())
             hangs = self._hangs.get(operation) if faults else None
             hang = hangs.popleft() if hangs else 0.0
+            released = self._released
             answer = handler(params)
             if faults and operation.startswith("Describe"):
                 self._note_active(answer)
-        time.sleep(hang)  # outside the lock: the service carries on with other requests meanwhile
+        if hang:
+            released.wait(hang)  # outside the lock: the service carries on with other requests meanwhile
         return answer
 
     def stats(self) -> dict[str, Any]:

@@ -266,12 +266,13 @@ def test_a_secure_string_tracking_id_appears_only_in_ssm(
     # Every handler's Powertools Logger shares the service's logging.Logger and its one handler.
     [handler] = logging.getLogger("event-tracker-provisioner").handlers
     log = io.StringIO()
-    previous = handler.setStream(log)
+    # Not setStream: it flushes the stream it replaces, which an earlier test's capsys may have closed.
+    previous, handler.stream = handler.stream, log
     try:
         execution = stack.run(event("create-dataset-group.json"))
         stack.call("ReconcilerFunction", {})  # it compares the stored value: its logs must not show it either
     finally:
-        handler.setStream(previous)
+        handler.stream = previous
 
     assert execution.status == "SUCCEEDED", execution.cause
     [tracker] = emulator.trackers_of("retail-recommendations")
