@@ -40,7 +40,7 @@ invoke: $(BIN)/.installed
 ## emulated arm64 containers and the in-process tests slow each other down on a small machine.
 test: $(BIN)/.installed lint checkov
 	$(BIN)/python -m pytest -n 6 --dist worksteal -m "not slow" --ignore=tests/container $(PYTEST_ARGS)
-	$(BIN)/python -m pytest -n 6 --dist worksteal -m "not slow" tests/container $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -n auto --dist worksteal -m "not slow" tests/container $(PYTEST_ARGS)
 
 ## The tests marked slow (scale and soak: a few minutes).
 test-slow: $(BIN)/.installed

@@ -9,6 +9,7 @@ attribute still exists; read each patch again before moving the pin.
 from __future__ import annotations
 
 import contextlib
+import functools
 import json
 import threading
 from collections.abc import Callable
@@ -28,6 +29,7 @@ from moto.stepfunctions.parser.asl.component.state.exec.state_task.lambda_eval_u
 from moto.stepfunctions.parser.asl.component.state.exec.state_task.state_task_lambda import StateTaskLambda
 from moto.stepfunctions.parser.asl.component.state.wait.wait_function.wait_function import WaitFunction
 from moto.stepfunctions.parser.asl.eval.event.event_detail import EventDetails
+from moto.stepfunctions.parser.asl.parse.asl_parser import AmazonStateLanguageParser
 from moto.stepfunctions.parser.models import StepFunctionsParserBackend
 
 MOTO_VERSION = "5.2.5"
@@ -45,8 +47,11 @@ PATCHED = (
 
 def engine(invoke: Callable[..., str], time_scale: float) -> list[Any]:
     """The local engine's patches (not started): Lambda's Invoke runs `invoke`; a failed Lambda call is named as
-    Step Functions names it; StartExecution is atomic; Wait states run at `time_scale`."""
+    Step Functions names it; StartExecution is atomic; Wait states run at `time_scale`; a definition is parsed
+    once, not at every CreateStateMachine and StartExecution (the evaluation keeps its state in each execution's
+    environment, never in the parsed states)."""
     patches = [
+        mock.patch.object(AmazonStateLanguageParser, "parse", staticmethod(_parsed)),
         mock.patch.object(LambdaBackend, "invoke", invoke),
         mock.patch.object(StateTaskLambda, "_from_error", _lambda_api_error_named_as_step_functions_does()),
         mock.patch.object(StepFunctionsParserBackend, "start_execution", _execution_names_checked_atomically()),
@@ -54,6 +59,14 @@ def engine(invoke: Callable[..., str], time_scale: float) -> list[Any]:
     if time_scale != 1.0:
         patches.append(mock.patch.object(WaitFunction, "_wait_interval", _scaled_wait(time_scale)))
     return patches
+
+
+@functools.lru_cache(maxsize=32)
+def _parsed(definition: str) -> Any:
+    return _PARSE(definition)
+
+
+_PARSE = AmazonStateLanguageParser.parse
 
 
 def retry_clock(clock: Any) -> Any:

@@ -655,7 +655,9 @@ class PersonalizeEmulator:
 
         self._server = ThreadingHTTPServer((host, port), Handler)
         self._server.daemon_threads = True
-        self._thread = threading.Thread(target=self._server.serve_forever, name="personalize-emulator", daemon=True)
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, args=(0.05,), name="personalize-emulator", daemon=True
+        )  # polls for shutdown every 50 ms, so a stop takes that long, not half a second
         self._thread.start()
         return self.url
 
