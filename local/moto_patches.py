@@ -17,6 +17,7 @@ from typing import Any
 from unittest import mock
 
 from botocore.exceptions import ClientError
+from botocore.loaders import JSONFileLoader
 from moto.awslambda.models import LambdaBackend
 from moto.ssm.models import SimpleSystemManagerBackend
 from moto.stepfunctions.parser.api import HistoryEventType, LambdaFunctionFailedEventDetails
@@ -49,8 +50,10 @@ def engine(invoke: Callable[..., str], time_scale: float) -> list[Any]:
     """The local engine's patches (not started): Lambda's Invoke runs `invoke`; a failed Lambda call is named as
     Step Functions names it; StartExecution is atomic; Wait states run at `time_scale`; a definition is parsed
     once, not at every CreateStateMachine and StartExecution (the evaluation keeps its state in each execution's
-    environment, never in the parsed states)."""
+    environment, never in the parsed states); botocore's JSON models are read once (moto gives every engine a new
+    default session, which would read them again for its first client of each service)."""
     patches = [
+        mock.patch.object(JSONFileLoader, "load_file", _load_file_once),
         mock.patch.object(AmazonStateLanguageParser, "parse", staticmethod(_parsed)),
         mock.patch.object(LambdaBackend, "invoke", invoke),
         mock.patch.object(StateTaskLambda, "_from_error", _lambda_api_error_named_as_step_functions_does()),
@@ -67,6 +70,17 @@ def _parsed(definition: str) -> Any:
 
 
 _PARSE = AmazonStateLanguageParser.parse
+
+
+_LOADED: dict[str, Any] = {}
+_LOAD_FILE = JSONFileLoader.load_file
+
+
+def _load_file_once(loader: JSONFileLoader, file_path: str) -> Any:
+    # Every session of botocore shares what its loader returns among its clients, read-only; so can the sessions.
+    if file_path not in _LOADED:
+        _LOADED[file_path] = _LOAD_FILE(loader, file_path)
+    return _LOADED[file_path]
 
 
 def retry_clock(clock: Any) -> Any:
