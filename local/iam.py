@@ -138,6 +138,12 @@ def packaged_document() -> dict[str, Any]:
     return doc
 
 
+@cache
+def _expanded(region: str, modified: int) -> str:
+    """The packaged template after SAM's transform, as JSON (expanded once per template and worker)."""
+    return json.dumps(expand(packaged_document(), region))
+
+
 def role_policies(template: Template) -> dict[str, list[dict[str, Any]]]:
     """Each role's policy documents, by the logical ID of what assumes it, as SAM expands the template with the
     same parameters (the policies attached from outside the role included)."""
@@ -147,7 +153,7 @@ def role_policies(template: Template) -> dict[str, list[dict[str, Any]]]:
         template.region,
         template.account,
         stack_name=template.pseudo["AWS::StackName"],
-        document=expand(packaged_document(), template.region),
+        document=json.loads(_expanded(template.region, TEMPLATE.stat().st_mtime_ns)),
     )
     roles: dict[str, list[dict[str, Any]]] = {}
     for logical_id, role in expanded.resources("AWS::IAM::Role").items():

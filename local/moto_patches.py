@@ -31,6 +31,7 @@ from moto.stepfunctions.parser.asl.component.state.exec.state_task.state_task_la
 from moto.stepfunctions.parser.asl.component.state.wait.wait_function.wait_function import WaitFunction
 from moto.stepfunctions.parser.asl.eval.event.event_detail import EventDetails
 from moto.stepfunctions.parser.asl.parse.asl_parser import AmazonStateLanguageParser
+from moto.stepfunctions.parser.asl.utils import json_path
 from moto.stepfunctions.parser.models import StepFunctionsParserBackend
 
 MOTO_VERSION = "5.2.5"
@@ -51,8 +52,9 @@ def engine(invoke: Callable[..., str], time_scale: float) -> list[Any]:
     Step Functions names it; StartExecution is atomic; Wait states run at `time_scale`; a definition is parsed
     once, not at every CreateStateMachine and StartExecution (the evaluation keeps its state in each execution's
     environment, never in the parsed states); botocore's JSON models are read once (moto gives every engine a new
-    default session, which would read them again for its first client of each service)."""
+    default session, which would read them again for its first client of each service); so is each JSONPath."""
     patches = [
+        mock.patch.object(json_path, "parse", _JSONPATHS),
         mock.patch.object(JSONFileLoader, "load_file", _load_file_once),
         mock.patch.object(AmazonStateLanguageParser, "parse", staticmethod(_parsed)),
         mock.patch.object(LambdaBackend, "invoke", invoke),
@@ -72,6 +74,7 @@ def _parsed(definition: str) -> Any:
 _PARSE = AmazonStateLanguageParser.parse
 
 
+_JSONPATHS = functools.lru_cache(maxsize=1024)(json_path.parse)  # jsonpath_ng builds a parser for every call
 _LOADED: dict[str, Any] = {}
 _LOAD_FILE = JSONFileLoader.load_file
 

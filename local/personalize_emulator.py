@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import base64
+import functools
 import json
 import threading
 import time
@@ -25,7 +26,7 @@ from typing import Any
 
 import botocore.session
 import regex
-from botocore.model import Shape
+from botocore.model import ServiceModel, Shape
 
 ACCOUNT = "123456789012"
 REGION = "us-east-1"
@@ -93,11 +94,16 @@ class _Resource:
         return self.started + (self.timing.pending + self.timing.in_progress) * self.scale
 
 
+@functools.cache
+def _personalize_model() -> ServiceModel:
+    return botocore.session.get_session().get_service_model("personalize")
+
+
 class _Validator:
     """Checks a request against botocore's service model: required, lengths, patterns, enums, ranges."""
 
     def __init__(self) -> None:
-        self.model = botocore.session.get_session().get_service_model("personalize")
+        self.model = _personalize_model()
 
     def validate(self, operation: str, params: Any) -> None:
         shape = self.model.operation_model(operation).input_shape

@@ -12,6 +12,8 @@ template or on the translator's output (`document`).
 
 from __future__ import annotations
 
+import copy
+import functools
 import json
 import re
 from dataclasses import dataclass, field
@@ -73,7 +75,7 @@ class Template:
         document: dict[str, Any] | None = None,
     ) -> None:
         self.path = path
-        self.source: dict[str, Any] = document if document is not None else cfn_yaml.load(str(path))  # as written
+        self.source: dict[str, Any] = document if document is not None else read(path)  # as written
         self.doc: dict[str, Any] = document if document is not None else _with_globals(self.source)
         self.pseudo = {
             "AWS::Region": region,
@@ -272,6 +274,16 @@ class Template:
                         pattern = json.loads(json.dumps(self._resolve(event["Properties"]["Pattern"])))
                         rules.append(Rule(name, logical_id, kind, pattern))
         return rules
+
+
+def read(path: Path) -> dict[str, Any]:
+    """The template at `path` as written (a copy of what was parsed: every engine of a test run reads it)."""
+    return copy.deepcopy(_parsed(str(path), path.stat().st_mtime_ns))
+
+
+@functools.lru_cache(maxsize=8)
+def _parsed(path: str, modified: int) -> dict[str, Any]:
+    return cfn_yaml.load(path)  # type: ignore[no-any-return]
 
 
 def _with_globals(document: dict[str, Any]) -> dict[str, Any]:
