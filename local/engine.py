@@ -22,6 +22,7 @@ import contextlib
 import contextvars
 import importlib.util
 import itertools
+import functools
 import json
 import logging
 import os
@@ -188,6 +189,11 @@ def choice_reads_missing(definition: dict[str, Any], history: list[dict[str, Any
     return missing
 
 
+@functools.cache
+def _shared_session() -> boto3.Session:
+    return boto3.Session()
+
+
 def load_handler(function: Function) -> Callable[[Any, Any], Any]:
     """Import the function's module afresh, under its own environment, and return its handler."""
     module_path, _, handler_name = function.handler.rpartition(".")
@@ -345,6 +351,8 @@ class LocalEngine:
         self._patches = [
             mock.patch.dict(os.environ, env),
             mock_aws(config={"stepfunctions": {"execute_state_machine": True}}),
+            # moto gives each mock a new default session; one for every engine of the process makes clients faster
+            mock.patch("boto3.DEFAULT_SESSION", _shared_session()),
             *moto_patches.engine(self._invoke_patch(), self.time_scale),
             mock.patch.object(BaseClient, "_make_api_call", self._api_call_patch()),
         ]
