@@ -40,7 +40,13 @@ from unittest import mock
 
 import boto3
 from botocore.client import BaseClient
-from botocore.exceptions import ClientError
+from botocore.exceptions import (
+    ClientError,
+    ConnectionClosedError,
+    ConnectTimeoutError,
+    EndpointConnectionError,
+    ReadTimeoutError,
+)
 from moto import mock_aws
 from moto.awslambda.exceptions import LambdaClientError
 from moto.events.models import EventPattern
@@ -194,6 +200,35 @@ def _shared_session() -> boto3.Session:
     return boto3.Session()
 
 
+# The 5xx codes AWS answers (with their HTTP status) and botocore's errors for a call that got no answer.
+SERVER_ERRORS = {"InternalServerError": 500, "InternalFailure": 500, "ServiceUnavailable": 503}
+OUTAGE_ERRORS: dict[str, Callable[[str], Exception]] = {
+    "ReadTimeoutError": lambda url: ReadTimeoutError(endpoint_url=url),
+    "ConnectTimeoutError": lambda url: ConnectTimeoutError(endpoint_url=url),
+    "EndpointConnectionError": lambda url: EndpointConnectionError(endpoint_url=url),
+    "ConnectionClosedError": lambda url: ConnectionClosedError(endpoint_url=url),
+}
+
+
+@dataclass(frozen=True)
+class Outage:
+    service: str
+    until: float  # time.monotonic()
+    kind: str  # a key of OUTAGE_ERRORS, or of SERVER_ERRORS
+    operations: frozenset[str] | None
+    acted: bool
+
+    def covers(self, operation: str) -> bool:
+        return self.operations is None or operation in self.operations
+
+    def error(self, service: str, operation: str) -> Exception:
+        if self.kind in OUTAGE_ERRORS:
+            return OUTAGE_ERRORS[self.kind](f"https://{service}.{REGION}.amazonaws.com/")
+        error = {"Code": self.kind, "Message": "Service unavailable (an outage of the local engine)"}
+        status = SERVER_ERRORS[self.kind]
+        return ClientError({"Error": error, "ResponseMetadata": {"HTTPStatusCode": status}}, operation)
+
+
 def load_handler(function: Function) -> Callable[[Any, Any], Any]:
     """Import the function's module afresh, under its own environment, and return its handler."""
     module_path, _, handler_name = function.handler.rpartition(".")
@@ -326,6 +361,8 @@ class LocalEngine:
         self._abandoned: list[threading.Thread] = []  # their threads, ended before the engine is
         self.timeout_error = timeout_error
         self._aws_faults: dict[tuple[str, str], list[str]] = {}
+        self._outages: list[Outage] = []
+        self.outage_hits: list[str] = []  # `<service>:<operation>` of every call an outage answered
         self.dead_letters: list[tuple[str, Any]] = []  # (function, event) an asynchronous invocation gave up on
         self.function_timeouts = function_timeouts or {}
         self.time_scale = time_scale
@@ -487,7 +524,13 @@ class LocalEngine:
                 if running.ended.is_set():
                     raise InvocationEnded(f"{running.function} timed out before calling {operation_name}")
                 stack.authorize(running.function, client, operation_name, api_params)
-                stack.apply_aws_fault(client.meta.service_model.service_name, operation_name)
+                service = client.meta.service_model.service_name
+                stack.apply_aws_fault(service, operation_name)
+                outage = stack.outage_of(service, operation_name)
+                if outage is not None:
+                    if outage.acted:
+                        original(client, operation_name, api_params)
+                    raise outage.error(service, operation_name)
             return original(client, operation_name, api_params)
 
         return make_api_call
@@ -498,6 +541,30 @@ class LocalEngine:
         with self._count_lock:
             self._aws_faults.setdefault((service, operation), []).extend([code] * times)
 
+    def outage(
+        self,
+        service: str,
+        seconds: float,
+        error: str = "ReadTimeoutError",
+        operations: frozenset[str] | None = None,
+        acted: bool = False,
+    ) -> None:
+        """For `seconds` of the engine's clock from now, every call of `service` ("personalize", "ssm") a function
+        makes, or only of `operations`, fails as it fails once botocore's attempts are spent: `error` is one of
+        OUTAGE_ERRORS, or a 5xx code. `acted`: the service did what was asked before the answer was lost."""
+        until = time.monotonic() + seconds * self.time_scale
+        with self._count_lock:
+            self._outages.append(Outage(service, until, error, operations, acted))
+
+    def outage_of(self, service: str, operation: str) -> Outage | None:
+        now = time.monotonic()
+        with self._count_lock:
+            for outage in self._outages:
+                if outage.service == service and now < outage.until and outage.covers(operation):
+                    self.outage_hits.append(f"{service}:{operation}")
+                    return outage
+        return None
+
     def clear_aws_errors(self) -> None:
         with self._count_lock:
             self._aws_faults.clear()
@@ -507,7 +574,11 @@ class LocalEngine:
             queued = self._aws_faults.get((service, operation))
             code = queued.pop(0) if queued else None
         if code is not None:
-            raise ClientError({"Error": {"Code": code, "Message": f"Injected {code}"}}, operation)
+            status = SERVER_ERRORS.get(code, 400)
+            raise ClientError(
+                {"Error": {"Code": code, "Message": f"Injected {code}"}, "ResponseMetadata": {"HTTPStatusCode": status}},
+                operation,
+            )
 
     def authorize(self, function: str, client: BaseClient, operation: str, params: dict[str, Any]) -> None:
         """Raise AccessDeniedException, as AWS does, for a call the function's role does not allow."""

@@ -21,7 +21,7 @@ from common.opt_out import compile_exclude_pattern, opt_out_reason
 from common.parameters import TAG_DATASET_ARN, TAG_DATASET_GROUP_ARN, Stored, action_parameter_name, store_tracking_id
 from common.personalize import dataset_group_tags, parse_dataset_group_arn
 from common.polling import THROTTLED, PollRequest, keep_waiting
-from common.status import check_status
+from common.status import check_status, waiting_out_outage
 
 logger = Logger()
 metrics = Metrics()
@@ -82,21 +82,26 @@ def check_dataset(
     except LimitExceeded:  # ListTagsForResource throttled past the client's retries: wait, as for DescribeDataset
         logger.warning("ListTagsForResource throttled; waiting", extra={"datasetGroupArn": group.arn})
         return {**keep_waiting(f"ListTagsForResource {group.arn}", THROTTLED, request, now), "skipped": False}
+    except Exception as error:
+        return {**waiting_out_outage(f"ListTagsForResource {group.arn}", error, request, now), "skipped": False}
     reason = opt_out_reason(group.name, tags, exclude)
     if reason:
         return {**provisioned, "skipped": True, "reason": reason}
 
-    stored = store_tracking_id(
-        ssm,
-        dataset,
-        arn,
-        provisioned["parameterName"],
-        f"trackingId (PutActionInteractions) of Action interactions dataset {arn}",
-        {TAG_DATASET_GROUP_ARN: group.arn, TAG_DATASET_ARN: arn},
-        request,
-        parameter_type,
-        kms_key_id,
-    )
+    try:
+        stored = store_tracking_id(
+            ssm,
+            dataset,
+            arn,
+            provisioned["parameterName"],
+            f"trackingId (PutActionInteractions) of Action interactions dataset {arn}",
+            {TAG_DATASET_GROUP_ARN: group.arn, TAG_DATASET_ARN: arn},
+            request,
+            parameter_type,
+            kms_key_id,
+        )
+    except Exception as error:  # an outage of SSM: wait, then describe again and store
+        return {**waiting_out_outage(f"Storing the trackingId of {arn}", error, request, now), "skipped": False}
     return {**provisioned, **stored}
 
 

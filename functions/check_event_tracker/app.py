@@ -18,7 +18,7 @@ from common.clients import personalize_client, ssm_client
 from common.errors import EventTrackerFailed, named_aws_error
 from common.parameters import TAG_DATASET_GROUP_ARN, TAG_EVENT_TRACKER_ARN, Stored, store_tracking_id
 from common.polling import PollRequest
-from common.status import check_status
+from common.status import check_status, waiting_out_outage
 
 logger = Logger()
 metrics = Metrics()
@@ -82,19 +82,23 @@ def check_event_tracker(
         now,
         hold_back,
     )
+    waiting: Provisioned = {"eventTrackerArn": arn, "adopted": bool(request.get("adopted"))}
     if tracker is None:
-        return {**result, "eventTrackerArn": arn, "adopted": bool(request.get("adopted"))}
-    stored = store_tracking_id(
-        ssm,
-        tracker,
-        arn,
-        request["parameterName"],
-        f"trackingId of event tracker {arn} of dataset group {group}",
-        {TAG_DATASET_GROUP_ARN: group, TAG_EVENT_TRACKER_ARN: arn},
-        request,
-        parameter_type,
-        kms_key_id,
-    )
+        return {**result, **waiting}
+    try:
+        stored = store_tracking_id(
+            ssm,
+            tracker,
+            arn,
+            request["parameterName"],
+            f"trackingId of event tracker {arn} of dataset group {group}",
+            {TAG_DATASET_GROUP_ARN: group, TAG_EVENT_TRACKER_ARN: arn},
+            request,
+            parameter_type,
+            kms_key_id,
+        )
+    except Exception as error:  # an outage of SSM: wait, then describe again and store
+        return {**waiting_out_outage(f"Storing the trackingId of {arn}", error, request, now), **waiting}
     return {
         **result,
         "skipped": False,  # the execution's output says provisioned, not opted out

@@ -27,6 +27,7 @@ from common.personalize import (
     tracker_name,
 )
 from common.polling import THROTTLED, PollRequest, keep_waiting
+from common.status import waiting_out_outage
 
 logger = Logger()
 metrics = Metrics()
@@ -197,6 +198,9 @@ def create_adopt_or_wait(
     except LimitExceeded as error:
         logger.warning("Throttled; waiting", extra={"reason": str(error)})
         wait = keep_waiting(f"CreateOrAdoptTracker {arn}", THROTTLED, request, now)["waitSeconds"]
+        return {"outcome": "waiting", "eventTrackerArn": None, "adopted": False, "waitSeconds": wait}
+    except Exception as error:  # an outage: wait; a create that went through meanwhile is adopted next time
+        wait = waiting_out_outage(f"CreateOrAdoptTracker {arn}", error, request, now)["waitSeconds"]
         return {"outcome": "waiting", "eventTrackerArn": None, "adopted": False, "waitSeconds": wait}
     if result["outcome"] == "waiting":
         wait = keep_waiting(f"The stack's own tracker of {arn}", "NOT THERE YET", request, now)["waitSeconds"]

@@ -6,7 +6,8 @@ name as the error name, so each class here is named for what happened.
 
 from __future__ import annotations
 
-from botocore.exceptions import ClientError
+from botocore.exceptions import ClientError, HTTPClientError
+from botocore.exceptions import ConnectionError as BotocoreConnectionError
 
 
 class ProvisioningError(Exception):
@@ -45,6 +46,10 @@ class LimitExceeded(ProvisioningError):
     """Personalize kept answering LimitExceeded or throttling until ProvisioningTimeoutSeconds."""
 
 
+class ServiceUnreachable(ProvisioningError):
+    """Personalize or SSM did not answer (timeouts, no connection, 5xx answers) until ProvisioningTimeoutSeconds."""
+
+
 class Misconfigured(ProvisioningError):
     """An environment variable the template sets is missing or malformed."""
 
@@ -60,6 +65,9 @@ _THROTTLING_CODES = frozenset({"LimitExceededException", "ThrottlingException", 
 
 class AwsError(Exception):
     """Base class of the exceptions named after an AWS error code (named_aws_error)."""
+
+    operation = ""  # the call that answered it
+    status = 0  # its HTTP status
 
 
 _by_code: dict[str, type[AwsError]] = {}
@@ -88,4 +96,42 @@ def named_aws_error(error: ClientError, throttling_as_limit: bool = True) -> Lim
     if not code.isidentifier():
         code = "ClientError"
     cls = _by_code.setdefault(code, type(code, (AwsError,), {"__module__": __name__}))
-    return cls(message)
+    named = cls(message)
+    named.operation = error.operation_name
+    named.status = int(error.response.get("ResponseMetadata", {}).get("HTTPStatusCode") or 0)
+    return named
+
+
+# What the functions call SSM for; every other operation is Personalize's.
+_SSM_OPERATIONS = frozenset(
+    {
+        "GetParameter",
+        "PutParameter",
+        "DeleteParameter",
+        "AddTagsToResource",
+        "GetParametersByPath",
+        "LabelParameterVersion",
+    }
+)
+
+
+def is_outage(error: BaseException) -> bool:
+    """No answer once the client's attempts are spent: a timeout, no connection, a dropped connection, or a 5xx.
+    Like throttling, a reason to wait and ask again, not to fail."""
+    if isinstance(error, (BotocoreConnectionError, HTTPClientError)):  # Connect/ReadTimeoutError, Endpoint..., Closed
+        return True
+    if isinstance(error, ClientError):
+        return int(error.response.get("ResponseMetadata", {}).get("HTTPStatusCode") or 0) >= 500
+    return isinstance(error, AwsError) and error.status >= 500
+
+
+def unanswered(error: BaseException) -> str:
+    """Which service did not answer, and how: "SSM did not answer (ReadTimeoutError: ...)"."""
+    if isinstance(error, ClientError):
+        operation = error.operation_name
+    elif isinstance(error, AwsError):
+        operation = error.operation
+    else:
+        operation = "ssm." if "ssm." in str(getattr(error, "kwargs", {}).get("endpoint_url", "")) else ""
+    service = "SSM" if operation in _SSM_OPERATIONS or operation == "ssm." else "Personalize"
+    return f"{service} did not answer ({type(error).__name__}: {error})"

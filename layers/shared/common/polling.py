@@ -6,7 +6,7 @@ import math
 from datetime import datetime
 from typing import Any, TypedDict
 
-from common.errors import LimitExceeded, ProvisioningTimedOut
+from common.errors import LimitExceeded, ProvisioningTimedOut, ServiceUnreachable, is_outage, unanswered
 
 
 class Polling(TypedDict):
@@ -87,13 +87,18 @@ class PollResult(TypedDict, total=False):
 
 
 THROTTLED = "THROTTLED"  # the status a check reports when Personalize answered "slow down"
+UNAVAILABLE = "UNAVAILABLE"  # ... when Personalize or SSM did not answer (common.errors.is_outage)
 
 
-def keep_waiting(what: str, status: str, request: PollRequest, now: float, created: Any = None) -> PollResult:
-    """The answer for a resource that is not ready yet, or a call that was throttled: wait, or give up.
+def keep_waiting(
+    what: str, status: str, request: PollRequest, now: float, created: Any = None, reason: str = ""
+) -> PollResult:
+    """The answer for a resource that is not ready yet, or a call that was throttled or not answered: wait, or give
+    up.
 
-    `created`: the resource's creationDateTime (a young resource is checked at a steady pace; throttling always
-    backs off). Past the deadline: ProvisioningTimedOut, or LimitExceeded when throttling was the reason.
+    `created`: the resource's creationDateTime (a young resource is checked at a steady pace; throttling and
+    outages always back off). Past the deadline: ProvisioningTimedOut, or LimitExceeded when throttling was the
+    reason, or ServiceUnreachable (with `reason`) when an outage was.
     """
     polling = request["polling"]
     timeout = float(polling["timeoutSeconds"])  # a number of seconds (the local engine may scale it)
@@ -102,6 +107,8 @@ def keep_waiting(what: str, status: str, request: PollRequest, now: float, creat
         raise LimitExceeded(
             f"{what}: Personalize was still throttling after ProvisioningTimeoutSeconds ({timeout:g} s)"
         )
+    if left <= 0 and status == UNAVAILABLE:
+        raise ServiceUnreachable(f"{what}: {reason}, still after ProvisioningTimeoutSeconds ({timeout:g} s)")
     if left <= 0:
         raise ProvisioningTimedOut(f"{what} was still {status} after ProvisioningTimeoutSeconds ({timeout:g} s)")
     wait = next_wait_seconds(
@@ -110,6 +117,14 @@ def keep_waiting(what: str, status: str, request: PollRequest, now: float, creat
         int(polling["maxWaitSeconds"]),
         left,
         shortest_wait_seconds(timeout),
-        None if status == THROTTLED else age_seconds(created, now),
+        None if status in (THROTTLED, UNAVAILABLE) else age_seconds(created, now),
     )
     return {"status": status, "ready": False, "waitSeconds": wait}
+
+
+def wait_out_outage(what: str, error: Exception, request: PollRequest, now: float) -> PollResult:
+    """For an outage (common.errors.is_outage): wait and ask again, as for throttling, until the deadline. Any other
+    error is raised again."""
+    if not is_outage(error):
+        raise error
+    return keep_waiting(what, UNAVAILABLE, request, now, reason=unanswered(error))

@@ -9,7 +9,7 @@ from aws_lambda_powertools import Logger
 
 from common.errors import ProvisioningError
 from common.personalize import ACTIVE, CREATE_FAILED, CREATING, describe_or_throttled, is_being_deleted
-from common.polling import THROTTLED, PollRequest, PollResult, keep_waiting
+from common.polling import THROTTLED, PollRequest, PollResult, keep_waiting, wait_out_outage
 
 logger = Logger()
 
@@ -25,9 +25,12 @@ def check_status(
     on_create_failed: Callable[[dict[str, Any]], None] = lambda resource: None,
 ) -> tuple[dict[str, Any] | None, PollResult]:
     """(the resource, ready) once ACTIVE; (None, how long to wait) while it is being created or Personalize throttled
-    the call; `failed` when it failed (after `on_create_failed`) or is being deleted; `not_found` when it does not
-    exist."""
-    resource = describe_or_throttled(describe, not_found)
+    the call or did not answer; `failed` when it failed (after `on_create_failed`) or is being deleted; `not_found`
+    when it does not exist."""
+    try:
+        resource = describe_or_throttled(describe, not_found)
+    except Exception as error:
+        return None, waiting_out_outage(f"{label} {arn}", error, request, now)
     if resource is None:
         logger.warning("Describe throttled; waiting", extra={"arn": arn})
         return None, keep_waiting(f"{label} {arn}", THROTTLED, request, now)
@@ -36,7 +39,10 @@ def check_status(
     if status == ACTIVE:
         return resource, {"status": status, "ready": True, "waitSeconds": 0}
     if status == CREATE_FAILED:
-        on_create_failed(resource)
+        try:
+            on_create_failed(resource)
+        except Exception as error:  # recorded before the failure is reported: wait for the outage to end
+            return None, waiting_out_outage(f"{label} {arn}", error, request, now)
         reason = resource.get("failureReason")  # DescribeDatasetGroup's; trackers and datasets have none
         raise failed(f"{label} {arn} is {status}" + (f": {reason}" if reason else ""))
     if is_being_deleted(status):
@@ -44,3 +50,10 @@ def check_status(
     if status not in CREATING:
         logger.warning(f"Unknown {label.lower()} status; waiting", extra={"status": status})
     return None, keep_waiting(f"{label} {arn}", status, request, now, resource.get("creationDateTime"))
+
+
+def waiting_out_outage(what: str, error: Exception, request: PollRequest, now: float) -> PollResult:
+    """common.polling.wait_out_outage, logged."""
+    waiting = wait_out_outage(what, error, request, now)
+    logger.warning("No answer; waiting", extra={"what": what, "reason": str(error), **waiting})
+    return waiting
