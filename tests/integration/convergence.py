@@ -418,7 +418,12 @@ class Convergence(RuleBasedStateMachine):
 
     def delete_tracker_arn(self, arn: str, fate: str) -> None:
         self.settle()
-        group = self.call("DescribeEventTracker", eventTrackerArn=arn)["eventTracker"]["datasetGroupArn"]
+        try:
+            group = self.call("DescribeEventTracker", eventTrackerArn=arn)["eventTracker"]["datasetGroupArn"]
+        except ServiceError as error:  # gone while the runs under way settled (a release, a teardown)
+            if error.code != "ResourceNotFoundException":
+                raise
+            return
         name = group.rsplit("/", 1)[1]
         stored = self.stack.parameter(f"{PREFIX}/{name}/tracking-id")
         try:

@@ -147,7 +147,7 @@ def test_a_new_parameter_is_created_with_its_tags_in_one_call(stack: LocalEngine
 def test_a_parameter_whose_tagging_failed_is_tagged_by_the_next_scheduled_run(stack: LocalEngine) -> None:
     name = stack.parameter_name(NAME)
     stack.ssm.put_parameter(Name=name, Value="written by hand", Type="String")  # exists: overwritten, then tagged
-    stack.inject_aws_error("ssm", "AddTagsToResource", "InternalServerError")
+    stack.inject_aws_error("ssm", "AddTagsToResource", "AccessDeniedException")  # a 5xx would be waited out
     stack.create_dataset_group(NAME)
 
     execution = stack.run(event("create-dataset-group.json"))
