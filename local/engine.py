@@ -20,9 +20,9 @@ from __future__ import annotations
 
 import contextlib
 import contextvars
+import functools
 import importlib.util
 import itertools
-import functools
 import json
 import logging
 import os
@@ -33,6 +33,7 @@ import traceback
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from types import ModuleType
 from typing import TYPE_CHECKING, Any
@@ -55,7 +56,7 @@ from local import moto_patches
 from local.iam import allowed as _allowed
 from local.iam import request_resources, role_policies
 from local.personalize_emulator import PersonalizeEmulator
-from local.template import TEMPLATE, Function, Rule, Template
+from local.template import TEMPLATE, Function, Rule, Template, queue_of
 
 if TYPE_CHECKING:
     from local.containers.start import StartLambda
@@ -292,7 +293,8 @@ class TooManyRequests(LambdaClientError):
 
 def scaled_definition(definition: str, scale: float) -> str:
     """The definition with the deadlines its tasks pass to the functions at `scale` (Wait states are scaled as they
-    run): ProvisioningTimeoutSeconds (`polling.timeoutSeconds`) and CloudFormationGraceSeconds (`graceSeconds`)."""
+    run): ProvisioningTimeoutSeconds (`polling.timeoutSeconds`) and CloudFormationGraceSeconds (`graceSeconds`), and
+    the execution's own TimeoutSeconds."""
     if scale == 1.0:
         return definition
 
@@ -307,7 +309,10 @@ def scaled_definition(definition: str, scale: float) -> str:
             return [scale_node(item) for item in node]
         return node
 
-    return json.dumps(scale_node(json.loads(definition)))
+    scaled = scale_node(json.loads(definition))
+    if "TimeoutSeconds" in scaled:  # the execution's backstop, on the same clock
+        scaled["TimeoutSeconds"] = max(1, round(scaled["TimeoutSeconds"] * scale))
+    return json.dumps(scaled)
 
 
 class LocalEngine:
@@ -363,7 +368,8 @@ class LocalEngine:
         self._aws_faults: dict[tuple[str, str], list[str]] = {}
         self._outages: list[Outage] = []
         self.outage_hits: list[str] = []  # `<service>:<operation>` of every call an outage answered
-        self.dead_letters: list[tuple[str, Any]] = []  # (function, event) an asynchronous invocation gave up on
+        self.dead_letters: list[tuple[str, Any]] = []  # (target, event) EventBridge or Lambda gave up on
+        self.function_errors: list[str] = []  # each invocation that raised or timed out, by function
         self.function_timeouts = function_timeouts or {}
         self.time_scale = time_scale
         self.definition = scaled_definition(self.machine.definition, time_scale)
@@ -576,7 +582,10 @@ class LocalEngine:
         if code is not None:
             status = SERVER_ERRORS.get(code, 400)
             raise ClientError(
-                {"Error": {"Code": code, "Message": f"Injected {code}"}, "ResponseMetadata": {"HTTPStatusCode": status}},
+                {
+                    "Error": {"Code": code, "Message": f"Injected {code}"},
+                    "ResponseMetadata": {"HTTPStatusCode": status},
+                },
                 operation,
             )
 
@@ -619,6 +628,8 @@ class LocalEngine:
     def _ran(self, name: str, started: float, error: str | None) -> None:
         with self._count_lock:
             self.ran.append(Invocation(name, time.monotonic() - started, error))
+            if error is not None:
+                self.function_errors.append(name)
 
     def call(self, name: str, event: Any, timeout_seconds: float | None = None) -> Any:
         """Invoke a function directly (a scheduled run, a manual invoke), raising what it raises.
@@ -636,6 +647,10 @@ class LocalEngine:
         token = _running.set(Running(name, self))
         try:
             return self._handlers[name](json.loads(json.dumps(event)), self._context(name, timeout_seconds))
+        except Exception:
+            with self._count_lock:
+                self.function_errors.append(name)
+            raise
         finally:
             _running.reset(token)
 
@@ -672,7 +687,11 @@ class LocalEngine:
         results: dict[str, Any] = {}
         for rule in self.matching_rules(event):
             if rule.target == self.machine.logical_id:
-                results[rule.target] = self.start(event)
+                try:
+                    results[rule.target] = self.start(event)
+                except ClientError as error:  # the target refused it (gone, denied): the rule's dead-letter queue
+                    self._dead_letter(rule.target, rule.dead_letter_queue, event)
+                    results[rule.target] = error
                 continue
             for attempt in range(ASYNC_ATTEMPTS):
                 try:
@@ -680,9 +699,18 @@ class LocalEngine:
                     break
                 except Exception as error:
                     if attempt == ASYNC_ATTEMPTS - 1:
-                        self.dead_letters.append((rule.target, event))
+                        queue = queue_of(
+                            self.functions[rule.target].properties.get("DeadLetterQueue", {}).get("TargetArn")
+                        )
+                        self._dead_letter(rule.target, queue, event)
                         results[rule.target] = error
         return results
+
+    def _dead_letter(self, target: str, queue: str | None, event: Any) -> None:
+        self.dead_letters.append((target, event))
+        if queue is not None:
+            url = self.sqs.create_queue(QueueName=queue)["QueueUrl"]  # named by its logical ID, as the template says
+            self.sqs.send_message(QueueUrl=url, MessageBody=json.dumps(event))
 
     # ------------------------------------------------------------ executions
     def start(self, event: Any, name: str | None = None) -> str:
@@ -708,7 +736,8 @@ class LocalEngine:
             error=description.get("error"),
             cause=description.get("cause"),
             history=self.history(arn),
-            seconds=(description["stopDate"] - description["startDate"]).total_seconds(),
+            # moto sets no stopDate on a timed-out execution (AWS sets one on every execution that ended)
+            seconds=(description.get("stopDate", datetime.now(UTC)) - description["startDate"]).total_seconds(),
         )
         self.choices_read_missing.extend(execution.choice_reads_missing(json.loads(self.machine.definition)))
         return execution

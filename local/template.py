@@ -53,6 +53,7 @@ class Rule:
     target: str  # logical ID
     target_type: str  # AWS::Serverless::Function or AWS::Serverless::StateMachine
     pattern: dict[str, Any]
+    dead_letter_queue: str | None = None  # logical ID of the queue EventBridge sends what it could not deliver
 
 
 @dataclass
@@ -272,8 +273,19 @@ class Template:
                 for name, event in resource.get("Properties", {}).get("Events", {}).items():
                     if event["Type"] == "EventBridgeRule":
                         pattern = json.loads(json.dumps(self._resolve(event["Properties"]["Pattern"])))
-                        rules.append(Rule(name, logical_id, kind, pattern))
+                        queue = queue_of(event["Properties"].get("DeadLetterConfig", {}).get("Arn"))
+                        rules.append(Rule(name, logical_id, kind, pattern, queue))
         return rules
+
+
+def queue_of(arn: Any) -> str | None:
+    """The queue's name (locally its logical ID) of `!GetAtt <Queue>.Arn`, or of its resolved ARN."""
+    if isinstance(arn, dict) and "Fn::GetAtt" in arn:
+        target = arn["Fn::GetAtt"]
+        return str(target[0] if isinstance(target, list) else target.split(".", 1)[0])
+    if isinstance(arn, str) and arn.startswith("arn:"):
+        return arn.rsplit(":", 1)[-1]
+    return None
 
 
 def read(path: Path) -> dict[str, Any]:

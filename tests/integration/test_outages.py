@@ -93,4 +93,3 @@ def test_5xx_answers_past_the_clients_attempts_are_waited_out(
     assert emulator.calls["DescribeEventTracker"] >= 7
     [tracker] = emulator.trackers_of(NAME)
     assert stack.parameter(PARAMETER)["Value"] == tracker["trackingId"]
-
