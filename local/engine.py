@@ -448,7 +448,10 @@ class LocalEngine:
         def invoke(
             backend: Any, function_name: str, qualifier: Any, body: Any, headers: Any, response_headers: Any
         ) -> str:
-            return stack.invoke(function_name.rsplit(":", 1)[-1], body, response_headers)
+            name = function_name.rsplit(":", 1)[-1]
+            if (headers or {}).get("X-Amz-Invocation-Type") == "Event":
+                return stack.invoke_async(name, body, response_headers)
+            return stack.invoke(name, body, response_headers)
 
         return invoke
 
@@ -477,6 +480,18 @@ class LocalEngine:
         finally:
             if self._slots is not None:
                 self._slots.release()
+
+    def invoke_async(self, name: str, body: Any, response_headers: dict[str, str]) -> str:
+        """InvocationType Event (here run before Invoke answers 202): Lambda retries a failed invocation twice, then
+        sends the event to the function's dead-letter queue."""
+        for _ in range(ASYNC_ATTEMPTS):
+            headers: dict[str, str] = {}
+            self.invoke(name, body, headers)
+            if not headers.get("x-amz-function-error"):
+                return ""
+        queue = queue_of(self.functions[name].properties.get("DeadLetterQueue", {}).get("TargetArn"))
+        self._dead_letter(name, queue, json.loads(body) if body else {})
+        return ""
 
     def _run_handler(self, name: str, body: Any, response_headers: dict[str, str]) -> str:
         """The handler on a thread of its own, ended at its Timeout as Lambda ends it."""
@@ -708,9 +723,14 @@ class LocalEngine:
 
     def _dead_letter(self, target: str, queue: str | None, event: Any) -> None:
         self.dead_letters.append((target, event))
-        if queue is not None:
+        if queue is None:
+            return
+        token = _running.set(None)  # Lambda's or EventBridge's doing, even within the invocation that invoked
+        try:
             url = self.sqs.create_queue(QueueName=queue)["QueueUrl"]  # named by its logical ID, as the template says
             self.sqs.send_message(QueueUrl=url, MessageBody=json.dumps(event))
+        finally:
+            _running.reset(token)
 
     # ------------------------------------------------------------ executions
     def start(self, event: Any, name: str | None = None) -> str:

@@ -107,6 +107,15 @@ def a_sweeper_that_cannot_check_a_parameter(stack: LocalEngine, emulator: Person
     stack.call("SweeperFunction", event("scheduled-event.json"))
 
 
+def a_hand_over_that_fails(stack: LocalEngine, emulator: PersonalizeEmulator) -> None:
+    """A run with too little time hands everything over; the continuation fails, and so do Lambda's two retries."""
+    stack.create_dataset_group(NAME)
+    stack.inject_aws_error("personalize", "ListDatasetGroups", "AccessDeniedException", times=3)
+    assert stack.call("ReconcilerFunction", event("scheduled-event.json"), timeout_seconds=1)["continued"] is True
+    [(function, continuation)] = stack.dead_letters
+    assert function == "ReconcilerFunction" and "nextToken" in continuation  # where to go on from
+
+
 def a_tracking_id_stored(stack: LocalEngine, emulator: PersonalizeEmulator) -> None:
     stack.create_dataset_group(NAME)
     assert stack.run(event("create-dataset-group.json")).status == "SUCCEEDED"
@@ -121,6 +130,7 @@ CONDITIONS: dict[str, tuple[Callable[[LocalEngine, PersonalizeEmulator], None], 
     "ReleaseTrackerErrorsAlarm": (denied("ReleaseTrackerFunction", a_refused_deletion()), {}),
     "ReconcilerErrorsAlarm": (a_run_that_fails("ReconcilerFunction"), {}),
     "ReconcilerUncheckedAlarm": (a_reconciler_that_cannot_check_a_group, {}),
+    "ScheduledRunDeadLetterAlarm": (a_hand_over_that_fails, {}),
     "SweeperErrorsAlarm": (a_run_that_fails("SweeperFunction"), {}),
     "SweeperUncheckedAlarm": (a_sweeper_that_cannot_check_a_parameter, {}),
     "ProvisioningLagAlarm": (a_tracking_id_stored, {}),

@@ -30,7 +30,8 @@ IMPLIED = {
     "CreateOrAdoptTrackerFunction": {"personalize:TagResource"},  # CreateEventTracker with tags
     "CheckEventTrackerFunction": {"kms:Encrypt"},  # PutParameter of a SecureString with KmsKeyId
     "CheckDatasetFunction": {"kms:Encrypt"},  # the same, for the action tracking ID
-    "ReconcilerFunction": {"kms:Decrypt"},  # GetParameter WithDecryption of that SecureString
+    "ReconcilerFunction": {"kms:Decrypt", "sqs:SendMessage"},  # GetParameter WithDecryption; its DeadLetterQueue
+    "SweeperFunction": {"sqs:SendMessage"},  # its DeadLetterQueue, for a failed run or continuation
     "TeardownFunction": {"sqs:SendMessage"},  # its DeadLetterQueue, for failed asynchronous invocations
     "ReleaseTrackerFunction": {"sqs:SendMessage"},  # the same
 }
