@@ -8,7 +8,7 @@ data but no query for one action's resource types; iamlive and the AWS docs need
 
 Policies are evaluated with moto's IAM policy evaluator (Allow/Deny, wildcards in Action and Resource, NotAction).
 Not covered: conditions (none of the functions' statements has one), permission boundaries, SCPs, resource
-policies, session policies and the AWS managed policies SAM attaches (logs and X-Ray, which no handler calls).
+policies, session policies and the AWS managed policies SAM attaches (logs, which no handler calls).
 """
 
 from __future__ import annotations
