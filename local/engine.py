@@ -69,6 +69,7 @@ ACCOUNT = "123456789012"
 TIME_SCALE = 0.2
 ASYNC_ATTEMPTS = 3  # Lambda's asynchronous invocations: the first and two retries
 _module_ids = itertools.count()
+MODULE_PREFIX = "_local_"
 _import_lock = threading.Lock()
 
 
@@ -211,16 +212,21 @@ OUTAGE_ERRORS: dict[str, Callable[[str], Exception]] = {
 }
 
 
-@dataclass(frozen=True)
+@dataclass
 class Outage:
     service: str
-    until: float  # time.monotonic()
+    seconds: float  # real seconds, from the first call it answers
     kind: str  # a key of OUTAGE_ERRORS, or of SERVER_ERRORS
     operations: frozenset[str] | None
     acted: bool
+    until: float | None = None  # time.monotonic(), once a call has met it
 
-    def covers(self, operation: str) -> bool:
-        return self.operations is None or operation in self.operations
+    def covers(self, operation: str, now: float) -> bool:
+        if self.operations is not None and operation not in self.operations:
+            return False
+        if self.until is None:
+            self.until = now + self.seconds
+        return now < self.until
 
     def error(self, service: str, operation: str) -> Exception:
         if self.kind in OUTAGE_ERRORS:
@@ -238,7 +244,7 @@ def load_handler(function: Function) -> Callable[[Any, Any], Any]:
         for directory in (function.code_uri, *function.layer_paths):
             if str(directory) not in sys.path:
                 sys.path.insert(0, str(directory))
-        spec = importlib.util.spec_from_file_location(f"_local_{function.logical_id}_{next(_module_ids)}", path)
+        spec = importlib.util.spec_from_file_location(f"{MODULE_PREFIX}{function.logical_id}_{next(_module_ids)}", path)
         assert spec and spec.loader, path
         module: ModuleType = importlib.util.module_from_spec(spec)
         sys.modules[spec.name] = module  # as an import would; dataclasses look their module up there
@@ -350,7 +356,8 @@ class LocalEngine:
         self.template = Template(template_path, overrides, REGION, ACCOUNT)
         self.machine = self.template.state_machine()
         self.functions = self.template.functions()
-        self._handlers: dict[str, Callable[[Any, Any], Any]] = {}
+        self._handlers: dict[str, Callable[[Any, Any], Any]] = {}  # each imported at its first invocation
+        self._handlers_lock = threading.Lock()
         self._patches: list[Any] = []
         self.containers = containers
         self._lambda_api = containers.client() if containers else None
@@ -418,7 +425,9 @@ class LocalEngine:
         self.events = boto3.client("events", region_name=REGION)
         self.sqs = boto3.client("sqs", region_name=REGION)
         self.personalize = boto3.client("personalize", region_name=REGION, endpoint_url=self.emulator.url)
-        self._handlers = {name: load_handler(function) for name, function in self.functions.items()}
+        for layer in {str(path) for function in self.functions.values() for path in function.layer_paths}:
+            if layer not in sys.path:  # the functions' shared code (common), as their layer gives it to them
+                sys.path.insert(0, layer)
         self.state_machine_arn = self.sfn.create_state_machine(
             name=self.machine.logical_id,
             definition=self.definition,
@@ -435,6 +444,9 @@ class LocalEngine:
             self.emulator.release_hangs()
         for thread in self._abandoned:
             thread.join(10)
+        for handler in self._handlers.values():  # each module holds its clients: a worker runs hundreds of engines
+            if getattr(handler, "__module__", "").startswith(MODULE_PREFIX):
+                sys.modules.pop(handler.__module__, None)
         if self._moto_server is not None:
             self._moto_server.stop()
             self._moto_server = None
@@ -442,6 +454,18 @@ class LocalEngine:
             patch.stop()
 
     # ------------------------------------------------------------ Lambda, in-process
+    def handler(self, name: str) -> Callable[[Any, Any], Any]:
+        """The function's handler, its module imported at the first invocation (Lambda's init, which the
+        invocation's Timeout does not count): a test runs the few functions it needs, not all of them."""
+        with self._handlers_lock:
+            if name not in self._handlers:
+                self._handlers[name] = load_handler(self.functions[name])
+            return self._handlers[name]
+
+    def module(self, name: str) -> ModuleType:
+        """The function's module, as its handler reads its globals (for tests that replace one)."""
+        return sys.modules[self.handler(name).__module__]
+
     def _invoke_patch(self) -> Callable[..., str]:
         stack = self
 
@@ -498,6 +522,7 @@ class LocalEngine:
         if self._lambda_api is not None:
             return self._run_in_container(name, body, response_headers)
         event = json.loads(body) if body else {}
+        handler = self.handler(name)
         context = self._context(name)
         started = time.monotonic()
         running = Running(name, self)
@@ -506,7 +531,7 @@ class LocalEngine:
         def run() -> None:
             _running.set(running)
             try:
-                outcome["result"] = self._handlers[name](event, context)
+                outcome["result"] = handler(event, context)
             except Exception as error:
                 outcome["error"] = error
             except InvocationEnded:
@@ -570,18 +595,18 @@ class LocalEngine:
         operations: frozenset[str] | None = None,
         acted: bool = False,
     ) -> None:
-        """For `seconds` of the engine's clock from now, every call of `service` ("personalize", "ssm") a function
-        makes, or only of `operations`, fails as it fails once botocore's attempts are spent: `error` is one of
-        OUTAGE_ERRORS, or a 5xx code. `acted`: the service did what was asked before the answer was lost."""
-        until = time.monotonic() + seconds * self.time_scale
+        """For `seconds` of the engine's clock from the first call it meets, every call of `service` ("personalize",
+        "ssm") a function makes, or only of `operations`, fails as it fails once botocore's attempts are spent:
+        `error` is one of OUTAGE_ERRORS, or a 5xx code. `acted`: the service did what was asked before the answer
+        was lost. (From the first call, not from now: how long a test's start-up takes does not shorten it.)"""
         with self._count_lock:
-            self._outages.append(Outage(service, until, error, operations, acted))
+            self._outages.append(Outage(service, seconds * self.time_scale, error, operations, acted))
 
     def outage_of(self, service: str, operation: str) -> Outage | None:
         now = time.monotonic()
         with self._count_lock:
             for outage in self._outages:
-                if outage.service == service and now < outage.until and outage.covers(operation):
+                if outage.service == service and outage.covers(operation, now):
                     self.outage_hits.append(f"{service}:{operation}")
                     return outage
         return None
@@ -661,7 +686,7 @@ class LocalEngine:
             return payload
         token = _running.set(Running(name, self))
         try:
-            return self._handlers[name](json.loads(json.dumps(event)), self._context(name, timeout_seconds))
+            return self.handler(name)(json.loads(json.dumps(event)), self._context(name, timeout_seconds))
         except Exception:
             with self._count_lock:
                 self.function_errors.append(name)
@@ -775,7 +800,7 @@ class LocalEngine:
 
     def parameter_name(self, dataset_group_name: str) -> str:
         """Where the workflow stores the dataset group's trackingId, by the functions' own rule."""
-        from common.parameters import parameter_name  # on sys.path once the handlers are loaded
+        from common.parameters import parameter_name  # on sys.path once the stack has started
 
         return parameter_name(self.template.parameters["ParameterPrefix"], dataset_group_name)
 

@@ -115,7 +115,7 @@ def as_if_just_made(event: Any) -> Any:
 
 def dataset_group_of(event: Any) -> tuple[str | None, dict[str, Any]]:
     """The dataset group the event names (by the workflow's own parser), and its CreateDatasetGroup arguments."""
-    from common.errors import InvalidEvent  # on sys.path once the stack has loaded the handlers
+    from common.errors import InvalidEvent  # on sys.path once the stack has started
     from common.inputs import parse_input
 
     try:

@@ -4,7 +4,6 @@ half-done writes, StartExecution's name rules, and answers that lack a field."""
 from __future__ import annotations
 
 import json
-import sys
 import time
 from collections.abc import Callable
 from typing import Any
@@ -245,8 +244,7 @@ class ListsNoneRunning:
 
 def call_with_client(stack: LocalEngine, function: str, payload: Any, variable: str, wrapper: Any) -> Any:
     """Invoke a function with one of its module's clients wrapped (the handler reads its module's globals)."""
-    handler = stack._handlers[function]
-    module = vars(sys.modules[handler.__module__])
+    module = vars(stack.module(function))
     own = module[variable]
     module[variable] = wrapper(own)
     try:

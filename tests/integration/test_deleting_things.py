@@ -5,7 +5,6 @@ datasets and groups (issue 27's journeys), on the local engine with Personalize'
 from __future__ import annotations
 
 import json
-import sys
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -195,7 +194,7 @@ def stack_resources(made: dict[str, Any]) -> list[StackResource]:
 
 def quick_hook(stack: LocalEngine, monkeypatch: pytest.MonkeyPatch, seconds: float) -> None:
     """The hook's own polling on the engine's clock (CloudFormation's callback delay is scaled by the driver)."""
-    module = sys.modules[stack._handlers["ReleaseTrackerFunction"].__module__]
+    module = stack.module("ReleaseTrackerFunction")
     monkeypatch.setattr(module, "HOOK_SECONDS", seconds)
     monkeypatch.setattr(module, "POLL_SECONDS", 0.2)
 

@@ -30,7 +30,9 @@ def json_lines(text: str) -> list[dict]:
 def test_logs_carry_the_execution_arn_and_metrics_are_emitted(
     stack: LocalEngine, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    # Every handler's Powertools Logger shares the service's logging.Logger and its one handler.
+    # Every handler's Powertools Logger shares the service's logging.Logger and its one handler (made by the
+    # first handler imported).
+    stack.handler("ParseInputFunction")
     [handler] = logging.getLogger("event-tracker-provisioner").handlers
     log = io.StringIO()
     # Not setStream: it flushes the old stream, which an earlier test's capture may have closed.

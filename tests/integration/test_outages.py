@@ -15,7 +15,7 @@ from tests.integration.test_workflow import assert_failed
 
 NAME = "retail-recommendations"
 PARAMETER = f"/personalize/{NAME}/tracking-id"
-CLOCK = {"time_scale": 0.03}  # minutes of outage on the engine's clock in seconds
+CLOCK = {"time_scale": 0.01}  # minutes of outage on the engine's clock in seconds
 
 
 @pytest.mark.parametrize(
@@ -33,7 +33,7 @@ def test_minutes_without_an_answer_are_waited_out(
     stack.create_dataset_group(NAME)
     stack.outage("personalize", 60, personalize_says)
     stack.outage("ssm", 120, ssm_says)
-    stack.outage("ssm", 300, ssm_says, frozenset({"PutParameter"}))  # still out when the tracker is ACTIVE
+    stack.outage("ssm", 300, ssm_says, frozenset({"PutParameter"}))  # the store meets it
 
     execution = stack.run(event("create-dataset-group.json"))
 
