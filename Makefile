@@ -6,6 +6,7 @@ PYTHON ?= $(shell for p in python3.13 $$(ls -d $$HOME/.pyenv/versions/3.13*/bin/
 VENV := .venv
 BIN := $(VENV)/bin
 export SAM_CLI_TELEMETRY := 0
+# Bytecode is cached (in __pycache__, ignored by git and by sam build): six test workers import the same code.
 unexport PYTHONDONTWRITEBYTECODE
 MAKEFLAGS += --no-print-directory
 
