@@ -7,7 +7,10 @@ Personalize itself says the resource the tag names is gone (ResourceNotFoundExce
 
 - the dataset group: its tracking-id, action-tracking-id and tracker-hold go;
 - the Action interactions dataset: its action-tracking-id goes;
-- a tracker-hold of an earlier dataset group of the same name goes.
+- a tracker-hold or a tracking-id of an earlier dataset group of the same name (so of the same ARN) goes: a
+  tracking-id written before the group was made names a tracker Personalize deleted before it let that group go.
+  (A group's own is written seconds after it is made, once its tracker is ACTIVE; the second of margin covers the
+  timestamps' resolution.)
 
 A tracking-id whose tracker is gone while its group lives is the reconciler's: someone deleted that tracker, which
 it records (common.holds) before it removes the parameter.
@@ -80,6 +83,7 @@ class Sweep:
     report: Report = field(default_factory=Report)
     deadline: Deadline | None = None  # the clients' guard against calls that could outlast the invocation
     _groups: dict[str, dict[str, Any] | None] = field(default_factory=dict)  # by ARN: None when gone
+    _written: dict[str, Any] = field(default_factory=dict)  # each parameter's LastModifiedDate, by name
     _after: str | None = None  # the last parameter checked
 
     def names(self) -> list[str]:
@@ -90,7 +94,8 @@ class Sweep:
             ParameterFilters=[{"Key": "Path", "Option": "Recursive", "Values": [self.prefix]}],
             PaginationConfig={"PageSize": PAGE_SIZE},
         )
-        return sorted(parameter["Name"] for page in pages for parameter in page["Parameters"])
+        self._written = {p["Name"]: p.get("LastModifiedDate") for page in pages for p in page["Parameters"]}
+        return sorted(self._written)
 
     def run(self, after: str | None = None) -> Report:
         """Name by name; when the next might not fit in the time left, or a call could not begin in it, hand the
@@ -157,12 +162,12 @@ class Sweep:
             if is_gone(lambda: self.personalize.describe_dataset(datasetArn=dataset)["dataset"]):
                 return f"Action interactions dataset {dataset} does not exist or is being deleted"
             return None
-        group_name = group.rsplit("/", 1)[1]
-        if (
-            name == hold_name(self.prefix, group_name)
-            and read_hold(self.ssm, self.prefix, group_name, epoch(live.get("creationDateTime"))) is None
-        ):
+        group_name, created = group.rsplit("/", 1)[1], epoch(live.get("creationDateTime"))
+        if name == hold_name(self.prefix, group_name) and read_hold(self.ssm, self.prefix, group_name, created) is None:
             return f"the hold is about an earlier dataset group named as {group} is"
+        written = epoch(self._written.get(name))
+        if name == parameter_name(self.prefix, group_name) and written and created and written < created - 1:
+            return f"the tracking ID is of an earlier dataset group named as {group} is (written before it was made)"
         return None
 
     def group(self, arn: str) -> dict[str, Any] | None:

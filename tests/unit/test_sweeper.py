@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+from types import SimpleNamespace
 from typing import Any
 
 import boto3
@@ -10,6 +12,7 @@ from sweeper.app import Sweep, ours_by_name
 
 from common.clients import PACED_MAX_ATTEMPTS, Deadline, OutOfTime, personalize_client, worst_call_seconds
 from common.parameters import TAG_DATASET_ARN, TAG_DATASET_GROUP_ARN, TAG_EVENT_TRACKER_ARN
+from local import personalize_emulator
 from local.personalize_emulator import PersonalizeEmulator, Timing
 from tests.helpers import dataset_group_arn
 
@@ -149,6 +152,30 @@ def test_a_deleted_trackers_parameter_is_left_to_the_reconciler_while_its_group_
 
     assert report.swept == {} and report.checked == 2
     assert names(ssm) == sorted([bare, replaced])
+
+
+def test_the_tracking_id_of_an_earlier_group_of_the_same_name_goes(
+    ssm: Any, personalize: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A group deleted, its parameter left (its events lost, the teardown throttled), then made again (opted out,
+    so no workflow overwrites the parameter): the parameter, older than the group, names the old group's tracker."""
+    personalize.create_dataset_group(name="g")
+    old = personalize.create_event_tracker(name="t", datasetGroupArn=dataset_group_arn("g"))["eventTrackerArn"]
+    earlier = written(ssm, "g", tracker=old)
+    personalize.delete_event_tracker(eventTrackerArn=old)
+    personalize.delete_dataset_group(datasetGroupArn=dataset_group_arn("g"))
+    # The tracker's deletion, then the group's, take Personalize half a minute or more: the group is made later.
+    later = SimpleNamespace(time=lambda: time.time() + 30, monotonic=time.monotonic, sleep=time.sleep)
+    monkeypatch.setattr(personalize_emulator, "time", later)
+    personalize.create_dataset_group(name="g")
+    other = written(ssm, "other")  # a parameter of a group that never existed again: the group check's, as before
+
+    report = Sweep(personalize, ssm, PREFIX).run()
+
+    assert report.swept.keys() == {earlier, other}
+    assert "earlier dataset group" in report.swept[earlier] and "written before it was made" in report.swept[earlier]
+    assert names(ssm) == []
+    # One written after its group was made, even within the same second, is the group's own: the test above.
 
 
 def test_a_call_that_could_outlast_the_invocation_is_not_begun_and_the_rest_is_handed_over(
