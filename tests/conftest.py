@@ -25,7 +25,8 @@ os.environ.update(
 
 if os.environ.get("PYTEST_XDIST_WORKER"):
     # A worker's heap (moto's backends, botocore's models, every module) takes seconds to free at exit, while the
-    # controller waits; it has every result by then. Registered first, so it runs after every other atexit.
+    # controller waits; it has every result by then. What registered later still runs first; what registered before
+    # (logging's final flush among them) is skipped, so the output is flushed here.
     atexit.register(lambda: (sys.stdout.flush(), sys.stderr.flush(), os._exit(0)))
 
 from local import moto_patches
