@@ -92,8 +92,8 @@ making its boto3 clients).
 Target at most 1.3x the baseline: **{"met" if worst <= 1.3 else "NOT met"}** (worst {worst:.2f}x).
 No tracing on the functions: Powertools' Tracer, which would show their Personalize and SSM calls in X-Ray,
 adds 176 and 201 ms to a cold start (409 to 585 ms, 434 to 635 ms: +43 and +46 %; two runs of
-`bench/tracer_cost.py`, medians of 15), past the target, and without it X-Ray shows each function as one
-opaque segment. The state machine's own trace shows every state and task.
+`bench/tracer_cost.py` on 2026-12-06, medians of 15, not run by `make bench`), past the target, and without
+it X-Ray shows each function as one opaque segment. The state machine's own trace shows every state and task.
 The reconciler imports pydantic only when it reads a running execution's input.
 
 Deployment packages from `sam build`, our code only (Powertools comes from its public layer, boto3 from the

@@ -51,6 +51,7 @@ from botocore.exceptions import (
 from moto import mock_aws
 from moto.awslambda.exceptions import LambdaClientError
 from moto.events.models import EventPattern
+from moto.stepfunctions.parser.models import stepfunctions_parser_backends
 
 from local import moto_patches
 from local.iam import allowed as _allowed
@@ -793,8 +794,6 @@ class LocalEngine:
 
     def _still_running(self, arn: str) -> bool:
         """Read from moto's backend: a DescribeExecution through boto3 every 50 ms cost a tenth of the tests' time."""
-        from moto.stepfunctions.parser.models import stepfunctions_parser_backends
-
         status = stepfunctions_parser_backends[ACCOUNT][REGION].describe_execution(arn).exec_status
         return status is None or status.value == "RUNNING"
 
