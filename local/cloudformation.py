@@ -1,20 +1,32 @@
-"""A stack deletion as CloudFormation runs it, with the template's Lambda hooks: for the local engine.
+"""Stacks of Personalize resources as CloudFormation runs them, with the template's Lambda hooks: for the local
+engine.
 
-What a stack that declares a Personalize dataset group and its datasets does when it is deleted:
+What a stack that declares a Personalize dataset group and its datasets does:
 
-- resources are deleted in reverse dependency order (datasets, then the group);
-- before each one, every enabled `AWS::CloudFormation::LambdaHook` whose target filters name the type, the action
-  DELETE and the invocation point PRE_PROVISION is invoked with the request the CloudFormation Hooks user guide
-  shows; an IN_PROGRESS answer is honoured (its callbackContext comes back after callbackDelaySeconds, on the
-  engine's clock), at most three invocations in all; FailureMode WARN lets the deletion go on when the hook fails;
+- it creates them with CloudFormation's system tags (`aws:cloudformation:stack-id`, `...:stack-name`,
+  `...:logical-id`), as AWS::Personalize::DatasetGroup and ::Dataset do (cloudFormationSystemTags in their
+  schemas); CloudTrail records the calls with `invokedBy` cloudformation.amazonaws.com;
+- delete-stack deletes them in reverse dependency order (datasets, then the group); before each one, every enabled
+  `AWS::CloudFormation::LambdaHook` whose target filters name the type, the action DELETE and the invocation point
+  PRE_PROVISION is invoked with the request the CloudFormation Hooks user guide shows: the properties in
+  `previousResourceProperties`, `resourceProperties` empty ("If the resource is being deleted, this value will be
+  empty"); `shape="resourceProperties"` sends them the other way, as cloudformation-cli's contract tests do. An
+  IN_PROGRESS answer is honoured (its callbackContext, as a JSON string, comes back after callbackDelaySeconds on
+  the engine's clock), at most three invocations in all; an invocation that answers after CloudFormation's 30 s
+  counts as failed; FailureMode WARN lets the deletion go on when the hook fails;
+- an update that removes resources from the template deletes them in its clean-up, where no hook runs ("The
+  delete Hook handler is only invoked when a resource is deleted using an operation trigger from Cloud Control API
+  delete-resource or CloudFormation delete-stack"); a refused deletion leaves the resource in the account, outside
+  the stack, and the update completes;
 - the resource's own handler calls Personalize (DeleteDataset, DeleteDatasetGroup) and waits until the resource is
-  gone; CloudTrail records the call, refused or not, with `invokedBy` cloudformation.amazonaws.com, and EventBridge
-  delivers it to the application's rules;
-- a refused call ends the resource, and the stack, in DELETE_FAILED; deleting the stack again retries.
+  gone; CloudTrail records the call, refused or not, and EventBridge delivers it to the application's rules;
+- a refused call in delete-stack ends the resource, and the stack, in DELETE_FAILED; deleting the stack again
+  retries.
 """
 
 from __future__ import annotations
 
+import json
 import time
 import uuid
 from dataclasses import dataclass, field
@@ -22,35 +34,101 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from local.cloudtrail import CLOUDFORMATION, record
+from local.cloudtrail import CLOUDFORMATION, call, record
 from local.engine import ACCOUNT, REGION, LocalEngine
 
 HOOK_INVOCATIONS = 3
+HOOK_WAIT_SECONDS = 30.0  # CloudFormation waits this long for each invocation of a Lambda hook
 GONE_SECONDS = 120.0  # a resource handler's wait until Personalize no longer has the resource (engine's clock)
+SHAPES = ("previousResourceProperties", "resourceProperties")  # where a DELETE request carries the properties
 
 
 @dataclass
 class StackResource:
     logical_id: str
     type: str  # AWS::Personalize::DatasetGroup or AWS::Personalize::Dataset
-    properties: dict[str, Any]  # as the template declares them
-    arn: str  # its physical id
+    properties: dict[str, Any]  # as the template declares them ({"Fn::GetAtt": [id, attribute]} resolved)
+    arn: str = ""  # its physical id, once created
+
+
+@dataclass
+class Stack:
+    name: str
+    resources: list[StackResource]  # in creation order
+    stack_id: str = ""
+
+    def __post_init__(self) -> None:
+        self.stack_id = self.stack_id or f"arn:aws:cloudformation:{REGION}:{ACCOUNT}:stack/{self.name}/{uuid.uuid4()}"
+
+    def without(self, *logical_ids: str) -> Stack:
+        return Stack(self.name, [r for r in self.resources if r.logical_id not in logical_ids], self.stack_id)
 
 
 @dataclass
 class StackDeletion:
-    status: str  # DELETE_COMPLETE or DELETE_FAILED
+    status: str  # DELETE_COMPLETE or DELETE_FAILED (UPDATE_COMPLETE for an update's clean-up)
     hook_answers: list[dict[str, Any]] = field(default_factory=list)  # every answer, in order
     refused: list[str] = field(default_factory=list)  # "<logical id>: <error>"
     deleted: list[str] = field(default_factory=list)  # logical ids
+    requests: list[dict[str, Any]] = field(default_factory=list)  # every hook request, in order
 
 
 class LocalCloudFormation:
-    """Deletes stacks' Personalize resources against the engine's emulator, with the engine's template's hooks."""
+    """Creates and deletes stacks' Personalize resources against the engine's emulator, with the engine's
+    template's hooks."""
 
     def __init__(self, engine: LocalEngine) -> None:
         self.engine = engine
         self.personalize = engine.personalize
+
+    def create_stack(self, name: str, resources: list[StackResource]) -> tuple[Stack, list[dict[str, Any]]]:
+        """Create the resources in order, tagged as CloudFormation tags them: the stack, and the CloudTrail events
+        of its calls (delivered by the caller, as EventBridge would)."""
+        stack = Stack(name, resources)
+        events = []
+        for resource in resources:
+            properties = self._resolved(stack, resource.properties)
+            tags = self._system_tags(stack, resource)
+            if resource.type == "AWS::Personalize::DatasetGroup":
+                operation, request = "CreateDatasetGroup", {"name": properties["Name"], "tags": tags}
+            else:
+                operation = "CreateDataset"
+                request = {
+                    "name": properties["Name"],
+                    "schemaArn": properties["SchemaArn"],
+                    "datasetGroupArn": properties["DatasetGroupArn"],
+                    "datasetType": properties["DatasetType"],
+                    "tags": tags,
+                }
+            answer, event = call(self.personalize, operation, CLOUDFORMATION, **request)
+            if isinstance(answer, ClientError):
+                raise answer
+            resource.arn = answer.get("datasetGroupArn") or answer["datasetArn"]
+            events.append(event)
+        return stack, events
+
+    def claim(self, stack: Stack) -> None:
+        """Resources made before as if this stack had made them: its system tags on each (for a model that decides
+        late which groups a stack made)."""
+        for resource in stack.resources:
+            request = {"resourceArn": resource.arn, "tags": self._system_tags(stack, resource)}
+            self.engine.emulator.handle("TagResource", request, faults=False)  # long before: no fault of today
+
+    @staticmethod
+    def _system_tags(stack: Stack, resource: StackResource) -> list[dict[str, str]]:
+        return [
+            {"tagKey": "aws:cloudformation:stack-id", "tagValue": stack.stack_id},
+            {"tagKey": "aws:cloudformation:stack-name", "tagValue": stack.name},
+            {"tagKey": "aws:cloudformation:logical-id", "tagValue": resource.logical_id},
+        ]
+
+    @staticmethod
+    def _resolved(stack: Stack, properties: dict[str, Any]) -> dict[str, Any]:
+        arns = {resource.logical_id: resource.arn for resource in stack.resources}
+        return {
+            key: arns[value["Fn::GetAtt"][0]] if isinstance(value, dict) and "Fn::GetAtt" in value else value
+            for key, value in properties.items()
+        }
 
     def hooks(self, resource_type: str) -> list[dict[str, Any]]:
         """The enabled Lambda hooks that run before a DELETE of this type."""
@@ -68,47 +146,66 @@ class LocalCloudFormation:
                 found.append(properties)
         return found
 
-    def run_hook(self, hook: dict[str, Any], stack_id: str, resource: StackResource) -> list[dict[str, Any]]:
-        """The hook's invocations for one resource: its answers. A function that fails answers FAILED."""
-        function = hook["LambdaFunction"].rsplit(":", 1)[-1]
-        token = str(uuid.uuid4())
-        answers: list[dict[str, Any]] = []
-        callback: dict[str, Any] | None = None
-        for invocation in range(1, HOOK_INVOCATIONS + 1):
-            request = {
-                "clientRequestToken": token,
-                "awsAccountId": ACCOUNT,
-                "stackId": stack_id,
-                "changeSetId": None,
-                "hookTypeName": hook["Alias"],
-                "hookModel": {"LambdaFunction": hook["LambdaFunction"]},
-                "actionInvocationPoint": "DELETE_PRE_PROVISION",
-                "requestData": {
-                    "targetName": resource.type,
-                    "targetType": resource.type,
-                    "targetLogicalId": resource.logical_id,
-                    "targetModel": {"resourceProperties": resource.properties, "previousResourceProperties": None},
+    def request(
+        self, hook: dict[str, Any], stack: Stack | None, resource: StackResource, shape: str = SHAPES[0]
+    ) -> dict[str, Any]:
+        """The hook's request for a DELETE of the resource, by a stack, or by Cloud Control (stack None)."""
+        properties = self._resolved(stack, resource.properties) if stack else resource.properties
+        return {
+            "clientRequestToken": str(uuid.uuid4()),
+            "awsAccountId": ACCOUNT,
+            "stackId": stack.stack_id if stack else "",
+            "changeSetId": None,
+            "hookTypeName": hook["Alias"],
+            "hookModel": {"LambdaFunction": hook["LambdaFunction"]},
+            "actionInvocationPoint": "DELETE_PRE_PROVISION",
+            "requestData": {
+                "targetName": resource.type,
+                "targetType": resource.type if stack else "RESOURCE",
+                "targetLogicalId": resource.logical_id,
+                "targetModel": {
+                    "resourceProperties": properties if shape == "resourceProperties" else {},
+                    "previousResourceProperties": properties if shape == SHAPES[0] else None,
                 },
-                "requestContext": {"invocation": invocation, "callbackContext": callback},
-            }
+            },
+            "requestContext": {"invocation": 1, "callbackContext": None},
+        }
+
+    def run_hook(
+        self, hook: dict[str, Any], stack: Stack | None, resource: StackResource, shape: str = SHAPES[0]
+    ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+        """The hook's invocations for one resource: (its requests, its answers). A function that fails, or answers
+        after HOOK_WAIT_SECONDS, answers FAILED."""
+        function = hook["LambdaFunction"].rsplit(":", 1)[-1]
+        request = self.request(hook, stack, resource, shape)
+        requests: list[dict[str, Any]] = []
+        answers: list[dict[str, Any]] = []
+        for invocation in range(1, HOOK_INVOCATIONS + 1):
+            request = json.loads(json.dumps(request))
+            request["requestContext"]["invocation"] = invocation
+            requests.append(request)
+            started = time.monotonic()
             try:
                 answer = self.engine.call(function, request)
             except Exception as error:  # the hook failed: FailureMode decides
                 answer = {"hookStatus": "FAILED", "errorCode": "InternalFailure", "message": str(error)}
+            if time.monotonic() - started > HOOK_WAIT_SECONDS:
+                answer = {"hookStatus": "FAILED", "errorCode": "InternalFailure", "message": "no answer in 30 s"}
             answers.append(answer)
             if answer.get("hookStatus") != "IN_PROGRESS" or invocation == HOOK_INVOCATIONS:
-                return answers
-            callback = answer.get("callbackContext")
+                return requests, answers
+            callback = answer.get("callbackContext")  # typed String in the guide's request syntax
+            request["requestContext"]["callbackContext"] = None if callback is None else json.dumps(callback)
             time.sleep(float(answer.get("callbackDelaySeconds", 0)) * self.engine.time_scale)
-        return answers
+        return requests, answers
 
-    def delete_stack(self, stack_name: str, resources: list[StackResource]) -> StackDeletion:
-        """Delete the resources in this order (reverse dependency order): the stack's outcome."""
-        stack_id = f"arn:aws:cloudformation:{REGION}:{ACCOUNT}:stack/{stack_name}/{uuid.uuid4()}"
+    def delete_stack(self, stack: Stack, shape: str = SHAPES[0]) -> StackDeletion:
+        """delete-stack: the resources in reverse creation order, each after the hooks for its type."""
         outcome = StackDeletion("DELETE_COMPLETE")
-        for resource in resources:
+        for resource in reversed(stack.resources):
             for hook in self.hooks(resource.type):
-                answers = self.run_hook(hook, stack_id, resource)
+                requests, answers = self.run_hook(hook, stack, resource, shape)
+                outcome.requests.extend(requests)
                 outcome.hook_answers.extend(answers)
                 if answers[-1].get("hookStatus") != "SUCCESS" and hook["FailureMode"] == "FAIL":
                     outcome.status = "DELETE_FAILED"
@@ -117,6 +214,15 @@ class LocalCloudFormation:
                 outcome.status = "DELETE_FAILED"
                 return outcome
         return outcome
+
+    def update_removing(self, stack: Stack, *logical_ids: str) -> tuple[Stack, StackDeletion]:
+        """An update whose template no longer declares these resources: its clean-up deletes them with no hook; a
+        refused deletion leaves the resource in the account, outside the stack, and the update completes."""
+        outcome = StackDeletion("UPDATE_COMPLETE")
+        for resource in reversed(stack.resources):
+            if resource.logical_id in logical_ids:
+                self.delete(resource, outcome)
+        return stack.without(*logical_ids), outcome
 
     def delete(self, resource: StackResource, outcome: StackDeletion) -> bool:
         """The resource handler: the Delete call (its CloudTrail event delivered), then wait until it is gone."""

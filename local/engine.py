@@ -643,7 +643,7 @@ class LocalEngine:
         service = client.meta.service_model.service_name
         policies = self.policies.get(function, [])
         for action, resource in request_resources(service, operation, params, REGION, ACCOUNT):
-            if _allowed(policies, action, resource):
+            if _allowed(policies, action, resource, self.condition_context(resource)):
                 continue
             role = f"arn:aws:sts::{ACCOUNT}:assumed-role/{function}Role/{function}"
             message = (
@@ -653,6 +653,11 @@ class LocalEngine:
             with self._count_lock:
                 self.denied.append(f"{function}: {action} on {resource}")
             raise ClientError({"Error": {"Code": "AccessDeniedException", "Message": message}}, operation)
+
+    def condition_context(self, resource: str) -> dict[str, str]:
+        """IAM's context keys for a request on `resource`: the tags Personalize keeps on it."""
+        tags = getattr(self.emulator, "tags", {}).get(resource, {})
+        return {f"aws:ResourceTag/{key}": value for key, value in tags.items()}
 
     def _run_in_container(self, name: str, body: Any, response_headers: dict[str, str]) -> str:
         """The function in its container, through the Lambda Invoke API: its answer as Lambda gives it.

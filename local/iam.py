@@ -6,13 +6,17 @@ current by its maintainers (a release follows AWS's changes): the tests need the
 querying API answers exactly "which ARN formats does this action authorize against". Parliament ships the same
 data but no query for one action's resource types; iamlive and the AWS docs need a network.
 
-Policies are evaluated with moto's IAM policy evaluator (Allow/Deny, wildcards in Action and Resource, NotAction).
-Not covered: conditions (none of the functions' statements has one), permission boundaries, SCPs, resource
-policies, session policies and the AWS managed policies SAM attaches (logs, which no handler calls).
+Policies are evaluated with moto's IAM policy evaluator (Allow/Deny, wildcards in Action and Resource, NotAction),
+and their Condition blocks here, by IAM's rules (moto's evaluator treats a missing key as a match and a failed
+condition as a Deny): the String and Arn operators, `...IfExists`, against the request's context (the resource's
+tags as `aws:ResourceTag/<key>`). A key the request lacks matches no positive operator and every negated one.
+Not covered: other operators (an error here, not a silent match), permission boundaries, SCPs, resource policies,
+session policies and the AWS managed policies SAM attaches (logs, which no handler calls).
 """
 
 from __future__ import annotations
 
+import fnmatch
 import json
 import re
 from functools import cache
@@ -120,9 +124,60 @@ def _ssm_parameter_arn(formats: tuple[str, ...], region: str, account: str, name
     return _fill(parameter, region, account, ParameterNameWithoutLeadingSlash=name.lstrip("/"))
 
 
-def allowed(policies: list[dict[str, Any]], action: str, resource: str) -> bool:
+_OPERATORS = {
+    "StringEquals": lambda actual, wanted: actual == wanted,
+    "StringNotEquals": lambda actual, wanted: actual != wanted,
+    "StringEqualsIgnoreCase": lambda actual, wanted: actual.lower() == wanted.lower(),
+    "StringNotEqualsIgnoreCase": lambda actual, wanted: actual.lower() != wanted.lower(),
+    "StringLike": lambda actual, wanted: fnmatch.fnmatchcase(actual, wanted),
+    "StringNotLike": lambda actual, wanted: not fnmatch.fnmatchcase(actual, wanted),
+    "ArnEquals": lambda actual, wanted: actual == wanted,
+    "ArnLike": lambda actual, wanted: fnmatch.fnmatchcase(actual, wanted),
+    "ArnNotEquals": lambda actual, wanted: actual != wanted,
+    "ArnNotLike": lambda actual, wanted: not fnmatch.fnmatchcase(actual, wanted),
+}
+
+
+def condition_holds(condition: dict[str, dict[str, Any]], context: dict[str, str]) -> bool:
+    """A statement's Condition block against the request's context: every operator, every key (IAM's AND); any of
+    a key's values (OR); a negated operator matches only if the value is none of them."""
+    for operator, keys in condition.items():
+        name = operator.removesuffix("IfExists")
+        if name not in _OPERATORS:
+            raise LookupError(f"the local IAM check does not evaluate {operator}")
+        negated = "Not" in name
+        for key, wanted in keys.items():
+            values = wanted if isinstance(wanted, list) else [wanted]
+            actual = context.get(key)
+            if actual is None:
+                if not (negated or operator.endswith("IfExists")):
+                    return False
+                continue
+            matches = [_OPERATORS[name](actual, str(value)) for value in values]
+            if not (all(matches) if negated else any(matches)):
+                return False
+    return True
+
+
+def _applicable(policy: dict[str, Any], context: dict[str, str]) -> dict[str, Any]:
+    """The policy with only the statements whose conditions hold, their conditions taken off."""
+    statements = policy["Statement"] if isinstance(policy["Statement"], list) else [policy["Statement"]]
+    kept = [
+        {key: value for key, value in statement.items() if key != "Condition"}
+        for statement in statements
+        if condition_holds(statement.get("Condition", {}), context)
+    ]
+    return {**policy, "Statement": kept}
+
+
+def allowed(
+    policies: list[dict[str, Any]], action: str, resource: str, context: dict[str, str] | None = None
+) -> bool:
     """IAM's evaluation of identity policies: an explicit Deny wins, else some Allow must match."""
-    results = [IAMPolicy(json.dumps(policy)).is_action_permitted(action, resource) for policy in policies]
+    results = [
+        IAMPolicy(json.dumps(_applicable(policy, context or {}))).is_action_permitted(action, resource)
+        for policy in policies
+    ]
     return PermissionResult.DENIED not in results and PermissionResult.PERMITTED in results
 
 

@@ -22,6 +22,7 @@ CLIENTS = {
     "stepfunctions": ("stepfunctions", "states"),
     "awslambda": ("lambda", "lambda"),
     "events": ("events", "events"),
+    "cloudformation": ("cloudformation", "cloudformation"),
 }
 
 

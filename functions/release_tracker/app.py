@@ -5,15 +5,18 @@ event tracker. This removes the tracker the application made for the group, for 
 
 - CloudFormation and Cloud Control, through the stack's Lambda hook, before they delete an
   AWS::Personalize::DatasetGroup or AWS::Personalize::Dataset: the hook answers SUCCESS once Personalize no longer
-  counts the tracker, IN_PROGRESS (CloudFormation calls again) while it is being deleted.
+  counts the tracker, IN_PROGRESS (CloudFormation calls again) while it is being deleted. A stack's request acts
+  only on a resource that stack manages; each invocation answers within CloudFormation's 30 s.
 - EventBridge, when CloudTrail shows that Personalize refused one of those deletions: the next try succeeds.
 
-It never touches a tracker it did not make (an adopted one has no made-by tag). It records a `released` hold
-first (common.holds), so that no scheduled run makes the tracker again while the group is being torn down.
+It never touches a tracker it did not make (an adopted one has no made-by tag; IAM checks the same tag). It records
+a `released` hold first (common.holds), so that no scheduled run makes the tracker again while the group is being
+torn down.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import time
 from collections.abc import Callable
@@ -21,28 +24,49 @@ from dataclasses import dataclass
 from typing import Any
 
 from aws_lambda_powertools import Logger
-from botocore.exceptions import ClientError
+from aws_lambda_powertools.utilities.typing import LambdaContext
+from botocore.exceptions import BotoCoreError, ClientError
 
 from common import holds
-from common.clients import Deadline, personalize_client, ssm_client, worst_call_seconds
-from common.errors import ProvisioningError, error_code, named_aws_error
-from common.personalize import CREATING, DELETING, MADE_BY, TAG_MADE_BY, dataset_group_arn
+from common.clients import (
+    Deadline,
+    OutOfTime,
+    cloudformation_client,
+    personalize_client,
+    ssm_client,
+    worst_call_seconds,
+)
+from common.errors import ProvisioningError, error_code, is_outage, is_throttling, named_aws_error, unanswered
+from common.personalize import CREATING, DELETING, MADE_BY, TAG_MADE_BY, dataset_group_arn, unless_gone
 
 logger = Logger()
-# It polls until the tracker is gone: no call begins that could outlast the invocation (an event is tried again by
-# Lambda; a hook that fails lets the deletion go on, FailureMode WARN).
+# The event path polls until the tracker is gone: no call begins that could outlast the invocation (Lambda tries
+# the event again).
 DEADLINE = Deadline(reserve=worst_call_seconds())
 personalize = DEADLINE.watch(personalize_client())
 ssm = DEADLINE.watch(ssm_client())
+# The hook path answers within CloudFormation's 30 s, whatever hangs: single-attempt clients (a call takes at most
+# ATTEMPT_SECONDS) and no attempt begins that could end after the answer is due.
+CLOUDFORMATION_WAIT_SECONDS = 30.0  # CloudFormation waits this long for each invocation of a Lambda hook
+HOOK_ANSWER_SECONDS = 1.0  # kept to answer after the last call
+HOOK_DEADLINE = Deadline(reserve=HOOK_ANSWER_SECONDS)
+hook_personalize = HOOK_DEADLINE.watch(personalize_client(once=True))
+hook_ssm = HOOK_DEADLINE.watch(ssm_client(once=True))
+hook_cloudformation = HOOK_DEADLINE.watch(cloudformation_client(once=True))
+HOOK_INVOCATIONS = 3  # CloudFormation invokes a Lambda hook at most three times: the third answer is final
+HOOK_CALLBACK_SECONDS = 30
 PARAMETER_PREFIX = os.environ.get("PARAMETER_PREFIX", "/personalize")
 REGION = os.environ.get("AWS_REGION", "")
 ACCOUNT = os.environ.get("ACCOUNT_ID", "")
 PARTITION = os.environ.get("PARTITION", "aws")
 POLL_SECONDS = 2.0
-HOOK_SECONDS = 20.0  # of polling per hook invocation: CloudFormation waits 30 s for the function
-HOOK_CALLBACK_SECONDS = 30
-HOOK_IN_PROGRESS_MAX = 2  # answers before the last: CloudFormation invokes a Lambda hook at most 3 times
 INTERACTIONS = "INTERACTIONS"
+GROUP_TYPE, DATASET_TYPE = "AWS::Personalize::DatasetGroup", "AWS::Personalize::Dataset"
+STACK_ID_TAG = "aws:cloudformation:stack-id"  # CloudFormation's system tag on what a stack creates
+# The request's properties: the Hooks user guide puts a deleted resource's in previousResourceProperties
+# (resourceProperties "will be empty"); cloudformation-cli's contract tests send them in resourceProperties.
+PROPERTY_FIELDS = ("previousResourceProperties", "resourceProperties")
+TOKEN_SPELLINGS = ("clientRequestToken", "clientRequesttoken")  # the guide spells it both ways
 
 
 class TrackerStillCreating(ProvisioningError):
@@ -56,34 +80,49 @@ class Released:
     theirs: bool = False  # the group's tracker is not the application's: left in place
 
 
+@dataclass(frozen=True)
+class HookTarget:
+    group_arn: str | None  # the group whose tracker blocks the deletion; None: nothing to release, see `why`
+    resource_arn: str | None  # what the stack deletes: the group, or its Item interactions dataset
+    why: str = ""
+
+
 def _object(value: Any) -> dict[str, Any]:
     """A JSON object of a request, or an empty one (a field missing or of another type)."""
     return value if isinstance(value, dict) else {}
 
 
-def made_here(personalize: Any, tracker_arn: str) -> bool:
-    tags = personalize.list_tags_for_resource(resourceArn=tracker_arn).get("tags", [])
+def _text(value: Any) -> str | None:
+    return value if isinstance(value, str) and value else None
+
+
+def made_here(personalize: Any, tracker_arn: str) -> bool | None:
+    """Whether the application made the tracker; None when it is gone."""
+    try:
+        tags = personalize.list_tags_for_resource(resourceArn=tracker_arn).get("tags", [])
+    except ClientError as error:
+        if error_code(error) == "ResourceNotFoundException":
+            return None
+        raise
     return any(tag["tagKey"] == TAG_MADE_BY and tag.get("tagValue") == MADE_BY for tag in tags)
 
 
 def release_step(personalize: Any, ssm: Any, prefix: str, group_arn: str, by: str) -> Released:
     """One look at the group: delete the application's trackers that can be deleted (a `released` hold and the
     parameter first); done when none is left."""
-    try:
-        group = personalize.describe_dataset_group(datasetGroupArn=group_arn)["datasetGroup"]
-    except ClientError as error:
-        if error_code(error) == "ResourceNotFoundException":
-            return Released(True, f"dataset group {group_arn} does not exist")
-        raise
+    group = unless_gone(lambda: personalize.describe_dataset_group(datasetGroupArn=group_arn)["datasetGroup"])
+    if group is None:
+        return Released(True, f"dataset group {group_arn} does not exist")
     pages = personalize.get_paginator("list_event_trackers").paginate(datasetGroupArn=group_arn)
     trackers = [tracker for page in pages for tracker in page.get("eventTrackers", [])]
-    if not trackers:
-        return Released(True, f"dataset group {group_arn} has no event tracker")
     name, created = group["name"], holds.epoch(group.get("creationDateTime"))
     waiting = []
     for tracker in trackers:
         arn, status = tracker["eventTrackerArn"], tracker.get("status", "")
-        if not made_here(personalize, arn):
+        ours = made_here(personalize, arn)
+        if ours is None:  # gone since it was listed
+            continue
+        if not ours:
             return Released(True, f"event tracker {arn} was not made by this application: left in place", True)
         if status in DELETING or status in CREATING:  # CREATING: Personalize cannot delete it yet
             waiting.append(f"{arn} is {status}")
@@ -95,9 +134,13 @@ def release_step(personalize: Any, ssm: Any, prefix: str, group_arn: str, by: st
             personalize.delete_event_tracker(eventTrackerArn=arn)
             logger.info("Deleting the application's tracker so that a deletion goes through", extra={"arn": arn})
         except ClientError as error:
-            if error_code(error) not in ("ResourceNotFoundException", "ResourceInUseException"):
+            if error_code(error) == "ResourceNotFoundException":
+                continue
+            if error_code(error) != "ResourceInUseException":
                 raise
         waiting.append(f"{arn} is being deleted")
+    if not waiting:
+        return Released(True, f"dataset group {group_arn} has no event tracker of the application's")
     return Released(False, "; ".join(waiting))
 
 
@@ -110,69 +153,178 @@ def release(
     seconds: float,
     sleep: Callable[[float], None] = time.sleep,
 ) -> Released:
-    """Release steps every POLL_SECONDS until none of the application's trackers is left, or `seconds` pass."""
+    """Release steps every POLL_SECONDS until none of the application's trackers is left, or `seconds` pass.
+    Throttling and calls with no answer only mean "not yet"."""
     deadline = time.monotonic() + seconds
     while True:
-        released = release_step(personalize, ssm, prefix, group_arn, by)
+        try:
+            released = release_step(personalize, ssm, prefix, group_arn, by)
+        except (ClientError, BotoCoreError) as error:
+            if not (is_outage(error) or (isinstance(error, ClientError) and is_throttling(error))):
+                raise
+            released = Released(False, f"not released yet: {unanswered(error)}")
         if released.done or time.monotonic() + POLL_SECONDS > deadline:
             return released
         sleep(POLL_SECONDS)
 
 
-def hook_target(request: dict[str, Any], partition: str, region: str, account: str) -> str | None:
-    """The dataset group whose tracker blocks the resource the hook is about, if any: the group itself, or the
-    group of an Item interactions dataset."""
-    data = _object(request.get("requestData"))
-    model = _object(data.get("targetModel"))
-    properties = _object(model.get("resourceProperties"))
-    target = data.get("targetName") or data.get("targetType")
-    if target == "AWS::Personalize::DatasetGroup" and isinstance(properties.get("Name"), str):
-        return dataset_group_arn(partition, region, str(request.get("awsAccountId") or account), properties["Name"])
-    if target == "AWS::Personalize::Dataset" and str(properties.get("DatasetType", "")).upper() == INTERACTIONS:
-        group = properties.get("DatasetGroupArn")
-        return group if isinstance(group, str) else None
+# ------------------------------------------------------------------ the hook
+def hook_properties(request: dict[str, Any]) -> tuple[dict[str, Any], str | None]:
+    """The target's properties, and the field that carried them (None: neither did)."""
+    model = _object(_object(request.get("requestData")).get("targetModel"))
+    for field in PROPERTY_FIELDS:
+        if properties := _object(model.get(field)):
+            return properties, field
+    return {}, None
+
+
+def interactions_dataset(personalize: Any, group_arn: str) -> str | None:
+    """The ARN of the group's Item interactions dataset, if it has one."""
+    pages = personalize.get_paginator("list_datasets").paginate(datasetGroupArn=group_arn)
+    for page in pages:
+        for dataset in page.get("datasets", []):
+            if str(dataset.get("datasetType", "")).upper() == INTERACTIONS:
+                return str(dataset["datasetArn"])
     return None
 
 
-def on_hook(personalize: Any, ssm: Any, prefix: str, request: dict[str, Any]) -> dict[str, Any]:
+def hook_target(personalize: Any, request: dict[str, Any], partition: str, region: str, account: str) -> HookTarget:
+    """What the request deletes, and the dataset group whose tracker blocks that: the group itself, or the group of
+    an Item interactions dataset. From the properties in either field, or a primary identifier."""
+    data = _object(request.get("requestData"))
+    properties, field = hook_properties(request)
+    target = data.get("targetName") or data.get("targetType")
+    nothing = "the request carries no properties (resourceProperties and previousResourceProperties are empty)"
+    if target == GROUP_TYPE:
+        group = _text(properties.get("DatasetGroupArn"))
+        if group is None and (name := _text(properties.get("Name"))):
+            group = dataset_group_arn(partition, region, str(request.get("awsAccountId") or account), name)
+        if group is None:
+            return HookTarget(None, None, nothing if field is None else f"{field} has neither DatasetGroupArn nor Name")
+        return HookTarget(group, group)
+    if target != DATASET_TYPE:
+        return HookTarget(None, None, f"{target} is neither a dataset group nor a dataset")
+    dataset_arn = _text(properties.get("DatasetArn"))
+    if dataset_arn is not None:
+        dataset = unless_gone(lambda: personalize.describe_dataset(datasetArn=dataset_arn)["dataset"])
+        if dataset is None:
+            return HookTarget(None, None, f"dataset {dataset_arn} does not exist")
+        kind, group = _text(dataset.get("datasetType")), _text(dataset.get("datasetGroupArn"))
+    else:
+        kind, group = _text(properties.get("DatasetType")), _text(properties.get("DatasetGroupArn"))
+    if kind is None or group is None:
+        why = nothing if field is None else f"{field} has neither DatasetArn nor DatasetType and DatasetGroupArn"
+        return HookTarget(None, None, why)
+    if kind.upper() != INTERACTIONS:
+        return HookTarget(None, None, f"no tracker blocks the deletion of a {kind} dataset")
+    if dataset_arn is None and (dataset_arn := interactions_dataset(personalize, group)) is None:
+        return HookTarget(None, None, f"dataset group {group} has no Item interactions dataset")
+    return HookTarget(group, dataset_arn)
+
+
+def stack_manages(
+    personalize: Any, cloudformation: Any, stack_id: str, logical_id: str | None, resource_arn: str
+) -> str | None:
+    """None when the stack manages the resource: it carries CloudFormation's stack-id tag of that stack, or the
+    stack's resource of that logical ID is it (an imported resource has no tag). Otherwise, why not confirmed."""
+    reasons = []
+    try:
+        tags = personalize.list_tags_for_resource(resourceArn=resource_arn).get("tags", [])
+        if any(tag["tagKey"] == STACK_ID_TAG and tag.get("tagValue") == stack_id for tag in tags):
+            return None
+        reasons.append(f"it has no {STACK_ID_TAG} tag of that stack")
+    except ClientError as error:
+        reasons.append(f"its tags could not be read ({error_code(error)})")
+    if logical_id is None:
+        return "; ".join([*reasons, "the request names no targetLogicalId"])
+    try:
+        answer = cloudformation.describe_stack_resource(StackName=stack_id, LogicalResourceId=logical_id)
+        physical = answer["StackResourceDetail"].get("PhysicalResourceId")
+        if physical == resource_arn:
+            return None
+        reasons.append(f"the stack's {logical_id} is {physical or 'not created'}")
+    except ClientError as error:
+        reasons.append(f"CloudFormation could not say what the stack's {logical_id} is ({error_code(error)})")
+    except BotoCoreError as error:
+        reasons.append(f"CloudFormation did not answer ({type(error).__name__})")
+    return "; ".join(reasons)
+
+
+def hook_invocation(request: dict[str, Any]) -> int:
+    """Which invocation this is (1 to 3): requestContext.invocation, or the answers counted in callbackContext,
+    an object or a JSON string."""
+    context = _object(request.get("requestContext"))
+    callback = context.get("callbackContext")
+    if isinstance(callback, str):
+        try:
+            callback = json.loads(callback)
+        except ValueError:
+            callback = None
+    answered = _object(callback).get("inProgressAnswers", 0)
+    invocation = context.get("invocation")
+    return max(
+        invocation if isinstance(invocation, int) else 1,
+        answered + 1 if isinstance(answered, int) else 1,
+    )
+
+
+def on_hook(
+    personalize: Any,
+    ssm: Any,
+    cloudformation: Any,
+    prefix: str,
+    request: dict[str, Any],
+    seconds_left: Callable[[], float] = lambda: CLOUDFORMATION_WAIT_SECONDS,
+) -> dict[str, Any]:
     """A Lambda hook's answer (CloudFormation Hooks user guide): SUCCESS, IN_PROGRESS with a callback, or FAILED
     (the hook's FailureMode WARN lets the deletion go on; CloudTrail's refusal then brings the event path)."""
-    answer: dict[str, Any] = {"clientRequestToken": request.get("clientRequestToken")}
-    group_arn = hook_target(request, PARTITION, REGION, ACCOUNT)
-    if group_arn is None:
-        return {**answer, "hookStatus": "SUCCESS", "message": "No dataset group tracker blocks this deletion."}
-    by = f"CloudFormation ({request.get('stackId') or 'Cloud Control API'})"
+    spellings = [key for key in TOKEN_SPELLINGS if key in request] or [TOKEN_SPELLINGS[0]]
+    token = next((request[key] for key in spellings if request.get(key)), None)
+    answer: dict[str, Any] = dict.fromkeys({TOKEN_SPELLINGS[0], *spellings}, token)
+    invocation = hook_invocation(request)
+    data = _object(request.get("requestData"))
+    stack_id = _text(request.get("stackId"))
     try:
-        released = release(personalize, ssm, prefix, group_arn, by, HOOK_SECONDS)
+        target = hook_target(personalize, request, PARTITION, REGION, ACCOUNT)
+        if target.group_arn is None or target.resource_arn is None:
+            return {**answer, "hookStatus": "SUCCESS", "message": f"Nothing released: {target.why}."[:1000]}
+        if stack_id is not None:
+            logical_id = _text(data.get("targetLogicalId"))
+            why_not = stack_manages(personalize, cloudformation, stack_id, logical_id, target.resource_arn)
+            if why_not is not None:
+                message = f"Nothing released: stack {stack_id} does not manage {target.resource_arn} ({why_not})."
+                return {**answer, "hookStatus": "SUCCESS", "message": message[:1000]}
+        by = f"CloudFormation ({stack_id or 'Cloud Control API'})"
+        seconds = seconds_left() - HOOK_DEADLINE.needed
+        released = release(personalize, ssm, prefix, target.group_arn, by, seconds)
+    except OutOfTime as error:
+        released = Released(False, f"out of time for this invocation ({error})")
     except ClientError as error:
         failure = f"{error_code(error)}: {error}"
         return {**answer, "hookStatus": "FAILED", "errorCode": "InternalFailure", "message": failure[:1000]}
     if released.done:
         return {**answer, "hookStatus": "SUCCESS", "message": released.message[:1000]}
-    context = _object(request.get("requestContext"))
-    callback = _object(context.get("callbackContext"))
-    answered = int(callback.get("inProgressAnswers", 0))
-    if answered >= HOOK_IN_PROGRESS_MAX:
+    if invocation >= HOOK_INVOCATIONS:
         message = f"Still releasing the tracker ({released.message}); the deletion goes on (FailureMode WARN)"
         return {**answer, "hookStatus": "FAILED", "errorCode": "InternalFailure", "message": message[:1000]}
     return {
         **answer,
         "hookStatus": "IN_PROGRESS",
         "message": released.message[:1000],
-        "callbackContext": {"inProgressAnswers": answered + 1},
+        "callbackContext": {"inProgressAnswers": invocation},
         "callbackDelaySeconds": HOOK_CALLBACK_SECONDS,
     }
 
 
+# ------------------------------------------------------------------ CloudTrail's refusals
 def refused_target(personalize: Any, detail: dict[str, Any]) -> str | None:
     """The dataset group of a refused DeleteDatasetGroup, or of a refused DeleteDataset of an Item interactions
     dataset."""
     request = _object(detail.get("requestParameters"))
     if detail.get("eventName") == "DeleteDatasetGroup":
-        group = request.get("datasetGroupArn")
-        return group if isinstance(group, str) else None
-    dataset_arn = request.get("datasetArn")
-    if detail.get("eventName") != "DeleteDataset" or not isinstance(dataset_arn, str):
+        return _text(request.get("datasetGroupArn"))
+    dataset_arn = _text(request.get("datasetArn"))
+    if detail.get("eventName") != "DeleteDataset" or dataset_arn is None:
         return None
     try:
         dataset = personalize.describe_dataset(datasetArn=dataset_arn)["dataset"]
@@ -197,14 +349,24 @@ def on_refused(personalize: Any, ssm: Any, prefix: str, event: dict[str, Any], s
 
 
 @logger.inject_lambda_context
-def lambda_handler(event: Any, context: Any) -> dict[str, Any]:
+def lambda_handler(event: Any, context: LambdaContext) -> dict[str, Any]:
     if not isinstance(event, dict):
         return {"released": False, "message": "Not an event"}
-    DEADLINE.seconds_left = lambda: context.get_remaining_time_in_millis() / 1000
+    started = time.monotonic()
     try:
         if "actionInvocationPoint" in event or "hookTypeName" in event:
-            answer = on_hook(personalize, ssm, PARAMETER_PREFIX, event)
+            # What a real run teaches (issue 33): which field carried the properties. No values are logged.
+            _, field = hook_properties(event)
+            logger.info("Hook request", extra={"propertiesFrom": field, "invocation": hook_invocation(event)})
+
+            def seconds_left() -> float:
+                waited = CLOUDFORMATION_WAIT_SECONDS - (time.monotonic() - started)
+                return min(context.get_remaining_time_in_millis() / 1000, waited)
+
+            HOOK_DEADLINE.seconds_left = seconds_left
+            answer = on_hook(hook_personalize, hook_ssm, hook_cloudformation, PARAMETER_PREFIX, event, seconds_left)
         else:
+            DEADLINE.seconds_left = lambda: context.get_remaining_time_in_millis() / 1000
             seconds = context.get_remaining_time_in_millis() / 1000 - DEADLINE.needed
             answer = on_refused(personalize, ssm, PARAMETER_PREFIX, event, seconds)
     except ClientError as error:

@@ -45,7 +45,7 @@ from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, 
 from common.holds import HOLD
 from common.parameters import TAG_DATASET_ARN, TAG_DATASET_GROUP_ARN, TAG_EVENT_TRACKER_ARN
 from local import cloudtrail as trail
-from local.cloudformation import LocalCloudFormation, StackResource
+from local.cloudformation import LocalCloudFormation, Stack, StackResource
 from local.engine import LocalEngine
 from local.personalize_emulator import PersonalizeEmulator, ServiceError, Timing
 from tests.helpers import ACCOUNT, FAST, REGION, dataset_group_arn, event
@@ -354,7 +354,9 @@ class Convergence(RuleBasedStateMachine):
         ]
         resources.append(StackResource("Group", "AWS::Personalize::DatasetGroup", {"Name": name}, group))
         TALLY.stack_deletions += 1
-        first = self.cloudformation.delete_stack(name, resources)
+        stack = Stack(name, list(reversed(resources)))  # made in creation order: the group, then its datasets
+        self.cloudformation.claim(stack)
+        first = self.cloudformation.delete_stack(stack)
         if first.status == "DELETE_COMPLETE":
             return
         TALLY.refusals += len(first.refused)
@@ -364,7 +366,7 @@ class Convergence(RuleBasedStateMachine):
             TALLY.violations.append(problem)
             raise AssertionError(problem)
         self.clear_faults()  # Personalize answers again by the time someone retries the stack
-        retry = self.cloudformation.delete_stack(name, [r for r in resources if r.logical_id not in first.deleted])
+        retry = self.cloudformation.delete_stack(stack.without(*first.deleted))
         if retry.status != "DELETE_COMPLETE":
             problem = f"the stack deleting {name} failed twice: {first.refused} then {retry.refused}"
             TALLY.violations.append(problem)

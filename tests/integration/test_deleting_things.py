@@ -4,6 +4,7 @@ datasets and groups (issue 27's journeys), on the local engine with Personalize'
 
 from __future__ import annotations
 
+import copy
 import json
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -12,7 +13,7 @@ import pytest
 
 from common import holds
 from local import cloudtrail
-from local.cloudformation import LocalCloudFormation, StackResource
+from local.cloudformation import SHAPES, LocalCloudFormation, Stack, StackResource
 from local.engine import LocalEngine
 from local.personalize_emulator import PersonalizeEmulator, Timing
 from tests.helpers import ACCOUNT, REGION, create_event, dataset_group_arn, event, wait_for_executions
@@ -31,24 +32,33 @@ def stack(make_stack: Any, emulator: PersonalizeEmulator) -> LocalEngine:
     return make_stack(CloudFormationGraceSeconds=0)
 
 
-def provisioned(stack: LocalEngine, name: str = GROUP, by_stack: bool = False) -> dict[str, Any]:
+def provisioned(stack: LocalEngine, name: str = GROUP) -> dict[str, Any]:
     """A group made, with its Item interactions dataset, and its tracker provisioned from its event."""
-    identity = cloudtrail.CLOUDFORMATION if by_stack else None
-    answer, created = cloudtrail.call(stack.personalize, "CreateDatasetGroup", identity, name=name)
+    answer, created = cloudtrail.call(stack.personalize, "CreateDatasetGroup", name=name)
     interactions, _ = cloudtrail.call(
         stack.personalize,
         "CreateDataset",
-        identity,
         name=f"{name}-interactions",
         schemaArn=SCHEMA,
         datasetGroupArn=answer["datasetGroupArn"],
         datasetType="Interactions",
     )
-    [execution] = [stack.wait(arn) for arn in [stack.start(created)]]
+    settled(stack, created, name)
+    [tracker] = stack.emulator.trackers_of(name)
+    return {
+        "group": answer["datasetGroupArn"],
+        "interactions": interactions["datasetArn"],
+        "tracker": tracker["eventTrackerArn"],
+        "trackingId": tracker["trackingId"],
+    }
+
+
+def settled(stack: LocalEngine, created: dict[str, Any], name: str = GROUP) -> None:
+    """The workflow started from a CreateDatasetGroup event, run to its end: the group has its tracker."""
+    execution = stack.wait(stack.start(created))
     assert execution.status == "SUCCEEDED", execution.cause
     [tracker] = stack.emulator.trackers_of(name)
     assert stack.parameter(f"/personalize/{name}/tracking-id")["Value"] == tracker["trackingId"]
-    return {"group": answer["datasetGroupArn"], "interactions": interactions["datasetArn"], "tracker": tracker}
 
 
 def an_hour_later(stack: LocalEngine, hours: int = 1) -> dict[str, Any]:
@@ -76,10 +86,10 @@ def deleted_by_a_person(stack: LocalEngine) -> dict[str, Any]:
     """A provisioned group whose tracker a person deleted (its event delivered), once Personalize no longer has it."""
     made = provisioned(stack)
     _, deletion = cloudtrail.call(
-        stack.personalize, "DeleteEventTracker", eventTrackerArn=made["tracker"]["eventTrackerArn"]
+        stack.personalize, "DeleteEventTracker", eventTrackerArn=made["tracker"]
     )
     stack.deliver(deletion)
-    gone(stack, made["tracker"]["eventTrackerArn"])
+    gone(stack, made["tracker"])
     return made
 
 
@@ -90,7 +100,7 @@ def deleted_notices(stack: LocalEngine) -> list[dict[str, Any]]:
 # ------------------------------------------------------------------ 1. a person tears a group down
 def test_a_tracker_a_person_deleted_is_never_made_again_and_that_is_said_once(stack: LocalEngine) -> None:
     made = provisioned(stack)
-    tracker = made["tracker"]["eventTrackerArn"]
+    tracker = made["tracker"]
     _, deletion = cloudtrail.call(stack.personalize, "DeleteEventTracker", eventTrackerArn=tracker)
 
     stack.deliver(deletion)
@@ -126,12 +136,12 @@ def test_a_tracker_a_person_deleted_is_never_made_again_and_that_is_said_once(st
 
 def test_a_tracker_that_vanished_without_an_event_is_held_as_deleted_by_unknown(stack: LocalEngine) -> None:
     made = provisioned(stack)
-    stack.personalize.delete_event_tracker(eventTrackerArn=made["tracker"]["eventTrackerArn"])  # the event is lost
+    stack.personalize.delete_event_tracker(eventTrackerArn=made["tracker"])  # the event is lost
 
     report = an_hour_later(stack)
 
     assert GROUP in report["held"] and report["started"] == []
-    gone(stack, made["tracker"]["eventTrackerArn"])
+    gone(stack, made["tracker"])
     hold = json.loads(stack.parameter(HOLD)["Value"])
     assert (hold["kind"], hold["by"], hold["at"]) == ("deleted", "unknown", "unknown")
     assert stack.parameter(PARAMETER) is None
@@ -155,11 +165,11 @@ def test_a_start_by_hand_brings_the_tracker_back_and_clears_the_record(stack: Lo
 def test_the_person_finishes_the_teardown_and_nothing_is_left(stack: LocalEngine) -> None:
     made = provisioned(stack)
     _, deletion = cloudtrail.call(
-        stack.personalize, "DeleteEventTracker", eventTrackerArn=made["tracker"]["eventTrackerArn"]
+        stack.personalize, "DeleteEventTracker", eventTrackerArn=made["tracker"]
     )
     stack.deliver(deletion)
     an_hour_later(stack)  # the hourly run between the person's steps
-    gone(stack, made["tracker"]["eventTrackerArn"])
+    gone(stack, made["tracker"])
     answer, dataset_deleted = cloudtrail.call(stack.personalize, "DeleteDataset", datasetArn=made["interactions"])
     assert "errorCode" not in dataset_deleted["detail"], answer
     stack.deliver(dataset_deleted)
@@ -174,53 +184,61 @@ def test_the_person_finishes_the_teardown_and_nothing_is_left(stack: LocalEngine
 
 
 # ------------------------------------------------------------------ 2. a stack with a group and its datasets
-def stack_resources(made: dict[str, Any]) -> list[StackResource]:
-    """The stack's resources in the order CloudFormation deletes them: the dataset, then the group."""
-    return [
-        StackResource(
-            "Interactions",
-            "AWS::Personalize::Dataset",
-            {
-                "Name": f"{GROUP}-interactions",
-                "DatasetType": "Interactions",
-                "DatasetGroupArn": made["group"],
-                "SchemaArn": SCHEMA,
-            },
-            made["interactions"],
-        ),
-        StackResource("Group", "AWS::Personalize::DatasetGroup", {"Name": GROUP}, made["group"]),
-    ]
+TEMPLATE = [  # a stack's group and its Item interactions dataset, and no tracker
+    StackResource("Group", "AWS::Personalize::DatasetGroup", {"Name": GROUP}),
+    StackResource(
+        "Interactions",
+        "AWS::Personalize::Dataset",
+        {
+            "Name": f"{GROUP}-interactions",
+            "DatasetType": "Interactions",
+            "DatasetGroupArn": {"Fn::GetAtt": ["Group", "DatasetGroupArn"]},
+            "SchemaArn": SCHEMA,
+        },
+    ),
+]
 
 
-def quick_hook(stack: LocalEngine, monkeypatch: pytest.MonkeyPatch, seconds: float) -> None:
-    """The hook's own polling on the engine's clock (CloudFormation's callback delay is scaled by the driver)."""
-    module = stack.module("ReleaseTrackerFunction")
-    monkeypatch.setattr(module, "HOOK_SECONDS", seconds)
-    monkeypatch.setattr(module, "POLL_SECONDS", 0.2)
+def by_a_stack(stack: LocalEngine, provision: bool = True) -> tuple[LocalCloudFormation, Stack]:
+    """The stack `recommendations` creates its group and dataset (CloudFormation's tags on them); the group's
+    tracker is provisioned from the CreateDatasetGroup event."""
+    cloudformation = LocalCloudFormation(stack)
+    made, events = cloudformation.create_stack("recommendations", copy.deepcopy(TEMPLATE))
+    if provision:
+        settled(stack, events[0])
+    return cloudformation, made
 
 
-def test_a_stack_deletion_goes_through_the_hook_the_first_time(stack: LocalEngine, monkeypatch) -> None:
-    made = provisioned(stack, by_stack=True)
-    quick_hook(stack, monkeypatch, seconds=0.5)  # shorter than the tracker's deletion: IN_PROGRESS first
+def quick_hook(stack: LocalEngine, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The hook polls in steps of the engine's clock (CloudFormation's callback delay is scaled by the driver)."""
+    monkeypatch.setattr(stack.module("ReleaseTrackerFunction"), "POLL_SECONDS", 0.2)
 
-    deletion = LocalCloudFormation(stack).delete_stack("recommendations", stack_resources(made))
+
+@pytest.mark.parametrize("shape", SHAPES)
+def test_a_stack_deletion_goes_through_the_hook_the_first_time(stack: LocalEngine, monkeypatch, shape: str) -> None:
+    """With the request as the Hooks user guide words it (previousResourceProperties) and as cloudformation-cli's
+    contract tests send it (resourceProperties)."""
+    cloudformation, made = by_a_stack(stack)
+    quick_hook(stack, monkeypatch)
+
+    deletion = cloudformation.delete_stack(made, shape=shape)
 
     assert deletion.status == "DELETE_COMPLETE", deletion
+    assert deletion.requests[0]["requestData"]["targetModel"][shape]["DatasetType"] == "Interactions"
     statuses = [answer["hookStatus"] for answer in deletion.hook_answers]
-    assert statuses[0] == "IN_PROGRESS" and statuses[-1] == "SUCCESS" and "FAILED" not in statuses
+    assert statuses[-1] == "SUCCESS" and "FAILED" not in statuses, deletion.hook_answers
     assert deletion.refused == [] and deletion.deleted == ["Interactions", "Group"]
     assert stack.parameters() == []  # the teardown saw the group go
     assert stack.dead_letters == []
 
 
-def test_with_the_hook_off_the_first_deletion_fails_and_the_retry_succeeds(make_stack, emulator, monkeypatch) -> None:
+def test_with_the_hook_off_the_first_deletion_fails_and_the_retry_succeeds(make_stack, emulator) -> None:
     emulator.tracker_timing = DELETING
     stack = make_stack(CloudFormationGraceSeconds=0, DeletionHook="Disabled")
-    made = provisioned(stack, by_stack=True)
-    cloudformation = LocalCloudFormation(stack)
+    cloudformation, made = by_a_stack(stack)
     assert cloudformation.hooks("AWS::Personalize::Dataset") == []
 
-    first = cloudformation.delete_stack("recommendations", stack_resources(made))
+    first = cloudformation.delete_stack(made)
 
     assert first.status == "DELETE_FAILED" and first.refused == ["Interactions: ResourceInUseException"]
     # CloudTrail's record of the refusal released the tracker; the hourly run does not make it again.
@@ -228,23 +246,19 @@ def test_with_the_hook_off_the_first_deletion_fails_and_the_retry_succeeds(make_
     assert hold["kind"] == "released" and "cloudformation.amazonaws.com" in hold["by"]
     assert GROUP in an_hour_later(stack)["held"]
     assert stack.emulator.trackers_of(GROUP) == []
-    retry = cloudformation.delete_stack("recommendations", stack_resources(made))
+    retry = cloudformation.delete_stack(made)
     assert retry.status == "DELETE_COMPLETE", retry
     assert stack.parameters() == []
 
 
 def test_the_hook_never_touches_a_tracker_it_did_not_make(stack: LocalEngine, monkeypatch) -> None:
-    group = stack.create_dataset_group(GROUP)
-    interactions = stack.personalize.create_dataset(
-        name="i", schemaArn=SCHEMA, datasetGroupArn=group, datasetType="Interactions"
-    )["datasetArn"]
+    cloudformation, made = by_a_stack(stack, provision=False)
+    group = made.resources[0].arn
     theirs = stack.personalize.create_event_tracker(name="theirs", datasetGroupArn=group)["eventTrackerArn"]
     assert stack.run({"datasetGroupArn": group}).output["adopted"] is True
-    quick_hook(stack, monkeypatch, seconds=0.5)
+    quick_hook(stack, monkeypatch)
 
-    deletion = LocalCloudFormation(stack).delete_stack(
-        "recommendations", stack_resources({"group": group, "interactions": interactions})
-    )
+    deletion = cloudformation.delete_stack(made)
 
     assert [a["hookStatus"] for a in deletion.hook_answers] == ["SUCCESS"], deletion.hook_answers
     assert "not made by this application" in deletion.hook_answers[0]["message"]
@@ -270,7 +284,7 @@ def test_a_script_deleting_a_group_is_refused_once_and_then_succeeds(stack: Loca
     # CloudTrail records the application's own DeleteEventTracker too: not "someone deleted it".
     own = {"type": "AssumedRole", "arn": f"arn:aws:sts::{ACCOUNT}:assumed-role/ReleaseTrackerRole/release"}
     stack.deliver(
-        cloudtrail.record("DeleteEventTracker", {"eventTrackerArn": made["tracker"]["eventTrackerArn"]}, identity=own)
+        cloudtrail.record("DeleteEventTracker", {"eventTrackerArn": made["tracker"]}, identity=own)
     )
     assert json.loads(stack.parameter(HOLD)["Value"])["kind"] == "released"
     _, dataset_deleted = cloudtrail.call(stack.personalize, "DeleteDataset", datasetArn=made["interactions"])
@@ -324,9 +338,9 @@ def test_a_new_item_interactions_dataset_does_not_lift_a_persons_deletion(stack:
 def test_a_late_deletion_event_spares_the_group_made_again_under_the_same_name(stack: LocalEngine) -> None:
     made = provisioned(stack)
     _, tracker_deleted = cloudtrail.call(
-        stack.personalize, "DeleteEventTracker", eventTrackerArn=made["tracker"]["eventTrackerArn"]
+        stack.personalize, "DeleteEventTracker", eventTrackerArn=made["tracker"]
     )
-    gone(stack, made["tracker"]["eventTrackerArn"])
+    gone(stack, made["tracker"])
     stack.personalize.delete_dataset(datasetArn=made["interactions"])
     _, group_deleted = cloudtrail.call(stack.personalize, "DeleteDatasetGroup", datasetGroupArn=ARN)
     assert "errorCode" not in group_deleted["detail"]
@@ -336,7 +350,7 @@ def test_a_late_deletion_event_spares_the_group_made_again_under_the_same_name(s
     stack.deliver(group_deleted)
     stack.deliver(group_deleted)
 
-    assert stack.parameter(PARAMETER)["Value"] == again["tracker"]["trackingId"]
+    assert stack.parameter(PARAMETER)["Value"] == again["trackingId"]
     assert stack.parameter(HOLD) is None and deleted_notices(stack) == []
     assert an_hour_later(stack)["started"] == []  # nothing to repair: it was never removed
 
@@ -391,7 +405,7 @@ def test_uninstalling_leaves_trackers_and_parameters_and_the_leftovers_tool_remo
 
     found = leftovers(stack.personalize, stack.ssm, "/personalize")
 
-    assert found.trackers == [made["tracker"]["eventTrackerArn"]]
+    assert found.trackers == [made["tracker"]]
     assert sorted(found.parameters) == [PARAMETER, "/personalize/theirs/tracking-id"]
     delete(stack.personalize, stack.ssm, found)
     assert stack.parameters() == ["/personalize/shop/notes"]

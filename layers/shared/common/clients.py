@@ -16,6 +16,7 @@ import boto3
 from botocore.config import Config
 
 if TYPE_CHECKING:
+    from mypy_boto3_cloudformation import CloudFormationClient
     from mypy_boto3_events import EventBridgeClient
     from mypy_boto3_lambda import LambdaClient
     from mypy_boto3_personalize import PersonalizeClient
@@ -47,13 +48,25 @@ _CONFIG = Config(
 PACED_MAX_ATTEMPTS = 8
 _PACED = _CONFIG.merge(Config(retries={"mode": "adaptive", "total_max_attempts": PACED_MAX_ATTEMPTS}))
 
+# For a caller that waits a short, fixed time for the answer (CloudFormation waits 30 s for a hook): one attempt and
+# no retry, so that a call takes at most ATTEMPT_SECONDS; the caller asks again.
+_ONCE = _CONFIG.merge(Config(retries={"mode": "standard", "total_max_attempts": 1}))
 
-def personalize_client(paced: bool = False) -> PersonalizeClient:
-    return boto3.client("personalize", config=_PACED if paced else _CONFIG)
+
+def _config(paced: bool, once: bool) -> Config:
+    return _ONCE if once else _PACED if paced else _CONFIG
 
 
-def ssm_client(paced: bool = False) -> SSMClient:
-    return boto3.client("ssm", config=_PACED if paced else _CONFIG)
+def personalize_client(paced: bool = False, once: bool = False) -> PersonalizeClient:
+    return boto3.client("personalize", config=_config(paced, once))
+
+
+def ssm_client(paced: bool = False, once: bool = False) -> SSMClient:
+    return boto3.client("ssm", config=_config(paced, once))
+
+
+def cloudformation_client(once: bool = False) -> CloudFormationClient:
+    return boto3.client("cloudformation", config=_config(False, once))
 
 
 def events_client() -> EventBridgeClient:
