@@ -170,9 +170,7 @@ def _applicable(policy: dict[str, Any], context: dict[str, str]) -> dict[str, An
     return {**policy, "Statement": kept}
 
 
-def allowed(
-    policies: list[dict[str, Any]], action: str, resource: str, context: dict[str, str] | None = None
-) -> bool:
+def allowed(policies: list[dict[str, Any]], action: str, resource: str, context: dict[str, str] | None = None) -> bool:
     """IAM's evaluation of identity policies: an explicit Deny wins, else some Allow must match."""
     results = [
         IAMPolicy(json.dumps(_applicable(policy, context or {}))).is_action_permitted(action, resource)

@@ -208,6 +208,11 @@ def action_dataset_needing_provisioning(
     return None
 
 
+def has_item_interactions(personalize: Any, group_arn: str) -> bool:
+    pages = personalize.get_paginator("list_datasets").paginate(datasetGroupArn=group_arn)
+    return any(d.get("datasetType", "").upper() == "INTERACTIONS" for page in pages for d in page.get("datasets", []))
+
+
 class Pace:
     """At most `per_second` starts a second: each execution soon invokes Lambda, and accounts share 10 at first."""
 
@@ -316,7 +321,19 @@ class Reconciliation:
             return False
         self.report.held[name] = hold.describe()
         state = {holds.DELETED: "tracker deleted", holds.RELEASED: "tracker released", holds.FAILED: "failed"}
-        self.note(name, state[hold.kind], hold.describe(), "nothing: a start by hand brings it back")
+        action = "nothing: a start by hand brings it back"
+        if hold.kind == holds.RELEASED and has_item_interactions(self.personalize, arn):
+            # Released for a deletion of the group or its dataset that did not happen: refused, or a stack
+            # update's clean-up that left them in the account (no hook runs there).
+            self.note(
+                name,
+                "released for a deletion that has not happened",
+                hold.describe(),
+                "delete the group (or its Item interactions dataset) again to finish, or start the workflow by hand"
+                " to get a tracker back",
+            )
+            return True
+        self.note(name, state[hold.kind], hold.describe(), action)
         return True
 
     def check(self, group: dict[str, Any]) -> None:

@@ -214,10 +214,18 @@ def seed(services: Services, function: str, event: dict[str, Any]) -> dict[str, 
         say(f"           and untagged {theirs}")
     elif function == "ReleaseTrackerFunction":  # the hook's request before a stack deletes the Interactions dataset
         group = dataset_group(services, MISSING)
-        properties = event["requestData"]["targetModel"]["resourceProperties"]
+        model = event["requestData"]["targetModel"]
+        properties = model.get("previousResourceProperties") or model["resourceProperties"]
+        stack_tag = {"tagKey": "aws:cloudformation:stack-id", "tagValue": event["stackId"]}  # the stack made it
         emulator.handle(
             "CreateDataset",
-            {"name": properties["Name"], "schemaArn": SCHEMA, "datasetGroupArn": group, "datasetType": "Interactions"},
+            {
+                "name": properties["Name"],
+                "schemaArn": SCHEMA,
+                "datasetGroupArn": group,
+                "datasetType": "Interactions",
+                "tags": [stack_tag],
+            },
         )
         made = emulator.handle(
             "CreateEventTracker",
@@ -229,7 +237,7 @@ def seed(services: Services, function: str, event: dict[str, Any]) -> dict[str, 
         )
         emulator.trackers[made["eventTrackerArn"]].timing = Timing()
         name = tagged_parameter(services, group, made["trackingId"], tracker=made["eventTrackerArn"])
-        say(f"seeded     dataset group {MISSING}, its Interactions dataset, the tracker the application made")
+        say(f"seeded     dataset group {MISSING}, its Interactions dataset (the stack's), the application's tracker")
         say(f"           {made['eventTrackerArn']} (ACTIVE) and its parameter {name}")
     elif function == "TeardownFunction":
         request = event["detail"]["requestParameters"]

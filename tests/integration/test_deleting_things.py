@@ -85,9 +85,7 @@ def gone(stack: LocalEngine, tracker_arn: str) -> None:
 def deleted_by_a_person(stack: LocalEngine) -> dict[str, Any]:
     """A provisioned group whose tracker a person deleted (its event delivered), once Personalize no longer has it."""
     made = provisioned(stack)
-    _, deletion = cloudtrail.call(
-        stack.personalize, "DeleteEventTracker", eventTrackerArn=made["tracker"]
-    )
+    _, deletion = cloudtrail.call(stack.personalize, "DeleteEventTracker", eventTrackerArn=made["tracker"])
     stack.deliver(deletion)
     gone(stack, made["tracker"])
     return made
@@ -164,9 +162,7 @@ def test_a_start_by_hand_brings_the_tracker_back_and_clears_the_record(stack: Lo
 
 def test_the_person_finishes_the_teardown_and_nothing_is_left(stack: LocalEngine) -> None:
     made = provisioned(stack)
-    _, deletion = cloudtrail.call(
-        stack.personalize, "DeleteEventTracker", eventTrackerArn=made["tracker"]
-    )
+    _, deletion = cloudtrail.call(stack.personalize, "DeleteEventTracker", eventTrackerArn=made["tracker"])
     stack.deliver(deletion)
     an_hour_later(stack)  # the hourly run between the person's steps
     gone(stack, made["tracker"])
@@ -211,7 +207,9 @@ def by_a_stack(stack: LocalEngine, provision: bool = True) -> tuple[LocalCloudFo
 
 def quick_hook(stack: LocalEngine, monkeypatch: pytest.MonkeyPatch) -> None:
     """The hook polls in steps of the engine's clock (CloudFormation's callback delay is scaled by the driver)."""
-    monkeypatch.setattr(stack.module("ReleaseTrackerFunction"), "POLL_SECONDS", 0.2)
+    module = stack.module("ReleaseTrackerFunction")
+    monkeypatch.setattr(module, "POLL_SECONDS", 0.2)
+    monkeypatch.setattr(module, "HOOK_CALLBACK_SECONDS", 1)
 
 
 @pytest.mark.parametrize("shape", SHAPES)
@@ -283,9 +281,7 @@ def test_a_script_deleting_a_group_is_refused_once_and_then_succeeds(stack: Loca
     assert GROUP in an_hour_later(stack)["held"]  # most likely being torn down: not made again
     # CloudTrail records the application's own DeleteEventTracker too: not "someone deleted it".
     own = {"type": "AssumedRole", "arn": f"arn:aws:sts::{ACCOUNT}:assumed-role/ReleaseTrackerRole/release"}
-    stack.deliver(
-        cloudtrail.record("DeleteEventTracker", {"eventTrackerArn": made["tracker"]}, identity=own)
-    )
+    stack.deliver(cloudtrail.record("DeleteEventTracker", {"eventTrackerArn": made["tracker"]}, identity=own))
     assert json.loads(stack.parameter(HOLD)["Value"])["kind"] == "released"
     _, dataset_deleted = cloudtrail.call(stack.personalize, "DeleteDataset", datasetArn=made["interactions"])
     assert "errorCode" not in dataset_deleted["detail"]
@@ -337,9 +333,7 @@ def test_a_new_item_interactions_dataset_does_not_lift_a_persons_deletion(stack:
 # ------------------------------------------------------------------ 4. made again under the same name
 def test_a_late_deletion_event_spares_the_group_made_again_under_the_same_name(stack: LocalEngine) -> None:
     made = provisioned(stack)
-    _, tracker_deleted = cloudtrail.call(
-        stack.personalize, "DeleteEventTracker", eventTrackerArn=made["tracker"]
-    )
+    _, tracker_deleted = cloudtrail.call(stack.personalize, "DeleteEventTracker", eventTrackerArn=made["tracker"])
     gone(stack, made["tracker"])
     stack.personalize.delete_dataset(datasetArn=made["interactions"])
     _, group_deleted = cloudtrail.call(stack.personalize, "DeleteDatasetGroup", datasetGroupArn=ARN)
