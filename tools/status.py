@@ -96,19 +96,32 @@ def _logs_management_writes(selectors: dict[str, Any]) -> bool:
 
 def cloudtrail_sends(cloudtrail: Any, region: str) -> tuple[bool, str]:
     """Whether a trail with logging on records this region's management write events: without one, EventBridge
-    never sees CreateDatasetGroup, and new groups wait for the next scheduled run."""
+    never sees CreateDatasetGroup, and new groups wait for the next scheduled run. A trail that cannot be read (an
+    organization trail seen from a member account, another region's trail) is said, and the others are read."""
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    unreadable = []
     for trail in cloudtrail.describe_trails(includeShadowTrails=True).get("trailList", []):
         if not (trail.get("IsMultiRegionTrail") or trail.get("HomeRegion") == region):
             continue
-        if not cloudtrail.get_trail_status(Name=trail["TrailARN"]).get("IsLogging"):
+        try:
+            if not cloudtrail.get_trail_status(Name=trail["TrailARN"]).get("IsLogging"):
+                continue
+            selectors = cloudtrail.get_event_selectors(TrailName=trail["TrailARN"])
+        except (ClientError, BotoCoreError) as error:
+            unreadable.append(f"could not read trail {trail.get('Name', trail['TrailARN'])}: {error}")
             continue
-        if _logs_management_writes(cloudtrail.get_event_selectors(TrailName=trail["TrailARN"])):
-            return True, f"trail {trail['Name']} logs management write events here"
-    return False, (
+        if _logs_management_writes(selectors):
+            also = f" ({'; '.join(unreadable)})" if unreadable else ""
+            return True, f"trail {trail['Name']} logs management write events here{also}"
+    why = (
         f"no trail with logging on records {region}'s management write events: EventBridge never sees Personalize "
         "calls, so new groups wait for the next scheduled run, and deletions refused because of the application's "
         "tracker are not released (the deletion hook still works for stacks)"
     )
+    if unreadable:
+        why = f"{why}; unless a trail this account cannot read does: {'; '.join(unreadable)}"
+    return False, why
 
 
 def status(

@@ -93,6 +93,27 @@ def test_it_says_when_cloudtrail_does_not_send_personalize_calls(stack: LocalEng
     assert sends is False and "wait for the next scheduled run" in why
 
 
+def test_a_trail_it_cannot_read_is_said_and_the_others_are_read(stack: LocalEngine) -> None:
+    """An organization trail seen from a member account, or another region's, can refuse GetTrailStatus."""
+    client = trail()
+    client.create_trail(Name="organization", S3BucketName="trail-bucket", IsMultiRegionTrail=True)
+    client.start_logging(Name="organization")
+    stack.inject_aws_error("cloudtrail", "GetTrailStatus", "TrailNotFoundException")
+
+    sends, why = read_only_status(stack, client).cloudtrail
+
+    assert sends is True and "could not read trail" in why and "TrailNotFoundException" in why
+
+
+def test_when_no_trail_can_be_read_it_says_so_and_does_not_stop(stack: LocalEngine) -> None:
+    client = trail()
+    stack.inject_aws_error("cloudtrail", "GetEventSelectors", "AccessDeniedException")
+
+    sends, why = read_only_status(stack, client).cloudtrail
+
+    assert sends is False and "could not read trail management: " in why and "AccessDeniedException" in why
+
+
 def test_it_renders_a_table(stack: LocalEngine) -> None:
     from rich.console import Console
 

@@ -77,3 +77,30 @@ def test_a_looping_function_keeps_time_for_its_hand_over(name: str) -> None:
                 getattr(client, operation)()
     finally:
         deadline.seconds_left = lambda: float("inf")
+
+
+def test_every_hook_invocation_answers_within_cloudformations_30_s() -> None:
+    """ReleaseTracker's hook path: single-attempt clients (a call takes at most ATTEMPT_SECONDS, however it hangs),
+    and no attempt begins with less than the attempt and the answer left of CloudFormation's 30 s."""
+    name = "ReleaseTrackerFunction"
+    with mock.patch.dict(os.environ, {"AWS_DEFAULT_REGION": REGION, "AWS_ACCESS_KEY_ID": "x"}):
+        module = vars(sys.modules[load_handler(FUNCTIONS[name]).__module__])
+    deadline, wait = module["HOOK_DEADLINE"], module["CLOUDFORMATION_WAIT_SECONDS"]
+    assert wait == 30  # the Hooks user guide: "it will wait up to 30 seconds"
+    assert deadline.needed >= clients.ATTEMPT_SECONDS + module["HOOK_ANSWER_SECONDS"]
+    assert deadline.needed <= 0.5 * wait  # at least half of it does work
+    watched = [module[n] for n in ("hook_personalize", "hook_ssm", "hook_cloudformation")]
+    for client in watched:
+        config = client.meta.config
+        assert config.retries["total_max_attempts"] == 1
+        assert (config.connect_timeout, config.read_timeout) == (clients.CONNECT_TIMEOUT, clients.READ_TIMEOUT)
+    deadline.seconds_left = lambda: deadline.needed - 1
+    try:
+        for client in watched:
+            operation = {"personalize": "list_dataset_groups", "ssm": "describe_parameters"}.get(
+                client.meta.service_model.service_name, "list_stacks"
+            )
+            with pytest.raises(clients.OutOfTime):
+                getattr(client, operation)()
+    finally:
+        deadline.seconds_left = lambda: float("inf")
