@@ -25,8 +25,7 @@ from typing import Any
 from moto.iam.access_control import IAMPolicy, PermissionResult
 from policy_sentry.querying.actions import get_action_data
 
-from local.stackset import expand
-from local.template import TEMPLATE, Template
+from local.template import TEMPLATE, Template, expand
 
 # API operations whose IAM action has another name.
 IAM_ACTION = {"lambda:Invoke": "lambda:InvokeFunction"}

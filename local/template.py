@@ -5,7 +5,7 @@ DefinitionSubstitutions, the functions' handlers and environment, and the EventB
 copied out of the template.
 
 One reader, two layers: SAM's own translator (samtranslator, as SAM CLI uses it) does what is SAM's, merging
-`Globals` here and expanding the whole transform for IAM (local/iam.py) and StackSets (local/stackset.py); it
+`Globals` here and expanding the whole transform for IAM (`expand`: local/iam.py, tools/stackset.py); it
 leaves parameters, conditions and intrinsic functions to CloudFormation, so this resolver does those, on the
 template or on the translator's output (`document`).
 """
@@ -15,19 +15,35 @@ from __future__ import annotations
 import copy
 import functools
 import json
+import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from unittest import mock
 
 from cfnlint.decode import cfn_yaml
 from samtranslator.plugins.globals.globals_plugin import GlobalsPlugin
+from samtranslator.translator.transform import transform
 
 ROOT = Path(__file__).resolve().parent.parent
 TEMPLATE = ROOT / "template.yaml"
 
 _NO_VALUE = object()
 _STATE_MACHINES = ("AWS::Serverless::StateMachine", "AWS::StepFunctions::StateMachine")
+
+
+class _NoManagedPolicyNames:
+    """The template attaches managed policies by ARN only: no lookup of policy names is needed."""
+
+    def load(self) -> dict[str, str]:
+        return {}
+
+
+def expand(document: dict[str, Any], region: str = "us-east-1") -> dict[str, Any]:
+    """The template as CloudFormation sees it after the AWS::Serverless transform."""
+    with mock.patch.dict(os.environ, {"AWS_DEFAULT_REGION": region}):
+        return transform(json.loads(json.dumps(document)), {}, _NoManagedPolicyNames())
 
 
 class TemplateError(ValueError):

@@ -44,10 +44,10 @@ from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, 
 
 from common.holds import HOLD
 from common.parameters import TAG_DATASET_ARN, TAG_DATASET_GROUP_ARN, TAG_EVENT_TRACKER_ARN
-from local import cloudtrail as trail
-from local.cloudformation import LocalCloudFormation, Stack, StackResource
 from local.engine import LocalEngine
 from local.personalize_emulator import PersonalizeEmulator, ServiceError, Timing
+from tests.fakes import cloudtrail as trail
+from tests.fakes.cloudformation import LocalCloudFormation, Stack, StackResource
 from tests.helpers import ACCOUNT, FAST, REGION, dataset_group_arn, event
 
 GROUPS = ("alpha", "beta", "gamma")

@@ -1,5 +1,5 @@
 """Every alarm can fire: for each alarm of the template, the local engine is driven into the condition it watches,
-and the metric it reads is published (local/metrics.py: what AWS publishes for what happened) with the alarm's
+and the metric it reads is published (tests/fakes/metrics.py: what AWS publishes for what happened) with the alarm's
 namespace, name and dimensions, at or past its threshold.
 
 The alarms that need three periods in a row (the reconciler's and the sweeper's "unchecked") are shown one period
@@ -16,9 +16,9 @@ import pytest
 
 from common import polling
 from local.engine import LocalEngine
-from local.metrics import Datum, published
 from local.personalize_emulator import PersonalizeEmulator, Timing
 from local.template import Template
+from tests.fakes.metrics import Datum, published
 from tests.helpers import event
 
 NAME = "retail-recommendations"

@@ -12,10 +12,10 @@ from typing import Any
 import pytest
 
 from common import holds
-from local import cloudtrail
-from local.cloudformation import SHAPES, LocalCloudFormation, Stack, StackResource
 from local.engine import LocalEngine
 from local.personalize_emulator import PersonalizeEmulator, Timing
+from tests.fakes import cloudtrail
+from tests.fakes.cloudformation import SHAPES, LocalCloudFormation, Stack, StackResource
 from tests.helpers import ACCOUNT, REGION, create_event, dataset_group_arn, event, wait_for_executions
 
 SCHEMA = f"arn:aws:personalize:{REGION}:{ACCOUNT}:schema/interactions"

@@ -12,9 +12,9 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError
 
-from local.cloudformation import LocalCloudFormation, Stack, StackResource
 from local.engine import LocalEngine
 from local.personalize_emulator import PersonalizeEmulator, Timing
+from tests.fakes.cloudformation import LocalCloudFormation, Stack, StackResource
 from tests.helpers import event
 from tests.integration.test_deleting_things import (
     ARN,

@@ -7,9 +7,9 @@ from typing import Any
 import boto3
 import pytest
 
-from local import cloudtrail
 from local.engine import LocalEngine, Running, _running
 from local.personalize_emulator import PersonalizeEmulator, Timing
+from tests.fakes import cloudtrail
 from tests.helpers import REGION, create_event
 from tools import status as status_tool
 

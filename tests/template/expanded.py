@@ -5,9 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from local.iam import packaged_document
-from local.stackset import expand
 from local.template import TEMPLATE as TEMPLATE_PATH
-from local.template import Template
+from local.template import Template, expand
 from tests.helpers import ACCOUNT, REGION
 
 

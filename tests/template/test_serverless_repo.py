@@ -10,10 +10,10 @@ from pathlib import Path
 from samcli.vendor.serverlessrepo.parser import get_app_metadata, parse_template
 from samcli.vendor.serverlessrepo.publish import _create_application_request
 
-from local.serverless_repo import without_hook
 from local.template import Template
 from tests.helpers import ROOT
 from tests.template.expanded import expanded
+from tools.serverless_repo import without_hook
 
 METADATA = get_app_metadata(parse_template((ROOT / "template.yaml").read_text()))
 # "List of Supported AWS Resources" (Serverless Application Repository Developer Guide), the types this template

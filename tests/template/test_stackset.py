@@ -7,10 +7,10 @@ import subprocess
 import sys
 from pathlib import Path
 
-from local.stackset import expand, regional_artifacts
-from local.template import Template
+from local.template import Template, expand
 from tests.helpers import ROOT
 from tests.template.expanded import packaged
+from tools.stackset import regional_artifacts
 
 BIN = Path(sys.executable).parent
 

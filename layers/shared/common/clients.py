@@ -2,8 +2,7 @@
 
 Standard mode retries throttling codes (LimitExceededException and
 ThrottlingException among them) with jittered exponential backoff, a bounded
-number of times. Endpoints follow boto3's AWS_ENDPOINT_URL_<SERVICE> variables,
-which is how the local run reaches its Personalize emulator: no test hooks here.
+number of times. Endpoints follow boto3's own AWS_ENDPOINT_URL_<SERVICE> variables.
 """
 
 from __future__ import annotations

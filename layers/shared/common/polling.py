@@ -101,7 +101,7 @@ def keep_waiting(
     reason, or ServiceUnreachable (with `reason`) when an outage was.
     """
     polling = request["polling"]
-    timeout = float(polling["timeoutSeconds"])  # a number of seconds (the local engine may scale it)
+    timeout = float(polling["timeoutSeconds"])  # a number of seconds: not always whole
     left = seconds_left(request["executionStartTime"], timeout, now)
     if left <= 0 and status == THROTTLED:
         raise LimitExceeded(

@@ -1,7 +1,7 @@
 """A template for CloudFormation StackSets: SAM expanded offline, code read from a bucket in each region.
 
     sam build && sam package --s3-bucket <prefix>-<region> --output-template-file packaged.yaml
-    python -m local.stackset packaged.yaml <prefix> > stackset.json
+    python -m tools.stackset packaged.yaml <prefix> > stackset.json
 
 StackSets deploy plain CloudFormation, one template to every account and region, while Lambda reads
 its code only from a bucket in the function's own region. This expands the AWS::Serverless transform
@@ -14,26 +14,12 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 from typing import Any
-from unittest import mock
 
 from cfnlint.decode import cfn_yaml
-from samtranslator.translator.transform import transform
 
-
-class _NoManagedPolicyNames:
-    """The template attaches managed policies by ARN only: no lookup of policy names is needed."""
-
-    def load(self) -> dict[str, str]:
-        return {}
-
-
-def expand(document: dict[str, Any], region: str = "us-east-1") -> dict[str, Any]:
-    """The template as CloudFormation sees it after the AWS::Serverless transform."""
-    with mock.patch.dict(os.environ, {"AWS_DEFAULT_REGION": region}):
-        return transform(json.loads(json.dumps(document)), {}, _NoManagedPolicyNames())
+from local.template import expand
 
 
 def regional_artifacts(expanded: dict[str, Any], bucket_prefix: str) -> dict[str, Any]:

@@ -34,8 +34,8 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from local.cloudtrail import CLOUDFORMATION, call, record
 from local.engine import ACCOUNT, REGION, LocalEngine
+from tests.fakes.cloudtrail import CLOUDFORMATION, call, record
 
 HOOK_INVOCATIONS = 3
 HOOK_WAIT_SECONDS = 30.0  # CloudFormation waits this long for each invocation of a Lambda hook

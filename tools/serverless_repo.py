@@ -1,6 +1,6 @@
 """The packaged template without the deletion hook, for the Serverless Application Repository, whose list of
 supported resources does not name AWS::CloudFormation::LambdaHook (docs/publishing.md):
-`python -m local.serverless_repo .aws-sam/packaged.yaml > .aws-sam/packaged-repo.yaml`.
+`python -m tools.serverless_repo .aws-sam/packaged.yaml > .aws-sam/packaged-repo.yaml`.
 
 Deployed from there, refused deletions still release the application's trackers (the retry succeeds)."""
 
