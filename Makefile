@@ -56,8 +56,8 @@ checkov: .venv-checkov/bin/.installed
 	.venv-lambda/bin/python -m pip install --quiet --disable-pip-version-check -r bench/requirements-lambda.txt
 	touch $@
 
-## The benchmarks: writes bench/results.md (slow: about 50 minutes, needs Docker for sections 6 and 8; not part of `make test`).
-bench: $(BIN)/.installed .venv-lambda/bin/.installed .venv-checkov/bin/.installed
+## The benchmarks: writes bench/results.md (slow: tens of minutes, needs Docker for sections 3 and 5; not part of `make test`).
+bench: $(BIN)/.installed .venv-lambda/bin/.installed
 	$(BIN)/python -m bench.run
 
 lint: $(BIN)/.installed

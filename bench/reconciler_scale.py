@@ -5,7 +5,6 @@ from __future__ import annotations
 import io
 import json
 import logging
-import os
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -83,19 +82,3 @@ def scheduled_run(stack: LocalEngine, function: str, message: str) -> list[dict[
 def _reports(logs: str, message: str) -> list[dict[str, Any]]:
     """The log line of each invocation that says `message`, in order."""
     return [json.loads(line) for line in logs.splitlines() if f'"message":"{message}"' in line]
-
-
-def main(argv: Any = None) -> None:
-    import argparse
-
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--groups", type=int, default=300)
-    parser.add_argument("--missing", type=int, default=20)
-    parser.add_argument("--rate", type=float, default=10)
-    args = parser.parse_args(argv)
-    os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
-    print(run(args.groups, args.missing, args.rate))
-
-
-if __name__ == "__main__":
-    main()

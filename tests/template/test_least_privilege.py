@@ -50,7 +50,7 @@ LOG_DELIVERY = {
     )
 }
 # AWS managed policies SAM attaches: logs for every function, X-Ray for the state machine's trace only (the
-# functions are not traced: bench/results.md, section 1).
+# functions are not traced: bench/results.md, "The Tracer's cost").
 LOGS = "arn:aws:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole"
 XRAY = "arn:aws:iam::aws:policy/AWSXrayWriteOnlyAccess"
 

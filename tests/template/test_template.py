@@ -278,7 +278,7 @@ def test_outputs_name_the_state_machine_the_functions_and_the_dlq() -> None:
 
 def test_functions_are_python313_arm64_untraced_with_the_layer() -> None:
     """No active tracing: X-Ray would show each function as one opaque segment, and Powertools' Tracer, which
-    would show the calls, adds about 200 ms to every cold start (bench/results.md, section 1)."""
+    would show the calls, adds about 200 ms to every cold start (bench/results.md, "The Tracer's cost")."""
     function_globals = TEMPLATE.doc["Globals"]["Function"]
     assert function_globals["Runtime"] == "python3.13"
     assert function_globals["Architectures"] == ["arm64"]
