@@ -19,6 +19,7 @@ from tests.helpers import ROOT, event
 
 BIN = Path(sys.executable).parent
 TEMPLATE = Template()
+QUEUES = set(TEMPLATE.resources("AWS::SQS::Queue"))
 MACHINE = TEMPLATE.state_machine()
 DEFINITION = json.loads(MACHINE.definition)
 PATTERN = MACHINE.rule_patterns["CreateDatasetGroup"]
@@ -267,13 +268,13 @@ def test_the_layer_parameter_is_the_public_powertools_parameter_of_the_tested_ve
     assert f"aws-lambda-powertools=={VERSION}" in requirements.replace("aws_lambda_powertools", "aws-lambda-powertools")
 
 
-def test_outputs_name_the_state_machine_the_functions_and_the_dlq() -> None:
+def test_outputs_name_what_a_person_starts_or_invokes_and_every_dead_letter_queue() -> None:
+    """The state machine (a start by hand), the scheduled functions (a backfill, a sweep now), the queues, the
+    application policy and the dashboard; the other functions are invoked by the workflow and the rules only."""
     outputs = TEMPLATE.doc["Outputs"]
     values = {json.dumps(output["Value"]) for output in outputs.values()}
-    assert json.dumps({"Ref": MACHINE.logical_id}) in values
-    assert json.dumps({"Ref": "ProvisioningDeadLetterQueue"}) in values
-    for function in TEMPLATE.functions():
-        assert json.dumps({"Ref": function}) in values
+    named = {MACHINE.logical_id, "ReconcilerFunction", "SweeperFunction", "ApplicationPolicy", *QUEUES}
+    assert {json.dumps({"Ref": name}) for name in named} <= values
 
 
 def test_functions_are_python313_arm64_untraced_with_the_layer() -> None:
@@ -356,7 +357,7 @@ def test_sam_validate_lint_reports_nothing() -> None:
     assert "is a valid SAM Template" in result.stdout + result.stderr
 
 
-def test_sam_build_succeeds_without_credentials_and_packages_only_our_code(tmp_path: Path) -> None:
+def test_sam_build_and_package_make_a_template_cloudformation_takes_in_the_request(tmp_path: Path) -> None:
     build = tmp_path / "build"
     result = subprocess.run(
         [BIN / "sam", "build", "--build-dir", str(build), "--cache-dir", str(tmp_path / "cache")],
@@ -373,7 +374,45 @@ def test_sam_build_succeeds_without_credentials_and_packages_only_our_code(tmp_p
     layer = build / "SharedCodeLayer"
     files = sorted(str(p.relative_to(layer)) for p in layer.rglob("*") if p.is_file())
     assert files == sorted(f"python/common/{p.name}" for p in (ROOT / "layers/shared/common").glob("*.py")), files
+    packaged = package(build, tmp_path)
+    # CloudFormation takes a template of at most 51,200 bytes in the request (--template-body, `aws cloudformation
+    # deploy` without a bucket); a larger one only through S3.
+    assert len(packaged.encode()) < 51_200, len(packaged.encode())
+    assert "CodeUri: s3://artifacts/" in packaged
     shutil.rmtree(build)
+
+
+def package(build: Path, tmp_path: Path) -> str:
+    """`sam package` of the build, its artifacts uploaded to a local S3 (moto's server): the packaged template."""
+    from moto.server import ThreadedMotoServer
+
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    try:
+        host, port = server._server.server_address[:2]  # type: ignore[union-attr]
+        env = tool_env() | {
+            "AWS_ACCESS_KEY_ID": "x",
+            "AWS_SECRET_ACCESS_KEY": "x",
+            "AWS_ENDPOINT_URL_S3": f"http://{host}:{port}",
+        }
+        import boto3
+
+        s3 = boto3.client("s3", endpoint_url=env["AWS_ENDPOINT_URL_S3"], region_name="us-east-1",
+                          aws_access_key_id="x", aws_secret_access_key="x")  # fmt: skip
+        s3.create_bucket(Bucket="artifacts")
+        output = tmp_path / "packaged.yaml"
+        command = ["package", "--template-file", str(build / "template.yaml"), "--s3-bucket", "artifacts"]
+        result = subprocess.run(
+            [BIN / "sam", *command, "--output-template-file", str(output)],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            env=env,
+        )
+        assert result.returncode == 0, result.stdout + result.stderr
+        return output.read_text()
+    finally:
+        server.stop()
 
 
 # ------------------------------------------------------------------ operations
@@ -414,13 +453,17 @@ def test_the_lag_alarm_fires_beyond_max_poll_interval_seconds_plus_the_steps_own
         assert stat["Stat"] == "Maximum"
 
 
-def test_an_email_subscribes_through_sns_and_no_email_creates_no_topic() -> None:
-    assert TEMPLATE.resources("AWS::SNS::Topic") == {}
-    assert all("AlarmActions" not in alarm for alarm in alarms(TEMPLATE).values())
+def test_every_alarm_notifies_the_topic_and_an_email_subscribes_to_it() -> None:
+    assert list(TEMPLATE.resources("AWS::SNS::Topic")) == ["AlarmTopic"]
+    assert TEMPLATE.resources("AWS::SNS::Subscription") == {}  # no email: a topic with no subscriber
+    assert all(alarm["AlarmActions"] == ["AlarmTopic"] for alarm in alarms(TEMPLATE).values())
     with_email = Template(overrides={"NotificationEmail": "ops@example.com"})
-    [topic] = with_email.resources("AWS::SNS::Topic").values()
-    assert topic["Properties"]["Subscription"] == [{"Protocol": "email", "Endpoint": {"Ref": "NotificationEmail"}}]
-    assert all(alarm["AlarmActions"] == ["AlarmTopic"] for alarm in alarms(with_email).values())
+    [subscription] = with_email.resources("AWS::SNS::Subscription").values()
+    assert with_email.resolve(subscription["Properties"]) == {
+        "TopicArn": "AlarmTopic",
+        "Protocol": "email",
+        "Endpoint": "ops@example.com",
+    }
 
 
 def kms_statements(template: Template) -> list[dict[str, Any]]:
