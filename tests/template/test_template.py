@@ -523,3 +523,8 @@ def test_what_every_function_repeats_is_in_globals() -> None:
         assert "Handler" not in resource["Properties"], name
         variables = resource["Properties"].get("Environment", {}).get("Variables", {})
         assert not set(variables) & set(TEMPLATE.doc["Globals"]["Function"]["Environment"]["Variables"]), name
+
+
+def test_the_readme_stays_short() -> None:
+    """250 lines at most: detail goes to docs/."""
+    assert len((ROOT / "README.md").read_text().splitlines()) <= 250
