@@ -13,6 +13,7 @@ import time
 from typing import Any
 
 from aws_lambda_powertools import Logger, Metrics
+from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from common import lag
 from common.clients import personalize_client, ssm_client
@@ -107,7 +108,7 @@ def check_dataset(
 
 @metrics.log_metrics
 @logger.inject_lambda_context(correlation_id_path="executionId")
-def lambda_handler(event: CheckDatasetRequest, context: Any) -> ActionProvisioned:
+def lambda_handler(event: CheckDatasetRequest, context: LambdaContext) -> ActionProvisioned:
     result = check_dataset(
         personalize, ssm, event, time.time(), PARAMETER_PREFIX, EXCLUDE, PARAMETER_TYPE, KMS_KEY_ID
     )  # fmt: skip

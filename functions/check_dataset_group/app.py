@@ -6,6 +6,7 @@ import time
 from typing import Any
 
 from aws_lambda_powertools import Logger
+from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from common.clients import personalize_client
 from common.errors import DatasetGroupFailed, DatasetGroupNotFound
@@ -45,5 +46,5 @@ def check_dataset_group(personalize: Any, request: CheckDatasetGroupRequest, now
 
 
 @logger.inject_lambda_context(correlation_id_path="executionId")
-def lambda_handler(event: CheckDatasetGroupRequest, context: Any) -> DatasetGroupStatus:
+def lambda_handler(event: CheckDatasetGroupRequest, context: LambdaContext) -> DatasetGroupStatus:
     return check_dataset_group(personalize, event, now=time.time())

@@ -11,6 +11,7 @@ import time
 from typing import Any
 
 from aws_lambda_powertools import Logger, Metrics
+from aws_lambda_powertools.utilities.typing import LambdaContext
 from botocore.exceptions import ClientError
 
 from common import holds, lag
@@ -56,7 +57,7 @@ def check_event_tracker(
     arn = request["eventTrackerArn"]
     group = request["datasetGroupArn"]
 
-    def hold_back(tracker: dict[str, Any]) -> None:
+    def record_failure(tracker: dict[str, Any]) -> None:
         """Failed once, reported once: no scheduled or event-driven run starts it again (common.holds)."""
         hold = holds.Hold(
             holds.FAILED,
@@ -80,7 +81,7 @@ def check_event_tracker(
         EventTrackerFailed,
         request,
         now,
-        hold_back,
+        record_failure,
     )
     waiting: Provisioned = {"eventTrackerArn": arn, "adopted": bool(request.get("adopted"))}
     if tracker is None:
@@ -113,7 +114,7 @@ def check_event_tracker(
 
 @metrics.log_metrics
 @logger.inject_lambda_context(correlation_id_path="executionId")
-def lambda_handler(event: CheckEventTrackerRequest, context: Any) -> Provisioned:
+def lambda_handler(event: CheckEventTrackerRequest, context: LambdaContext) -> Provisioned:
     result = check_event_tracker(personalize, ssm, event, time.time(), PARAMETER_TYPE, KMS_KEY_ID, PARAMETER_PREFIX)
     if "lag" in result:
         lag.emit(metrics, result["lag"])

@@ -11,6 +11,7 @@ from typing import Any, TypedDict
 
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.typing import LambdaContext
 from botocore.exceptions import ClientError
 
 from common import holds
@@ -87,7 +88,7 @@ def _adopted(tracker: dict[str, Any]) -> TrackerResult:
 
 
 @dataclass
-class Holds:
+class HoldContext:
     """What CreateOrAdoptTracker needs to honour holds (common.holds): SSM, who started it, which group."""
 
     ssm: Any
@@ -105,11 +106,11 @@ def create_or_adopt_tracker(
     personalize: Any,
     dataset_group_arn: str,
     exclude: re.Pattern[str] | None = None,
-    hold_back: bool = False,
-    held: Holds | None = None,
+    within_grace: bool = False,
+    context: HoldContext | None = None,
 ) -> TrackerResult:
-    """Adopt the group's tracker, or create one; `hold_back`: adopt, but do not create yet (outcome `waiting`).
-    With `held`: a hold this start does not lift keeps it from creating one (outcome `skipped`), and so does a
+    """Adopt the group's tracker, or create one; `within_grace`: adopt, but do not create yet (outcome `waiting`).
+    With `context`: a hold this start does not lift keeps it from creating one (outcome `skipped`), and so does a
     tracker someone deleted without an event saying so."""
     dataset_group = parse_dataset_group_arn(dataset_group_arn)
     if dataset_group is None:
@@ -123,8 +124,8 @@ def create_or_adopt_tracker(
             return _skipped(reason)
 
         existing = find_tracker(personalize, arn)
-        hold = holds.read_hold(held.ssm, held.prefix, name, held.created) if held else None
-        lifted = hold is not None and held is not None and hold.lifted_by(held.started_by, held.event_time)
+        hold = holds.read_hold(context.ssm, context.prefix, name, context.created) if context else None
+        lifted = hold is not None and context is not None and hold.lifted_by(context.started_by, context.event_time)
         failed_again = (
             hold is not None
             and not lifted
@@ -133,20 +134,20 @@ def create_or_adopt_tracker(
             and hold.eventTrackerArn == existing["eventTrackerArn"]
         )
         # Lifted by this start, or a tracker is there again (a person's, a stack's): the hold has ended.
-        if held and hold and (lifted or (existing and not failed_again)):
-            holds.clear_hold(held.ssm, held.prefix, name)
+        if context and hold and (lifted or (existing and not failed_again)):
+            holds.clear_hold(context.ssm, context.prefix, name)
             hold = None
         if existing and not failed_again:
             return _adopted(existing)
         if hold:
             return _skipped(hold.describe())
-        if held and held.started_by != holds.PERSON:
+        if context and context.started_by != holds.PERSON:
             # A tracker its parameter names is gone: someone deleted it, and no event has said so yet (the
             # teardown, or the reconciler within the hour, records who and when).
-            gone = holds.vanished(personalize, held.ssm, held.prefix, arn, name, held.created)
+            gone = holds.vanished(personalize, context.ssm, context.prefix, arn, name, context.created)
             if gone is not None:
                 return _skipped(gone.describe())
-        if hold_back:
+        if within_grace:
             return {"outcome": "waiting", "eventTrackerArn": None, "adopted": False}
 
         tracker = tracker_name(dataset_group)
@@ -187,14 +188,18 @@ def grace_seconds_left(request: TrackerRequest, now: float) -> float:
 
 
 def create_adopt_or_wait(
-    personalize: Any, request: TrackerRequest, exclude: re.Pattern[str] | None, now: float, held: Holds | None = None
+    personalize: Any,
+    request: TrackerRequest,
+    exclude: re.Pattern[str] | None,
+    now: float,
+    context: HoldContext | None = None,
 ) -> TrackerResult:
     """create_or_adopt_tracker, or "wait N s": Personalize throttled (LimitExceeded once the deadline has passed), or
     the group's stack may still create its own tracker (adopted as soon as it appears)."""
     arn = request["datasetGroupArn"]
     grace = grace_seconds_left(request, now)
     try:
-        result = create_or_adopt_tracker(personalize, arn, exclude, hold_back=grace > 0, held=held)
+        result = create_or_adopt_tracker(personalize, arn, exclude, within_grace=grace > 0, context=context)
     except LimitExceeded as error:
         logger.warning("Throttled; waiting", extra={"reason": str(error)})
         wait = keep_waiting(f"CreateOrAdoptTracker {arn}", THROTTLED, request, now)["waitSeconds"]
@@ -212,15 +217,15 @@ def create_adopt_or_wait(
 
 @metrics.log_metrics
 @logger.inject_lambda_context(correlation_id_path="executionId")
-def lambda_handler(event: TrackerRequest, context: Any) -> TrackerResult:
-    held = Holds(
+def lambda_handler(event: TrackerRequest, context: LambdaContext) -> TrackerResult:
+    hold_context = HoldContext(
         ssm,
         PARAMETER_PREFIX,
         event.get("startedBy") or holds.PERSON,
         event.get("datasetGroupCreated"),
         event.get("eventTime"),
     )
-    result = create_adopt_or_wait(personalize, event, EXCLUDE, time.time(), held)
+    result = create_adopt_or_wait(personalize, event, EXCLUDE, time.time(), hold_context)
     if result["outcome"] == "skipped":
         logger.info("Dataset group left alone (opted out, or held)", extra={"reason": result["reason"]})
     elif result["outcome"] in ("created", "adopted"):

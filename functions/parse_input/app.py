@@ -6,8 +6,9 @@ import os
 from typing import Any
 
 from aws_lambda_powertools import Logger
+from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from common.config import ACCOUNT_ID, PARTITION, checked
+from common.config import ACCOUNT_ID_PATTERN, PARTITION_PATTERN, checked
 from common.inputs import DatasetGroup, parse_input
 
 logger = Logger()
@@ -25,11 +26,13 @@ def _unwrap(event: Any) -> Any:
 
 
 @logger.inject_lambda_context(correlation_id_path="executionId")
-def lambda_handler(event: Any, context: Any) -> DatasetGroup:
+def lambda_handler(event: Any, context: LambdaContext) -> DatasetGroup:
     # The account and partition the template names (not the context's function ARN: under
     # `sam local invoke` that is always account 012345678912, whatever the template says).
-    account = checked("ACCOUNT_ID", ACCOUNT, ACCOUNT_ID, "an AWS account id (the template sets AWS::AccountId)")
-    partition = checked("PARTITION", PARTITION_NAME, PARTITION, "an AWS partition (the template sets AWS::Partition)")
+    account = checked("ACCOUNT_ID", ACCOUNT, ACCOUNT_ID_PATTERN, "an AWS account id (the template sets AWS::AccountId)")
+    partition = checked(
+        "PARTITION", PARTITION_NAME, PARTITION_PATTERN, "an AWS partition (the template sets AWS::Partition)"
+    )
     result = parse_input(_unwrap(event), REGION, account, partition, PARAMETER_PREFIX)
     logger.info("Dataset group to provision", extra=dict(result))
     return result

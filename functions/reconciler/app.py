@@ -20,6 +20,7 @@ from typing import Any
 
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.typing import LambdaContext
 from botocore.exceptions import BotoCoreError, ClientError
 
 from common import holds
@@ -440,7 +441,7 @@ def run_time(event: Any) -> float:
 
 @metrics.log_metrics
 @logger.inject_lambda_context
-def lambda_handler(event: Any, context: Any) -> dict[str, Any]:
+def lambda_handler(event: Any, context: LambdaContext) -> dict[str, Any]:
     state_machine_arn = checked("STATE_MACHINE_ARN", STATE_MACHINE, STATE_MACHINE_ARN, "a state machine ARN")
     next_token = event.get("nextToken") if isinstance(event, dict) else None
     if next_token is not None and not isinstance(next_token, str):

@@ -29,6 +29,7 @@ from typing import Any
 
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.typing import LambdaContext
 from botocore.exceptions import BotoCoreError, ClientError
 
 from common.clients import Deadline, personalize_client, ssm_client, worst_call_seconds
@@ -181,7 +182,7 @@ class Sweep:
 
 @metrics.log_metrics
 @logger.inject_lambda_context
-def lambda_handler(event: Any, context: Any) -> dict[str, Any]:
+def lambda_handler(event: Any, context: LambdaContext) -> dict[str, Any]:
     after = event.get("after") if isinstance(event, dict) else None
     if after is not None and not isinstance(after, str):
         raise InvalidEvent(f"after must be a string (a parameter name), not {after!r}")

@@ -17,6 +17,7 @@ from typing import Any
 
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.typing import LambdaContext
 from botocore.exceptions import ClientError
 
 from common import holds
@@ -146,7 +147,7 @@ def tear_down(
 
 @metrics.log_metrics
 @logger.inject_lambda_context
-def lambda_handler(event: Any, context: Any) -> dict[str, Any]:
+def lambda_handler(event: Any, context: LambdaContext) -> dict[str, Any]:
     DEADLINE.seconds_left = lambda: context.get_remaining_time_in_millis() / 1000
     deleted = tear_down(personalize, ssm, events, event, PARAMETER_PREFIX, STATE_MACHINE)
     metrics.add_metric(name="ParametersDeleted", unit=MetricUnit.Count, value=len(deleted))

@@ -12,8 +12,8 @@ import re
 from common.errors import Misconfigured
 
 STATE_MACHINE_ARN = r"arn:aws[a-z-]*:states:[a-z0-9-]+:\d{12}:stateMachine:[A-Za-z0-9_-]{1,80}"
-ACCOUNT_ID = r"\d{12}"
-PARTITION = r"aws[a-z-]*"
+ACCOUNT_ID_PATTERN = r"\d{12}"
+PARTITION_PATTERN = r"aws[a-z-]*"
 
 # `sam local invoke` resolves `!Ref` of a resource to its logical id, not to its ARN.
 _LOGICAL_ID = re.compile(r"[A-Za-z][A-Za-z0-9]*")
