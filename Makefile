@@ -10,7 +10,7 @@ export SAM_CLI_TELEMETRY := 0
 unexport PYTHONDONTWRITEBYTECODE
 MAKEFLAGS += --no-print-directory
 
-.PHONY: local invoke test test-slow lint checkov bench freeze clean
+.PHONY: local invoke test test-slow verify lint checkov bench freeze clean
 
 $(BIN)/.installed: requirements-dev.txt
 	@test -n "$(PYTHON)" || { echo "Python 3.11 or newer is needed"; exit 1; }
@@ -46,6 +46,12 @@ test: $(BIN)/.installed lint checkov
 ## The tests marked slow (scale and soak: a few minutes).
 test-slow: $(BIN)/.installed
 	$(BIN)/python -m pytest -n 4 --dist worksteal -m slow $(PYTEST_ARGS)
+
+## The user journeys against a deployed stack, in the account of the usual AWS credentials (docs/verify.md):
+## make verify STACK=<stack name> [ARGS=--dry-run | ARGS=--clean]
+verify: $(BIN)/.installed
+	@test -n "$(STACK)" || { echo "usage: make verify STACK=<stack name> [ARGS=--dry-run|--clean]"; exit 2; }
+	PYTHONPATH=. $(BIN)/python -m tests.journeys --stack $(STACK) $(ARGS)
 
 checkov: .venv-checkov/bin/.installed
 	.venv-checkov/bin/checkov --config-file .checkov.yaml

@@ -183,6 +183,8 @@ class PersonalizeEmulator:
         self.dataset_timing = Timing()
         self._dataset_timings: dict[tuple[str, str], Timing] = {}  # by (dataset group name, dataset type)
         self.tags: dict[str, dict[str, str]] = {}
+        self.schemas: dict[str, str] = {}  # ARN -> name
+        self.events_put = 0  # PutEvents calls accepted
         self.calls: dict[str, int] = {}
         self.throttled = 0
         self._rate_limits: dict[str, float] = {}
@@ -599,6 +601,36 @@ class PersonalizeEmulator:
         self._collect(now)
         return {}
 
+    def _op_CreateSchema(self, params: dict[str, Any]) -> dict[str, Any]:
+        arn = f"arn:aws:personalize:{self.region}:{self.account}:schema/{params['name']}"
+        if arn in self.schemas:
+            raise ServiceError("ResourceAlreadyExistsException", f"Schema {params['name']} already exists")
+        json.loads(params["schema"])  # an Avro schema is JSON (InvalidInput otherwise)
+        self.schemas[arn] = params["name"]
+        return {"schemaArn": arn}
+
+    def _op_DeleteSchema(self, params: dict[str, Any]) -> dict[str, Any]:
+        arn = params["schemaArn"]
+        if arn not in self.schemas:
+            raise ServiceError("ResourceNotFoundException", f"Could not find resource with ARN {arn}")
+        if any(d.extra["schemaArn"] == arn and not d.gone(time.monotonic()) for d in self.datasets.values()):
+            raise ServiceError("ResourceInUseException", f"Schema {arn} is used by a dataset")
+        del self.schemas[arn]
+        return {}
+
+    def _op_ListSchemas(self, params: dict[str, Any]) -> dict[str, Any]:
+        return {"schemas": [{"name": name, "schemaArn": arn} for arn, name in self.schemas.items()]}
+
+    def put_events(self, params: dict[str, Any]) -> dict[str, Any]:
+        """personalize-events PutEvents: accepted for the trackingId of an ACTIVE tracker."""
+        now = time.monotonic()
+        with self._lock:
+            active = {t.extra["trackingId"] for t in self.trackers.values() if t.status(now) == "ACTIVE"}
+        if params.get("trackingId") not in active:
+            raise ServiceError("InvalidInputException", "The trackingId is not that of an ACTIVE event tracker")
+        self.events_put += 1
+        return {}
+
     def _resource(self, arn: str) -> _Resource:
         resource = self.dataset_groups.get(arn) or self.trackers.get(arn) or self.datasets.get(arn)
         if resource is None:
@@ -624,6 +656,12 @@ class PersonalizeEmulator:
 
             def do_POST(self) -> None:
                 body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                if self.path == "/events":  # personalize-events (REST-JSON): PutEvents
+                    try:
+                        self._answer(200, emulator.put_events(json.loads(body or b"{}")), "application/json")
+                    except ServiceError as error:
+                        self._answer(error.status, {"__type": error.code, "message": error.message}, "application/json")
+                    return
                 target = self.headers.get("X-Amz-Target", "")
                 prefix, _, operation = target.partition(".")
                 try:

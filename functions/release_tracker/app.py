@@ -339,6 +339,8 @@ def refused_target(personalize: Any, detail: dict[str, Any]) -> str | None:
 
 def on_refused(personalize: Any, ssm: Any, prefix: str, event: dict[str, Any], seconds: float) -> dict[str, Any]:
     detail = _object(event.get("detail"))
+    # What a real run teaches (issue 33): how CloudTrail spells Personalize's refusal. No values are logged.
+    logger.info("Refused deletion", extra={"eventName": detail.get("eventName"), "errorCode": detail.get("errorCode")})
     group_arn = refused_target(personalize, detail)
     if group_arn is None:
         return {"released": False, "message": "Not a deletion a tracker blocks"}

@@ -105,7 +105,21 @@ class LocalCloudFormation:
                 raise answer
             resource.arn = answer.get("datasetGroupArn") or answer["datasetArn"]
             events.append(event)
+            self._stabilized(resource)  # as the resource's create handler, before what depends on it
         return stack, events
+
+    def _stabilized(self, resource: StackResource) -> None:
+        """Wait until Personalize says the resource is ACTIVE (CloudFormation's create handlers do)."""
+        deadline = time.monotonic() + GONE_SECONDS * self.engine.time_scale
+        while time.monotonic() < deadline:
+            if resource.type == "AWS::Personalize::DatasetGroup":
+                status = self.personalize.describe_dataset_group(datasetGroupArn=resource.arn)["datasetGroup"]["status"]
+            else:
+                status = self.personalize.describe_dataset(datasetArn=resource.arn)["dataset"]["status"]
+            if status == "ACTIVE":
+                return
+            time.sleep(0.05)
+        raise TimeoutError(f"{resource.logical_id} not ACTIVE after {GONE_SECONDS} s")
 
     def claim(self, stack: Stack) -> None:
         """Resources made before as if this stack had made them: its system tags on each (for a model that decides
