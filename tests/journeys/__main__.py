@@ -55,11 +55,9 @@ def dry_run(stack: str, only: list[str] | None) -> int:
     os.environ.setdefault("AWS_REGION", os.environ["AWS_DEFAULT_REGION"])
     for path in ("functions", "layers/shared"):  # the handlers' imports, as pytest's pythonpath gives them
         sys.path.insert(0, str(Path(__file__).resolve().parents[2] / path))
-    import logging
     import warnings
 
-    logging.disable(logging.INFO)  # the application's own log lines and metrics: not calls
-    os.environ["POWERTOOLS_METRICS_DISABLED"] = "true"
+    os.environ["POWERTOOLS_METRICS_DISABLED"] = "true"  # the application's metrics: not calls
     warnings.simplefilter("ignore")
     from tests.journeys.local import local_world
 

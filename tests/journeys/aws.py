@@ -48,7 +48,10 @@ class AwsWorld(World):
         return self.wait(ended, f"stack {stack} deleted", self.timeouts.stack)
 
     def run_reconciler(self) -> dict[str, Any]:
-        scheduled = {"source": "aws.events", "detail-type": "Scheduled Event", "time": f"{datetime.now(UTC):%FT%TZ}"}
+        arn = self.state_machine_arn.split(":")
+        scheduled = {"version": "0", "id": self.run, "detail-type": "Scheduled Event", "source": "aws.events",
+                     "account": arn[4], "time": f"{datetime.now(UTC):%Y-%m-%dT%H:%M:%SZ}", "region": arn[3],
+                     "resources": [], "detail": {}}  # fmt: skip
         answer = self.session.client("lambda").invoke(
             FunctionName=self.facts["ReconcilerFunctionName"], Payload=json.dumps(scheduled).encode()
         )

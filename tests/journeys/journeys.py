@@ -89,10 +89,17 @@ def a_script_deletes_the_group(w: World, seen: dict[str, Any], figures: dict[str
     figures["the refused deletion to the accepted retry"] = round(time.monotonic() - first, 1)
     w.wait(lambda: w.status_of(arn) is None, f"{name} gone", w.timeouts.release)
     w.wait(lambda: w.parameters_of(name) == [] or None, f"nothing under {w.prefix}/{name}", w.timeouts.event)
-    codes = {
-        r.get("errorCode") for r in w.log_records("Refused deletion") if r.get("eventName") == "DeleteDatasetGroup"
-    }
-    seen["CloudTrail's errorCode for a refused deletion"] = ", ".join(sorted(c for c in codes if c)) or "not seen"
+    refused = logged(w, "Refused deletion", lambda r: r.get("eventName") == "DeleteDatasetGroup")
+    codes = sorted({str(r.get("errorCode")) for r in refused})
+    seen["CloudTrail's errorCode for a refused deletion"] = ", ".join(codes) or "not seen"
+
+
+def logged(w: World, message: str, which: Callable[[dict[str, Any]], bool]) -> list[dict[str, Any]]:
+    """The application's log lines with this message (they reach CloudWatch Logs within seconds), or none."""
+    try:
+        return w.wait(lambda: [r for r in w.log_records(message) if which(r)], message, w.timeouts.event / 10)
+    except TimeoutError:
+        return []
 
 
 def retried(w: World, arn: str) -> bool:
@@ -126,10 +133,8 @@ def a_stack_deletes_its_group(w: World, seen: dict[str, Any], figures: dict[str,
     figures["delete-stack to its end"] = round(time.monotonic() - deleting, 1)
     assert seen["a stack's first delete"] == "DELETE_COMPLETE"
     w.wait(lambda: w.parameters_of(name) == [] or None, f"nothing under {w.prefix}/{name}", w.timeouts.event)
-    fields = {r.get("propertiesFrom") for r in w.log_records("Hook request")}
-    seen["the field of the hook's request that carried the properties"] = ", ".join(sorted(map(str, fields))) or (
-        "not seen"
-    )
+    fields = sorted({str(r.get("propertiesFrom")) for r in logged(w, "Hook request", lambda r: True)})
+    seen["the field of the hook's request that carried the properties"] = ", ".join(fields) or "not seen"
 
 
 def the_status_view(w: World, seen: dict[str, Any], figures: dict[str, Any]) -> None:

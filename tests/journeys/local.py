@@ -146,6 +146,9 @@ def local_world(trace: Callable[[str], None] | None = None) -> Iterator[LocalWor
             engine.handler("ReleaseTrackerFunction")
             logs = LogRecords()
             logger = logging.getLogger("event-tracker-provisioner")
+            if trace is not None:  # the calls only: the application's own lines are still collected
+                for handler in logger.handlers:
+                    handler.setLevel(logging.WARNING)
             logger.addHandler(logs)
             region = {"region_name": REGION}
             personalize = boto3.client("personalize", endpoint_url=emulator.url, **region)
