@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from local.engine import LocalEngine
+from local.faults import Fault, inject
 from local.personalize_emulator import PersonalizeEmulator
 from tests.scale import READS, populate
 
@@ -36,7 +37,7 @@ def run(groups: int, missing: int, reads_per_second: float) -> ScaleRun:
     with PersonalizeEmulator() as emulator, LocalEngine(emulator, SETTINGS, time_scale=1.0) as stack:
         expected = populate(stack, emulator, groups, missing)
         for operation in READS:
-            emulator.limit_rate(operation, reads_per_second)
+            inject(Fault("personalize", operation, per_second=reads_per_second), emulator=emulator)
         before = emulator.stats()
         started = time.monotonic()
         reports = scheduled_run(stack, "ReconcilerFunction", "Reconciled")

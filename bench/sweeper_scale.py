@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from bench.reconciler_scale import scheduled_run
 from common.parameters import TAG_DATASET_ARN, TAG_DATASET_GROUP_ARN, TAG_EVENT_TRACKER_ARN
 from local.engine import LocalEngine
+from local.faults import Fault, inject
 from local.personalize_emulator import PersonalizeEmulator
 
 # Personalize's read calls the sweeper makes, each limited on its own (AWS rate-limits per API), as in section 7.
@@ -84,7 +85,7 @@ def run(parameters: int, reads_per_second: float) -> SweepRun:
         stale = populate(stack, emulator, parameters)
         before_names = set(stack.parameters())
         for operation in READS:
-            emulator.limit_rate(operation, reads_per_second)
+            inject(Fault("personalize", operation, per_second=reads_per_second), emulator=emulator)
         before = emulator.stats()
         started = time.monotonic()
         reports = scheduled_run(stack, "SweeperFunction", "Swept stale parameters")

@@ -28,6 +28,7 @@ from rich.console import Console
 from rich.table import Table
 
 from local.engine import ACCOUNT, REGION, Execution, LocalEngine
+from local.faults import Fault, inject
 from local.personalize_emulator import PersonalizeEmulator, Timing
 from local.template import ROOT, Template, TemplateError
 
@@ -406,7 +407,10 @@ def run(
     emulator.tracker_timing.deleted_after = args.delete_tracker_after
     if args.throttle:
         for operation in ("CreateEventTracker", "DescribeEventTracker"):
-            emulator.inject_error(operation, "LimitExceededException", args.throttle, "Rate exceeded")
+            inject(
+                Fault("personalize", operation, "LimitExceededException", times=args.throttle, message="Rate exceeded"),
+                emulator=emulator,
+            )
     if name and not args.no_seed:
         if args.existing_tracker or args.action_interactions:
             emulator.time_dataset_group(name, Timing())

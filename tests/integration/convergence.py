@@ -45,6 +45,7 @@ from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, 
 from common.holds import HOLD
 from common.parameters import TAG_DATASET_ARN, TAG_DATASET_GROUP_ARN, TAG_EVENT_TRACKER_ARN
 from local.engine import LocalEngine
+from local.faults import Fault, inject
 from local.personalize_emulator import PersonalizeEmulator, ServiceError, Timing
 from tests.fakes import cloudtrail as trail
 from tests.fakes.cloudformation import LocalCloudFormation, Stack, StackResource
@@ -457,10 +458,10 @@ class Convergence(RuleBasedStateMachine):
         """Faults on the application's next calls; they go once used up, or when the hour passes."""
         for service, operation, code, times in weather:
             if service == "ssm":  # the functions' SSM calls, in the local engine
-                self.stack.inject_aws_error(service, operation, code, times)
+                inject(Fault(service, operation, code, times=times), self.stack)
                 TALLY.ssm_faults += times
             else:
-                self.emulator.inject_error(operation, code, times)
+                inject(Fault("personalize", operation, code, times=times), emulator=self.emulator)
             TALLY.faults += times
 
     def clear_faults(self) -> None:

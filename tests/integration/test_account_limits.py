@@ -9,6 +9,7 @@ import time
 import pytest
 
 from local.engine import LocalEngine
+from local.faults import Fault, inject
 from local.personalize_emulator import PersonalizeEmulator, Timing
 from tests.helpers import FAST, create_event
 
@@ -72,7 +73,7 @@ def test_a_transient_lambda_error_of_every_task_is_retried(
     tasks = ("ParseInputFunction", "CheckDatasetGroupFunction", "CreateOrAdoptTrackerFunction",
              "CheckEventTrackerFunction")  # fmt: skip
     for function in tasks:
-        stack.fail_lambda_api(function, code)
+        inject(Fault("lambda", function, code), stack)
 
     execution = stack.run(create_event(NAME))
 
@@ -87,7 +88,7 @@ def test_a_transient_lambda_error_of_every_task_is_retried(
 def test_an_unknown_lambda_api_error_is_not_retried(make_stack, emulator: PersonalizeEmulator) -> None:
     stack = make_stack()
     stack.create_dataset_group(NAME)
-    stack.fail_lambda_api("CheckDatasetGroupFunction", "ResourceNotFoundException")
+    inject(Fault("lambda", "CheckDatasetGroupFunction", "ResourceNotFoundException"), stack)
     execution = stack.run(create_event(NAME))
     assert (execution.status, execution.error) == ("FAILED", "Lambda.ResourceNotFoundException"), execution.cause
     assert execution.retries == 0

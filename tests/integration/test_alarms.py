@@ -16,6 +16,7 @@ import pytest
 
 from common import polling
 from local.engine import LocalEngine
+from local.faults import Fault, inject
 from local.personalize_emulator import PersonalizeEmulator, Timing
 from local.template import Template
 from tests.fakes.metrics import Datum, published
@@ -97,20 +98,20 @@ def a_run_that_fails(function: str) -> Callable[[LocalEngine, PersonalizeEmulato
 
 def a_reconciler_that_cannot_check_a_group(stack: LocalEngine, emulator: PersonalizeEmulator) -> None:
     stack.create_dataset_group(NAME)
-    stack.inject_aws_error("ssm", "GetParameter", "AccessDeniedException", times=20)
+    inject(Fault("ssm", "GetParameter", "AccessDeniedException", times=20), stack)
     stack.call("ReconcilerFunction", event("scheduled-event.json"))
 
 
 def a_sweeper_that_cannot_check_a_parameter(stack: LocalEngine, emulator: PersonalizeEmulator) -> None:
     stack.ssm.put_parameter(Name=stack.parameter_name("gone"), Value="x", Type="String")
-    stack.inject_aws_error("ssm", "ListTagsForResource", "AccessDeniedException", times=20)
+    inject(Fault("ssm", "ListTagsForResource", "AccessDeniedException", times=20), stack)
     stack.call("SweeperFunction", event("scheduled-event.json"))
 
 
 def a_hand_over_that_fails(stack: LocalEngine, emulator: PersonalizeEmulator) -> None:
     """A run with too little time hands everything over; the continuation fails, and so do Lambda's two retries."""
     stack.create_dataset_group(NAME)
-    stack.inject_aws_error("personalize", "ListDatasetGroups", "AccessDeniedException", times=3)
+    inject(Fault("personalize", "ListDatasetGroups", "AccessDeniedException", times=3), stack)
     assert stack.call("ReconcilerFunction", event("scheduled-event.json"), timeout_seconds=1)["continued"] is True
     [(function, continuation)] = stack.dead_letters
     assert function == "ReconcilerFunction" and "nextToken" in continuation  # where to go on from

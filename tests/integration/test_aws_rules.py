@@ -12,6 +12,7 @@ import pytest
 from botocore.exceptions import ClientError
 
 from local.engine import LocalEngine
+from local.faults import Fault, inject
 from local.personalize_emulator import PersonalizeEmulator, Timing
 from tests.helpers import dataset_group_arn, event, wait_for_executions
 
@@ -83,7 +84,7 @@ def test_an_execution_survives_a_hung_status_check(
 ) -> None:
     stack = make_stack(engine={"function_timeouts": {"CheckEventTrackerFunction": 1}, "timeout_error": reported_as})
     stack.create_dataset_group(NAME)
-    emulator.hang("DescribeEventTracker", 3)
+    inject(Fault("personalize", "DescribeEventTracker", hang=3), emulator=emulator)
 
     execution = stack.run(event("create-dataset-group.json"))
 
@@ -103,8 +104,8 @@ def test_a_hung_create_is_adopted_by_the_next_attempt_not_duplicated(
     stack = make_stack(engine={"function_timeouts": {"CreateOrAdoptTrackerFunction": 1}})
     stack.create_dataset_group(NAME)
     if hung == 2:  # first the opt-out check hangs, then the create
-        emulator.hang("ListTagsForResource", 3)
-    emulator.hang("CreateEventTracker", 3)
+        inject(Fault("personalize", "ListTagsForResource", hang=3), emulator=emulator)
+    inject(Fault("personalize", "CreateEventTracker", hang=3), emulator=emulator)
 
     execution = stack.run(event("create-dataset-group.json"))
 
@@ -121,7 +122,7 @@ def test_a_call_hung_past_the_read_timeout_is_retried_by_the_client(
 ) -> None:
     """Within the function's Timeout: botocore's read timeout ends the attempt, its retry finds the tracker."""
     stack.create_dataset_group(NAME)
-    emulator.hang("CreateEventTracker", 6)  # READ_TIMEOUT is 5 s
+    inject(Fault("personalize", "CreateEventTracker", hang=6), emulator=emulator)  # READ_TIMEOUT is 5 s
 
     execution = stack.run(event("create-dataset-group.json"))
 
@@ -133,7 +134,7 @@ def test_a_call_hung_past_the_read_timeout_is_retried_by_the_client(
 
 # ------------------------------------------------------------------ half-done writes
 def test_a_new_parameter_is_created_with_its_tags_in_one_call(stack: LocalEngine) -> None:
-    stack.inject_aws_error("ssm", "AddTagsToResource", "InternalServerError", times=5)  # never called for a new one
+    inject(Fault("ssm", "AddTagsToResource", "InternalServerError", times=5), stack)  # never called for a new one
     stack.create_dataset_group(NAME)
 
     execution = stack.run(event("create-dataset-group.json"))
@@ -146,7 +147,7 @@ def test_a_new_parameter_is_created_with_its_tags_in_one_call(stack: LocalEngine
 def test_a_parameter_whose_tagging_failed_is_tagged_by_the_next_scheduled_run(stack: LocalEngine) -> None:
     name = stack.parameter_name(NAME)
     stack.ssm.put_parameter(Name=name, Value="written by hand", Type="String")  # exists: overwritten, then tagged
-    stack.inject_aws_error("ssm", "AddTagsToResource", "AccessDeniedException")  # a 5xx would be waited out
+    inject(Fault("ssm", "AddTagsToResource", "AccessDeniedException"), stack)  # a 5xx would be waited out
     stack.create_dataset_group(NAME)
 
     execution = stack.run(event("create-dataset-group.json"))
@@ -193,7 +194,7 @@ def test_after_a_failed_execution_the_same_hours_run_starts_a_new_one(
     stack: LocalEngine, emulator: PersonalizeEmulator
 ) -> None:
     stack.create_dataset_group(NAME)
-    emulator.inject_error("CreateEventTracker", "InvalidInputException")
+    inject(Fault("personalize", "CreateEventTracker", "InvalidInputException"), emulator=emulator)
     scheduled = event("scheduled-event.json")
 
     first = stack.call("ReconcilerFunction", scheduled)

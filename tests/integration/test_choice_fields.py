@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 
 from local.engine import LocalEngine, choice_reads_missing
+from local.faults import Fault, inject
 from local.personalize_emulator import PersonalizeEmulator, ServiceError, Timing
 from tests.helpers import dataset_group_arn, event
 
@@ -69,7 +70,7 @@ def stack_grace(stack: LocalEngine, emulator: PersonalizeEmulator) -> Any:
 
 
 def throttled_create(stack: LocalEngine, emulator: PersonalizeEmulator) -> Any:
-    emulator.inject_error("CreateEventTracker", "LimitExceededException", times=4)
+    inject(Fault("personalize", "CreateEventTracker", "LimitExceededException", times=4), emulator=emulator)
     stack.create_dataset_group(GROUP)
     return event("create-dataset-group.json")
 

@@ -13,6 +13,7 @@ import pytest
 from botocore.exceptions import ClientError
 
 from local.engine import LocalEngine
+from local.faults import Fault, inject
 from local.personalize_emulator import PersonalizeEmulator, Timing
 from tests.fakes.cloudformation import LocalCloudFormation, Stack, StackResource
 from tests.helpers import event
@@ -157,7 +158,7 @@ def test_a_hung_personalize_call_still_answers_within_cloudformations_wait(
     every invocation answers within 30 s (the driver counts a later answer as a failure)."""
     cloudformation, made = by_a_stack(stack)
     quick_hook(stack, monkeypatch)
-    emulator.hang("ListEventTrackers", 6)
+    inject(Fault("personalize", "ListEventTrackers", hang=6), emulator=emulator)
 
     deletion = cloudformation.delete_stack(made)
 

@@ -9,6 +9,7 @@ from collections.abc import Callable
 import pytest
 
 from local.engine import LocalEngine
+from local.faults import Fault, inject
 from local.personalize_emulator import PersonalizeEmulator
 from tests.helpers import event
 from tests.integration.test_workflow import assert_failed
@@ -31,9 +32,9 @@ def test_minutes_without_an_answer_are_waited_out(
 ) -> None:
     stack = make_stack(CLOCK, ProvisioningTimeoutSeconds=1800, MaxPollIntervalSeconds=30)
     stack.create_dataset_group(NAME)
-    stack.outage("personalize", 60, personalize_says)
-    stack.outage("ssm", 120, ssm_says)
-    stack.outage("ssm", 300, ssm_says, frozenset({"PutParameter"}))  # the store meets it
+    inject(Fault("personalize", error=personalize_says, seconds=60), stack)
+    inject(Fault("ssm", error=ssm_says, seconds=120), stack)
+    inject(Fault("ssm", "PutParameter", error=ssm_says, seconds=300), stack)  # the store meets it
 
     execution = stack.run(event("create-dataset-group.json"))
 
@@ -51,7 +52,7 @@ def test_an_outage_longer_than_the_deadline_fails_with_service_unreachable(
 ) -> None:
     stack = make_stack(CLOCK, ProvisioningTimeoutSeconds=90, MaxPollIntervalSeconds=30)
     stack.create_dataset_group(NAME)
-    stack.outage(service, 3600, "ReadTimeoutError")
+    inject(Fault(service, error="ReadTimeoutError", seconds=3600), stack)
 
     execution = stack.run(event("create-dataset-group.json"))
 
@@ -67,7 +68,7 @@ def test_a_create_whose_answer_was_lost_is_adopted_not_duplicated(
     """CreateEventTracker made the tracker, but no answer came back (each attempt, for a minute)."""
     stack = make_stack(CLOCK, MaxPollIntervalSeconds=30)
     stack.create_dataset_group(NAME)
-    stack.outage("personalize", 60, "ReadTimeoutError", frozenset({"CreateEventTracker"}), acted=True)
+    inject(Fault("personalize", "CreateEventTracker", error="ReadTimeoutError", seconds=60, acted=True), stack)
 
     execution = stack.run(event("create-dataset-group.json"))
 
@@ -84,7 +85,7 @@ def test_5xx_answers_past_the_clients_attempts_are_waited_out(
 ) -> None:
     """The emulator answers 500 for real: botocore retries each call 3 times, then the check waits."""
     stack.create_dataset_group(NAME)
-    emulator.inject_error("DescribeEventTracker", "ServiceUnavailable", times=6)
+    inject(Fault("personalize", "DescribeEventTracker", "ServiceUnavailable", times=6), emulator=emulator)
 
     execution = stack.run(event("create-dataset-group.json"))
 

@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from local.engine import LocalEngine
+from local.faults import Fault, inject
 from local.personalize_emulator import PersonalizeEmulator
 from tests.helpers import wait_for_executions
 from tests.scale import READS, populate
@@ -29,7 +30,7 @@ def test_a_few_hundred_groups_with_reads_rate_limited(
 ) -> None:
     populate(stack, emulator, GROUPS, missing=0)
     for operation in READS:
-        emulator.limit_rate(operation, READS_PER_SECOND)
+        inject(Fault("personalize", operation, per_second=READS_PER_SECOND), emulator=emulator)
 
     steady = stack.call("ReconcilerFunction", {})  # a steady account: nothing to start
 
@@ -65,7 +66,9 @@ def test_a_group_that_stays_throttled_is_unchecked_and_found_by_the_next_run(
     for name in ("first", "second", "third"):
         stack.create_dataset_group(name)
     # Every attempt of the first group's ListEventTrackers is throttled (the listing is oldest first).
-    emulator.inject_error("ListEventTrackers", "LimitExceededException", times=PACED_MAX_ATTEMPTS)
+    inject(
+        Fault("personalize", "ListEventTrackers", "LimitExceededException", times=PACED_MAX_ATTEMPTS), emulator=emulator
+    )
     capsys.readouterr()
 
     first_run = stack.call("ReconcilerFunction", {})

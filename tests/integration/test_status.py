@@ -8,6 +8,7 @@ import boto3
 import pytest
 
 from local.engine import LocalEngine, Running, _running
+from local.faults import Fault, inject
 from local.personalize_emulator import PersonalizeEmulator, Timing
 from tests.fakes import cloudtrail
 from tests.helpers import REGION, create_event
@@ -98,7 +99,7 @@ def test_a_trail_it_cannot_read_is_said_and_the_others_are_read(stack: LocalEngi
     client = trail()
     client.create_trail(Name="organization", S3BucketName="trail-bucket", IsMultiRegionTrail=True)
     client.start_logging(Name="organization")
-    stack.inject_aws_error("cloudtrail", "GetTrailStatus", "TrailNotFoundException")
+    inject(Fault("cloudtrail", "GetTrailStatus", "TrailNotFoundException"), stack)
 
     sends, why = read_only_status(stack, client).cloudtrail
 
@@ -107,7 +108,7 @@ def test_a_trail_it_cannot_read_is_said_and_the_others_are_read(stack: LocalEngi
 
 def test_when_no_trail_can_be_read_it_says_so_and_does_not_stop(stack: LocalEngine) -> None:
     client = trail()
-    stack.inject_aws_error("cloudtrail", "GetEventSelectors", "AccessDeniedException")
+    inject(Fault("cloudtrail", "GetEventSelectors", "AccessDeniedException"), stack)
 
     sends, why = read_only_status(stack, client).cloudtrail
 

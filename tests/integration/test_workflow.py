@@ -11,6 +11,7 @@ import pytest
 
 from local import moto_patches
 from local.engine import Execution, LocalEngine
+from local.faults import Fault, inject
 from local.personalize_emulator import PersonalizeEmulator, Timing
 from tests.helpers import FAST, create_event, dataset_group_arn, event
 
@@ -247,8 +248,8 @@ def test_limit_exceeded_bursts_that_clear_are_waited_out_with_no_failed_task(
     stack: LocalEngine, emulator: PersonalizeEmulator
 ) -> None:
     # More than botocore's 3 attempts: each throttled step answers "wait", and the next try succeeds.
-    emulator.inject_error("CreateEventTracker", "LimitExceededException", times=4)
-    emulator.inject_error("DescribeEventTracker", "LimitExceededException", times=4)
+    inject(Fault("personalize", "CreateEventTracker", "LimitExceededException", times=4), emulator=emulator)
+    inject(Fault("personalize", "DescribeEventTracker", "LimitExceededException", times=4), emulator=emulator)
     stack.create_dataset_group(NAME)
 
     execution = stack.run(event("create-dataset-group.json"))
@@ -270,7 +271,7 @@ def test_throttling_of_every_call_ends_at_the_deadline_as_limit_exceeded(
     stack.create_dataset_group(NAME)
     for operation in ("DescribeDatasetGroup", "ListTagsForResource", "ListEventTrackers", "CreateEventTracker",
                       "DescribeEventTracker"):  # fmt: skip
-        emulator.limit_rate(operation, 0)
+        inject(Fault("personalize", operation, per_second=0), emulator=emulator)
 
     execution = stack.run(event("create-dataset-group.json"))
 
@@ -288,7 +289,7 @@ def test_throttled_tracker_creation_ends_at_the_deadline(
 ) -> None:
     """The workflow's own waits (botocore's backoff, up to 3 s an invocation, would leave room for one under load)."""
     stack = make_stack({"time_scale": 1.0}, ProvisioningTimeoutSeconds=6, MaxPollIntervalSeconds=2)  # timing
-    emulator.limit_rate("CreateEventTracker", 0)
+    inject(Fault("personalize", "CreateEventTracker", per_second=0), emulator=emulator)
     stack.create_dataset_group(NAME)
 
     execution = stack.run(event("create-dataset-group.json"))

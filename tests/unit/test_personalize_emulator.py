@@ -11,6 +11,7 @@ import pytest
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
+from local.faults import Fault, inject
 from local.personalize_emulator import PersonalizeEmulator, Timing
 from tests.helpers import dataset_group_arn
 
@@ -131,7 +132,7 @@ def test_a_failed_creation_has_a_reason(personalize, emulator: PersonalizeEmulat
 
 def test_injected_errors_then_normal_service(personalize, emulator: PersonalizeEmulator) -> None:
     arn = personalize.create_dataset_group(name="g")["datasetGroupArn"]
-    emulator.inject_error("DescribeDatasetGroup", "InternalServerError", times=1)
+    inject(Fault("personalize", "DescribeDatasetGroup", "InternalServerError"), emulator=emulator)
     client = boto3.client(
         "personalize",
         region_name="us-east-1",

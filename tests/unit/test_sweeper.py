@@ -13,6 +13,7 @@ from sweeper.app import Sweep, ours_by_name
 from common.clients import PACED_MAX_ATTEMPTS, Deadline, OutOfTime, personalize_client, worst_call_seconds
 from common.parameters import TAG_DATASET_ARN, TAG_DATASET_GROUP_ARN, TAG_EVENT_TRACKER_ARN
 from local import personalize_emulator
+from local.faults import Fault, inject
 from local.personalize_emulator import PersonalizeEmulator, Timing
 from tests.helpers import dataset_group_arn
 
@@ -102,7 +103,15 @@ def test_a_check_that_fails_leaves_the_parameter_for_the_next_run(
     personalize = personalize_client(paced=True)  # the sweeper's own client: adaptive, PACED_MAX_ATTEMPTS
     parameter = written(ssm, "gone")
     # Throttling through all of the client's attempts; the other codes are not retried.
-    emulator.inject_error("DescribeDatasetGroup", code, PACED_MAX_ATTEMPTS if code == "LimitExceededException" else 1)
+    inject(
+        Fault(
+            "personalize",
+            "DescribeDatasetGroup",
+            code,
+            times=PACED_MAX_ATTEMPTS if code == "LimitExceededException" else 1,
+        ),
+        emulator=emulator,
+    )
 
     first = Sweep(personalize, ssm, PREFIX).run()
 
