@@ -31,7 +31,7 @@ import threading
 import time
 import traceback
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -153,49 +153,8 @@ class Execution:
                 extra += attempts > 1
         return extra
 
-    def choice_reads_missing(self, definition: dict[str, Any]) -> list[str]:
-        """Each field a Choice state read that its input lacked, as `<state>: <path>` (see choice_reads_missing)."""
-        return choice_reads_missing(definition, self.history)
-
     def states_entered(self) -> list[str]:
         return [e["stateEnteredEventDetails"]["name"] for e in self.history if e["type"].endswith("StateEntered")]
-
-
-def _rule_variables(rule: dict[str, Any]) -> Iterator[tuple[str, bool]]:
-    """The paths a Choice rule reads, each with whether the rule only asks if it is there (IsPresent)."""
-    for nested in (*rule.get("And", []), *rule.get("Or", []), *([rule["Not"]] if "Not" in rule else [])):
-        yield from _rule_variables(nested)
-    if "Variable" in rule:
-        yield rule["Variable"], "IsPresent" in rule
-
-
-def _present(data: Any, path: str) -> bool:
-    for part in path.removeprefix("$").strip(".").split("."):
-        if not part:
-            continue
-        if not isinstance(data, dict) or part not in data:
-            return False
-        data = data[part]
-    return True
-
-
-def choice_reads_missing(definition: dict[str, Any], history: list[dict[str, Any]]) -> list[str]:
-    """Every field a Choice rule compared that was not in the Choice's input, as `<state>: <path>`.
-
-    Whether an engine evaluates a rule on a missing field (States.Runtime on AWS) or skips it (inside an And
-    after a false IsPresent) is its evaluation order; a definition whose every rule reads a field that is
-    there depends on no order. Only IsPresent may ask about a field that is missing."""
-    missing = []
-    for event in history:
-        if event["type"] != "ChoiceStateEntered":
-            continue
-        details = event["stateEnteredEventDetails"]
-        data = json.loads(details.get("input") or "null")
-        for rule in definition["States"][details["name"]]["Choices"]:
-            for path, is_present in _rule_variables(rule):
-                if not is_present and not _present(data, path):
-                    missing.append(f"{details['name']}: {path}")
-    return missing
 
 
 @functools.cache
@@ -372,7 +331,7 @@ class LocalEngine:
         self._moto_server: Any = None
         self.ran: list[Invocation] = []  # every invocation: function, seconds, error type
         self._api_faults: dict[str, list[str]] = {}
-        self.choices_read_missing: list[str] = []  # of every execution waited for (Execution.choice_reads_missing)
+        self.on_wait: list[Callable[[Execution], None]] = []  # called with every execution waited for
         self.enforce_iam = enforce_iam and containers is None
         self.policies: dict[str, list[dict[str, Any]]] = {}  # by function: its role's policy documents
         self.denied: list[str] = []  # `<function>: <action> on <resource>` for every call IAM denied
@@ -794,7 +753,8 @@ class LocalEngine:
             # moto sets no stopDate on a timed-out execution (AWS sets one on every execution that ended)
             seconds=(description.get("stopDate", datetime.now(UTC)) - description["startDate"]).total_seconds(),
         )
-        self.choices_read_missing.extend(execution.choice_reads_missing(json.loads(self.machine.definition)))
+        for observer in self.on_wait:
+            observer(execution)
         return execution
 
     def _still_running(self, arn: str) -> bool:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -48,3 +49,40 @@ def wait_for_executions(stack: Any, timeout: float = 60) -> list[Any]:
         if all(e["status"] != "RUNNING" for e in executions) or time.monotonic() > deadline:
             return [stack.wait(e["executionArn"]) for e in executions]
         time.sleep(0.1)
+
+
+def _rule_variables(rule: dict[str, Any]) -> Iterator[tuple[str, bool]]:
+    """The paths a Choice rule reads, each with whether the rule only asks if it is there (IsPresent)."""
+    for nested in (*rule.get("And", []), *rule.get("Or", []), *([rule["Not"]] if "Not" in rule else [])):
+        yield from _rule_variables(nested)
+    if "Variable" in rule:
+        yield rule["Variable"], "IsPresent" in rule
+
+
+def _present(data: Any, path: str) -> bool:
+    for part in path.removeprefix("$").strip(".").split("."):
+        if not part:
+            continue
+        if not isinstance(data, dict) or part not in data:
+            return False
+        data = data[part]
+    return True
+
+
+def choice_reads_missing(definition: dict[str, Any], history: list[dict[str, Any]]) -> list[str]:
+    """Every field a Choice rule compared that was not in the Choice's input, as `<state>: <path>`.
+
+    Whether an engine evaluates a rule on a missing field (States.Runtime on AWS) or skips it (inside an And
+    after a false IsPresent) is its evaluation order; a definition whose every rule reads a field that is
+    there depends on no order. Only IsPresent may ask about a field that is missing."""
+    missing = []
+    for event in history:
+        if event["type"] != "ChoiceStateEntered":
+            continue
+        details = event["stateEnteredEventDetails"]
+        data = json.loads(details.get("input") or "null")
+        for rule in definition["States"][details["name"]]["Choices"]:
+            for path, is_present in _rule_variables(rule):
+                if not is_present and not _present(data, path):
+                    missing.append(f"{details['name']}: {path}")
+    return missing

@@ -28,7 +28,7 @@ from local.engine import Execution, LocalEngine
 from local.personalize_emulator import PersonalizeEmulator, Timing
 from local.run import CONTAINER_PARAMETERS
 from tests.container.test_sam_local_invoke import docker_engine
-from tests.helpers import ACCOUNT, REGION, create_event, dataset_group_arn, event
+from tests.helpers import ACCOUNT, REGION, choice_reads_missing, create_event, dataset_group_arn, event
 
 ROOT = Path(__file__).resolve().parents[2]
 SCHEMA = f"arn:aws:personalize:{REGION}:{ACCOUNT}:schema/e2e-action-interactions"
@@ -109,8 +109,11 @@ def deployed() -> Iterator[tuple[LocalEngine, PersonalizeEmulator]]:
             )
         )
         assert stack.state_machine_arn == machine
+        missing: list[str] = []
+        definition = json.loads(stack.machine.definition)
+        stack.on_wait.append(lambda execution: missing.extend(choice_reads_missing(definition, execution.history)))
         yield stack, emulator
-        assert stack.choices_read_missing == []
+        assert missing == []
 
 
 def invoked_in_containers(stack: LocalEngine, execution: Execution) -> set[str]:

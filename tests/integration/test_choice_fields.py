@@ -14,10 +14,10 @@ from typing import Any
 
 import pytest
 
-from local.engine import LocalEngine, choice_reads_missing
+from local.engine import LocalEngine
 from local.faults import Fault, inject
 from local.personalize_emulator import PersonalizeEmulator, ServiceError, Timing
-from tests.helpers import dataset_group_arn, event
+from tests.helpers import choice_reads_missing, dataset_group_arn, event
 
 GROUP = "retail-recommendations"
 SCHEMA = "arn:aws:personalize:us-east-1:123456789012:schema/retail-action-interactions"
@@ -130,7 +130,7 @@ def test_no_choice_reads_a_missing_field(scenario: str, make_stack, emulator: Pe
 
     assert execution.status == status, execution.cause
     assert states <= set(execution.states_entered()), execution.states_entered()
-    assert execution.choice_reads_missing(json.loads(stack.machine.definition)) == []
+    assert choice_reads_missing(json.loads(stack.machine.definition), execution.history) == []
 
 
 def test_the_check_finds_a_rule_on_a_missing_field() -> None:
