@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import sys
+from typing import Any
 from unittest import mock
 
 import pytest
@@ -67,16 +68,7 @@ def test_a_looping_function_keeps_time_for_its_hand_over(name: str) -> None:
     # Every client of the function is watched: with no time left, no call begins.
     watched = [module[n] for n in ("personalize", "ssm", "stepfunctions") if n in module]
     assert len(watched) >= 2
-    deadline.seconds_left = lambda: deadline.needed - 1
-    try:
-        for client in watched:
-            operation = {"personalize": "list_dataset_groups", "ssm": "describe_parameters"}.get(
-                client.meta.service_model.service_name, "list_state_machines"
-            )
-            with pytest.raises(clients.OutOfTime):
-                getattr(client, operation)()
-    finally:
-        deadline.seconds_left = lambda: float("inf")
+    no_call_begins(deadline, watched)
 
 
 def test_every_hook_invocation_answers_within_cloudformations_30_s() -> None:
@@ -94,13 +86,17 @@ def test_every_hook_invocation_answers_within_cloudformations_30_s() -> None:
         config = client.meta.config
         assert config.retries["total_max_attempts"] == 1
         assert (config.connect_timeout, config.read_timeout) == (clients.CONNECT_TIMEOUT, clients.READ_TIMEOUT)
+    no_call_begins(deadline, watched)
+
+
+def no_call_begins(deadline: clients.Deadline, watched: list[Any]) -> None:
+    """With less time left than an attempt and the answer need, none of these clients begins a call."""
+    operations = {"personalize": "list_dataset_groups", "ssm": "describe_parameters", "stepfunctions": (
+        "list_state_machines"), "cloudformation": "list_stacks"}  # fmt: skip
     deadline.seconds_left = lambda: deadline.needed - 1
     try:
         for client in watched:
-            operation = {"personalize": "list_dataset_groups", "ssm": "describe_parameters"}.get(
-                client.meta.service_model.service_name, "list_stacks"
-            )
             with pytest.raises(clients.OutOfTime):
-                getattr(client, operation)()
+                getattr(client, operations[client.meta.service_model.service_name])()
     finally:
         deadline.seconds_left = lambda: float("inf")
