@@ -62,3 +62,19 @@ def test_the_dry_run_needs_no_credentials_and_lists_the_calls() -> None:
                  "cloudformation:CreateStack", "states:StartExecution", "personalize:DeleteSchema"):  # fmt: skip
         assert call in result.stdout, call
     assert "rehearsal: 5 of 5 journeys passed on the local engine" in result.stdout
+
+
+def test_the_clean_up_command_removes_what_an_interrupted_run_left() -> None:
+    """A run stopped half-way (its own clean-up never ran): `--clean` deletes every etp-verify-* group, with its
+    tracker, dataset and parameter, and schema; nothing else."""
+    with local_world() as world:
+        world.engine.personalize.create_dataset_group(name="someone-elses")  # a person's, outside the suite's policy
+        journeys.a_new_dataset_group(world, {}, {})  # leaves a group, its dataset and tracker, a schema, a parameter
+        assert world.parameters_of(world.name("new"))
+
+        deleted = world.clean(everything_of_the_suite=True)
+
+        assert any(arn.endswith(f"dataset-group/{world.name('new')}") for arn in deleted), deleted
+        left = [g["name"] for g in world.personalize.list_dataset_groups()["datasetGroups"]]
+        assert left == ["someone-elses"] and world.personalize.list_schemas()["schemas"] == []
+        assert world.parameters_of(world.name("new")) == []
