@@ -100,71 +100,38 @@ def _personalize_model() -> ServiceModel:
 
 
 class _Validator:
-    """Checks a request against botocore's service model: required, lengths, patterns, enums, ranges."""
+    """What the service checks and botocore's client does not (it checks required members, types and minimums):
+    patterns, maximum lengths and values, and enums, from botocore's service model."""
 
     def __init__(self) -> None:
         self.model = _personalize_model()
 
     def validate(self, operation: str, params: Any) -> None:
-        shape = self.model.operation_model(operation).input_shape
         problems: list[str] = []
-        self._check(shape, params, operation, problems)
+        self._check(self.model.operation_model(operation).input_shape, params, operation, problems)
         if problems:
             raise ServiceError("InvalidInputException", "; ".join(problems[:5]))
 
     def _check(self, shape: Shape, value: Any, where: str, problems: list[str]) -> None:
-        meta = shape.metadata
-        kind = shape.type_name
-        if kind == "structure":
-            if not isinstance(value, dict):
-                problems.append(f"{where} must be an object")
-                return
-            for required in shape.required_members:
-                if value.get(required) is None:
-                    problems.append(f"{where}.{required} is required")
+        meta, kind = shape.metadata, shape.type_name
+        if kind == "structure" and isinstance(value, dict):
             for key, member_value in value.items():
-                member = shape.members.get(key)
-                if member is None:
-                    problems.append(f"{where}.{key} is not a known member")
-                elif member_value is not None:
-                    self._check(member, member_value, f"{where}.{key}", problems)
-        elif kind == "list":
-            if not isinstance(value, list):
-                problems.append(f"{where} must be a list")
-                return
-            self._length(meta, len(value), where, problems)
+                if key in shape.members and member_value is not None:
+                    self._check(shape.members[key], member_value, f"{where}.{key}", problems)
+        elif kind == "list" and isinstance(value, list):
+            if "max" in meta and len(value) > meta["max"]:
+                problems.append(f"{where} has more than {meta['max']} items")
             for index, item in enumerate(value):
                 self._check(shape.member, item, f"{where}[{index}]", problems)
-        elif kind == "map":
-            if not isinstance(value, dict):
-                problems.append(f"{where} must be a map")
-        elif kind == "string":
-            if not isinstance(value, str):
-                problems.append(f"{where} must be a string")
-                return
-            self._length(meta, len(value), where, problems)
-            pattern = meta.get("pattern")
-            if pattern and not regex.search(pattern, value):
-                problems.append(f"{where} does not match {pattern}")
+        elif kind == "string" and isinstance(value, str):
+            if "max" in meta and len(value) > meta["max"]:
+                problems.append(f"{where} is longer than {meta['max']}")
+            if meta.get("pattern") and not regex.search(meta["pattern"], value):
+                problems.append(f"{where} does not match {meta['pattern']}")
             if shape.enum and value not in shape.enum:
                 problems.append(f"{where} must be one of {', '.join(shape.enum)}")
-        elif kind in ("integer", "long"):
-            if isinstance(value, bool) or not isinstance(value, int):
-                problems.append(f"{where} must be an integer")
-                return
-            if "min" in meta and value < meta["min"]:
-                problems.append(f"{where} must be at least {meta['min']}")
-            if "max" in meta and value > meta["max"]:
-                problems.append(f"{where} must be at most {meta['max']}")
-        elif kind == "boolean" and not isinstance(value, bool):
-            problems.append(f"{where} must be a boolean")
-
-    @staticmethod
-    def _length(meta: dict[str, Any], length: int, where: str, problems: list[str]) -> None:
-        if "min" in meta and length < meta["min"]:
-            problems.append(f"{where} is shorter than {meta['min']}")
-        if "max" in meta and length > meta["max"]:
-            problems.append(f"{where} is longer than {meta['max']}")
+        elif kind in ("integer", "long") and isinstance(value, int) and "max" in meta and value > meta["max"]:
+            problems.append(f"{where} must be at most {meta['max']}")
 
 
 class PersonalizeEmulator:
