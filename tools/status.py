@@ -23,6 +23,8 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
+from botocore.exceptions import BotoCoreError, ClientError
+
 ROOT = Path(__file__).resolve().parent.parent
 # What it needs, and all it needs: a role or user with this policy can run it (tests/integration/test_status.py runs
 # it under the local IAM check with exactly this policy).
@@ -98,8 +100,6 @@ def cloudtrail_sends(cloudtrail: Any, region: str) -> tuple[bool, str]:
     """Whether a trail with logging on records this region's management write events: without one, EventBridge
     never sees CreateDatasetGroup, and new groups wait for the next scheduled run. A trail that cannot be read (an
     organization trail seen from a member account, another region's trail) is said, and the others are read."""
-    from botocore.exceptions import BotoCoreError, ClientError
-
     unreadable = []
     for trail in cloudtrail.describe_trails(includeShadowTrails=True).get("trailList", []):
         if not (trail.get("IsMultiRegionTrail") or trail.get("HomeRegion") == region):

@@ -44,7 +44,7 @@ from common.parameters import (
     parameter_name,
     tag_if_untagged,
 )
-from common.personalize import ACTIVE, CREATING, dataset_group_tags, live_trackers
+from common.personalize import ACTIVE, CREATING, ITEM_INTERACTIONS, dataset_group_tags, dataset_of_type, live_trackers
 
 logger = Logger()
 metrics = Metrics()
@@ -187,12 +187,10 @@ def action_dataset_needing_provisioning(
 ) -> str | None:
     """The ARN of the group's ACTIVE Action interactions dataset whose parameter is missing or wrong, else None
     (a right parameter that lost its tag is tagged again)."""
-    pages = personalize.get_paginator("list_datasets").paginate(datasetGroupArn=group["datasetGroupArn"])
-    datasets = [d for page in pages for d in page.get("datasets", [])]
-    actions = [d for d in datasets if d.get("datasetType", "").upper() == ACTION_INTERACTIONS_TYPE]
-    if not actions or actions[0].get("status") != ACTIVE:
+    actions = dataset_of_type(personalize, group["datasetGroupArn"], ACTION_INTERACTIONS_TYPE)
+    if actions is None or actions.get("status") != ACTIVE:
         return None  # none, or not ACTIVE yet: its own CreateDataset event starts the workflow, which waits
-    arn = actions[0]["datasetArn"]
+    arn = actions["datasetArn"]
     tracking_id = tracking_id_of(personalize.describe_dataset(datasetArn=arn)["dataset"], f"dataset {arn}")
     name = action_parameter_name(prefix, group["name"])
     try:
@@ -207,11 +205,6 @@ def action_dataset_needing_provisioning(
     if retagged is not None and tag_if_untagged(ssm, name, tags):
         retagged.append(name)
     return None
-
-
-def has_item_interactions(personalize: Any, group_arn: str) -> bool:
-    pages = personalize.get_paginator("list_datasets").paginate(datasetGroupArn=group_arn)
-    return any(d.get("datasetType", "").upper() == "INTERACTIONS" for page in pages for d in page.get("datasets", []))
 
 
 class Pace:
@@ -321,19 +314,18 @@ class Reconciliation:
         if hold is None:
             return False
         self.report.held[name] = hold.describe()
+        if not self.dry_run:
+            return True
         state = {holds.DELETED: "tracker deleted", holds.RELEASED: "tracker released", holds.FAILED: "failed"}
         action = "nothing: a start by hand brings it back"
-        if hold.kind == holds.RELEASED and has_item_interactions(self.personalize, arn):
+        if hold.kind == holds.RELEASED and dataset_of_type(self.personalize, arn, ITEM_INTERACTIONS) is not None:
             # Released for a deletion of the group or its dataset that did not happen: refused, or a stack
             # update's clean-up that left them in the account (no hook runs there).
-            self.note(
-                name,
-                "released for a deletion that has not happened",
-                hold.describe(),
+            state[holds.RELEASED] = "released for a deletion that has not happened"
+            action = (
                 "delete the group (or its Item interactions dataset) again to finish, or start the workflow by hand"
-                " to get a tracker back",
+                " to get a tracker back"
             )
-            return True
         self.note(name, state[hold.kind], hold.describe(), action)
         return True
 

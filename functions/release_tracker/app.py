@@ -37,7 +37,16 @@ from common.clients import (
     worst_call_seconds,
 )
 from common.errors import ProvisioningError, error_code, is_outage, is_throttling, named_aws_error, unanswered
-from common.personalize import CREATING, DELETING, MADE_BY, TAG_MADE_BY, dataset_group_arn, unless_gone
+from common.personalize import (
+    CREATING,
+    DELETING,
+    ITEM_INTERACTIONS,
+    MADE_BY,
+    TAG_MADE_BY,
+    dataset_group_arn,
+    dataset_of_type,
+    unless_gone,
+)
 
 logger = Logger()
 # The event path polls until the tracker is gone: no call begins that could outlast the invocation (Lambda tries
@@ -60,7 +69,6 @@ REGION = os.environ.get("AWS_REGION", "")
 ACCOUNT = os.environ.get("ACCOUNT_ID", "")
 PARTITION = os.environ.get("PARTITION", "aws")
 POLL_SECONDS = 2.0
-INTERACTIONS = "INTERACTIONS"
 GROUP_TYPE, DATASET_TYPE = "AWS::Personalize::DatasetGroup", "AWS::Personalize::Dataset"
 STACK_ID_TAG = "aws:cloudformation:stack-id"  # CloudFormation's system tag on what a stack creates
 # The request's properties: the Hooks user guide puts a deleted resource's in previousResourceProperties
@@ -178,16 +186,6 @@ def hook_properties(request: dict[str, Any]) -> tuple[dict[str, Any], str | None
     return {}, None
 
 
-def interactions_dataset(personalize: Any, group_arn: str) -> str | None:
-    """The ARN of the group's Item interactions dataset, if it has one."""
-    pages = personalize.get_paginator("list_datasets").paginate(datasetGroupArn=group_arn)
-    for page in pages:
-        for dataset in page.get("datasets", []):
-            if str(dataset.get("datasetType", "")).upper() == INTERACTIONS:
-                return str(dataset["datasetArn"])
-    return None
-
-
 def hook_target(personalize: Any, request: dict[str, Any], partition: str, region: str, account: str) -> HookTarget:
     """What the request deletes, and the dataset group whose tracker blocks that: the group itself, or the group of
     an Item interactions dataset. From the properties in either field, or a primary identifier."""
@@ -215,10 +213,13 @@ def hook_target(personalize: Any, request: dict[str, Any], partition: str, regio
     if kind is None or group is None:
         why = nothing if field is None else f"{field} has neither DatasetArn nor DatasetType and DatasetGroupArn"
         return HookTarget(None, None, why)
-    if kind.upper() != INTERACTIONS:
+    if kind.upper() != ITEM_INTERACTIONS:
         return HookTarget(None, None, f"no tracker blocks the deletion of a {kind} dataset")
-    if dataset_arn is None and (dataset_arn := interactions_dataset(personalize, group)) is None:
-        return HookTarget(None, None, f"dataset group {group} has no Item interactions dataset")
+    if dataset_arn is None:
+        dataset = dataset_of_type(personalize, group, ITEM_INTERACTIONS)
+        if dataset is None:
+            return HookTarget(None, None, f"dataset group {group} has no Item interactions dataset")
+        dataset_arn = str(dataset["datasetArn"])
     return HookTarget(group, dataset_arn)
 
 
@@ -282,6 +283,8 @@ def on_hook(
     token = next((request[key] for key in spellings if request.get(key)), None)
     answer: dict[str, Any] = dict.fromkeys({TOKEN_SPELLINGS[0], *spellings}, token)
     invocation = hook_invocation(request)
+    # What a real run teaches (issue 33): which field carried the properties. No values are logged.
+    logger.info("Hook request", extra={"propertiesFrom": hook_properties(request)[1], "invocation": invocation})
     data = _object(request.get("requestData"))
     stack_id = _text(request.get("stackId"))
     try:
@@ -332,7 +335,7 @@ def refused_target(personalize: Any, detail: dict[str, Any]) -> str | None:
         if error_code(error) == "ResourceNotFoundException":
             return None
         raise
-    if str(dataset.get("datasetType", "")).upper() != INTERACTIONS:
+    if str(dataset.get("datasetType", "")).upper() != ITEM_INTERACTIONS:
         return None
     return str(dataset["datasetGroupArn"])
 
@@ -357,9 +360,6 @@ def lambda_handler(event: Any, context: LambdaContext) -> dict[str, Any]:
     started = time.monotonic()
     try:
         if "actionInvocationPoint" in event or "hookTypeName" in event:
-            # What a real run teaches (issue 33): which field carried the properties. No values are logged.
-            _, field = hook_properties(event)
-            logger.info("Hook request", extra={"propertiesFrom": field, "invocation": hook_invocation(event)})
 
             def seconds_left() -> float:
                 waited = CLOUDFORMATION_WAIT_SECONDS - (time.monotonic() - started)

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import boto3
+from botocore.exceptions import ClientError
 
 from local.engine import LocalEngine
 from local.personalize_emulator import PersonalizeEmulator, Timing
@@ -98,14 +99,10 @@ def _forward_to_cloudtrail(engine: LocalEngine) -> Callable[..., None]:
         if not model.name.startswith(WRITES):
             return
         params = context.get("journey_params", {})
-        answer = {k: v for k, v in parsed.items() if k not in ("ResponseMetadata", "Error")}
-        if http_response.status_code >= 300:
-            error = parsed.get("Error", {})
-            record = cloudtrail.record(model.name, params)
-            record["detail"].update(
-                responseElements=None, errorCode=error.get("Code"), errorMessage=error.get("Message")
-            )
+        if http_response.status_code >= 300:  # refused: the record carries errorCode and errorMessage
+            record = cloudtrail.record(model.name, params, error=ClientError(parsed, model.name))
         else:
+            answer = {k: v for k, v in parsed.items() if k != "ResponseMetadata"}
             record = cloudtrail.record(model.name, params, response=answer or None)
         engine.deliver(record)
 

@@ -16,6 +16,7 @@ ACTIVE = "ACTIVE"
 CREATING = frozenset({"CREATE PENDING", "CREATE IN_PROGRESS"})
 CREATE_FAILED = "CREATE FAILED"
 DELETING = frozenset({"DELETE PENDING", "DELETE IN_PROGRESS"})
+ITEM_INTERACTIONS = "INTERACTIONS"  # a datasetType, which the API matches in any case
 
 NAME_MAX = 63
 NAME_PATTERN = r"[a-zA-Z0-9][a-zA-Z0-9\-_]*"
@@ -89,6 +90,16 @@ def live_trackers(personalize: Any, dataset_group_arn: str) -> list[dict[str, An
         for tracker in page.get("eventTrackers", [])
         if not is_being_deleted(tracker.get("status", ""))
     ]
+
+
+def dataset_of_type(personalize: Any, dataset_group_arn: str, dataset_type: str) -> dict[str, Any] | None:
+    """The group's dataset of this type (ListDatasets' summary), if it has one."""
+    pages = personalize.get_paginator("list_datasets").paginate(datasetGroupArn=dataset_group_arn)
+    for page in pages:
+        for dataset in page.get("datasets", []):
+            if str(dataset.get("datasetType", "")).upper() == dataset_type:
+                return dict(dataset)
+    return None
 
 
 def unless_gone(describe: Callable[[], dict[str, Any]]) -> dict[str, Any] | None:
