@@ -16,6 +16,7 @@ torn down.
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import time
@@ -59,9 +60,6 @@ ssm = DEADLINE.watch(ssm_client())
 CLOUDFORMATION_WAIT_SECONDS = 30.0  # CloudFormation waits this long for each invocation of a Lambda hook
 HOOK_ANSWER_SECONDS = 1.0  # kept to answer after the last call
 HOOK_DEADLINE = Deadline(reserve=HOOK_ANSWER_SECONDS)
-hook_personalize = HOOK_DEADLINE.watch(personalize_client(once=True))
-hook_ssm = HOOK_DEADLINE.watch(ssm_client(once=True))
-hook_cloudformation = HOOK_DEADLINE.watch(cloudformation_client(once=True))
 HOOK_INVOCATIONS = 3  # CloudFormation invokes a Lambda hook at most three times: the third answer is final
 HOOK_CALLBACK_SECONDS = 30
 PARAMETER_PREFIX = os.environ.get("PARAMETER_PREFIX", "/personalize")
@@ -75,6 +73,14 @@ STACK_ID_TAG = "aws:cloudformation:stack-id"  # CloudFormation's system tag on w
 # (resourceProperties "will be empty"); cloudformation-cli's contract tests send them in resourceProperties.
 PROPERTY_FIELDS = ("previousResourceProperties", "resourceProperties")
 TOKEN_SPELLINGS = ("clientRequestToken", "clientRequesttoken")  # the guide spells it both ways
+
+
+@functools.cache
+def hook_clients() -> tuple[Any, Any, Any]:
+    """Personalize, SSM and CloudFormation for the hook, made at its first invocation: the event path, which most
+    invocations take, never needs them."""
+    watch = HOOK_DEADLINE.watch
+    return watch(personalize_client(once=True)), watch(ssm_client(once=True)), watch(cloudformation_client(once=True))
 
 
 class TrackerStillCreating(ProvisioningError):
@@ -366,7 +372,7 @@ def lambda_handler(event: Any, context: LambdaContext) -> dict[str, Any]:
                 return min(context.get_remaining_time_in_millis() / 1000, waited)
 
             HOOK_DEADLINE.seconds_left = seconds_left
-            answer = on_hook(hook_personalize, hook_ssm, hook_cloudformation, PARAMETER_PREFIX, event, seconds_left)
+            answer = on_hook(*hook_clients(), PARAMETER_PREFIX, event, seconds_left)
         else:
             DEADLINE.seconds_left = lambda: context.get_remaining_time_in_millis() / 1000
             seconds = context.get_remaining_time_in_millis() / 1000 - DEADLINE.needed

@@ -81,7 +81,7 @@ def test_every_hook_invocation_answers_within_cloudformations_30_s() -> None:
     assert wait == 30  # the Hooks user guide: "it will wait up to 30 seconds"
     assert deadline.needed >= clients.ATTEMPT_SECONDS + module["HOOK_ANSWER_SECONDS"]
     assert deadline.needed <= 0.5 * wait  # at least half of it does work
-    watched = [module[n] for n in ("hook_personalize", "hook_ssm", "hook_cloudformation")]
+    watched = list(module["hook_clients"]())
     for client in watched:
         config = client.meta.config
         assert config.retries["total_max_attempts"] == 1
