@@ -191,7 +191,7 @@ class Progress:
         if state == "CheckDatasetGroup":
             return f"  dataset group {data['status'].get('status')}"
         if state == "CheckEventTracker":
-            stored = " (its trackingId stored)" if data["eventTracker"].get("ready") else ""
+            stored = " (its trackingId stored)" if data["eventTracker"].get("outcome") == "ready" else ""
             return f"  tracker {data['eventTracker'].get('status')}{stored}"
         if state == "CheckDataset":
             return f"  Action interactions dataset {data['status'].get('status')}"

@@ -65,14 +65,13 @@ def check_dataset(
         now,
     )
     if dataset is None:
-        return {**result, "skipped": False}
+        return {**result}
 
     group = parse_dataset_group_arn(dataset.get("datasetGroupArn", ""))
     if group is None:
         raise DatasetNotFound(f"Dataset {arn} names no dataset group: {dataset.get('datasetGroupArn')!r}")
     provisioned: ActionProvisioned = {
         **result,
-        "skipped": False,
         "datasetArn": arn,
         "datasetGroupArn": group.arn,
         "datasetGroupName": group.name,
@@ -82,12 +81,12 @@ def check_dataset(
         tags = dataset_group_tags(personalize, group.arn)
     except LimitExceeded:  # ListTagsForResource throttled past the client's retries: wait, as for DescribeDataset
         logger.warning("ListTagsForResource throttled; waiting", extra={"datasetGroupArn": group.arn})
-        return {**keep_waiting(f"ListTagsForResource {group.arn}", THROTTLED, request, now), "skipped": False}
+        return {**keep_waiting(f"ListTagsForResource {group.arn}", THROTTLED, request, now)}
     except Exception as error:
-        return {**waiting_out_outage(f"ListTagsForResource {group.arn}", error, request, now), "skipped": False}
+        return {**waiting_out_outage(f"ListTagsForResource {group.arn}", error, request, now)}
     reason = opt_out_reason(group.name, tags, exclude)
     if reason:
-        return {**provisioned, "skipped": True, "reason": reason}
+        return {**provisioned, "outcome": "skipped", "reason": reason}
 
     try:
         stored = store_tracking_id(
@@ -102,7 +101,7 @@ def check_dataset(
             kms_key_id,
         )
     except Exception as error:  # an outage of SSM: wait, then describe again and store
-        return {**waiting_out_outage(f"Storing the trackingId of {arn}", error, request, now), "skipped": False}
+        return {**waiting_out_outage(f"Storing the trackingId of {arn}", error, request, now)}
     return {**provisioned, **stored}
 
 
@@ -114,6 +113,6 @@ def lambda_handler(event: CheckDatasetRequest, context: LambdaContext) -> Action
     )  # fmt: skip
     if "lag" in result:
         lag.emit(metrics, result["lag"])
-    if result["ready"]:
+    if result["outcome"] == "ready":
         logger.info("Action tracking ID", extra={k: v for k, v in result.items() if k != "trackingId"})
     return result

@@ -102,7 +102,6 @@ def check_event_tracker(
         return {**waiting_out_outage(f"Storing the trackingId of {arn}", error, request, now), **waiting}
     return {
         **result,
-        "skipped": False,  # the execution's output says provisioned, not opted out
         "datasetGroupArn": group,
         "datasetGroupName": request["datasetGroupName"],
         "eventTrackerArn": arn,

@@ -65,7 +65,7 @@ def parse_input(
 
 
 def check_dataset_group(result: Any, log: str) -> None:
-    assert (result["status"], result["ready"], result["waitSeconds"]) == ("ACTIVE", True, 0)
+    assert (result["status"], result["outcome"], result["waitSeconds"]) == ("ACTIVE", "ready", 0)
     assert isinstance(result["readyAt"], float)
 
 
@@ -79,7 +79,7 @@ def check_event_tracker(result: Any, log: str) -> None:
     """ACTIVE: the trackingId stored (a String parameter: in the result too)."""
     seeded = re.search(r"seeded     event tracker \S+ \(ACTIVE, trackingId ([0-9a-f-]{36})\)", log)
     assert seeded, log
-    assert (result["status"], result["ready"], result["skipped"]) == ("ACTIVE", True, False)
+    assert (result["status"], result["outcome"]) == ("ACTIVE", "ready")
     assert result["parameterName"] == PARAMETER and result["trackingId"] == seeded.group(1)
     assert f"after      parameter {PARAMETER} = {seeded.group(1)}" in log
 
@@ -126,9 +126,8 @@ def check_dataset(result: Any, log: str) -> None:
         "datasetGroupArn": GROUP + "retail-recommendations",
         "datasetGroupName": "retail-recommendations",
         "parameterName": ACTION_PARAMETER,
-        "skipped": False,
         "status": "ACTIVE",
-        "ready": True,
+        "outcome": "ready",
         "waitSeconds": 0,
         "trackingId": seeded.group(1),
         # The seeded dataset became ACTIVE just now: a lag of seconds; the sample's start lies in the future (so that a

@@ -60,9 +60,8 @@ def test_the_tracking_id_is_stored_once_the_dataset_is_active(
         "datasetGroupArn": dataset_group_arn(GROUP),
         "datasetGroupName": GROUP,
         "parameterName": PARAMETER,
-        "skipped": False,
         "status": "ACTIVE",
-        "ready": True,
+        "outcome": "ready",
         "waitSeconds": 0,
         "trackingId": tracking_id(stack),  # String parameters: the output has it
     }
@@ -138,7 +137,7 @@ def test_an_opted_out_dataset_group_is_left_alone(make_stack) -> None:
     create_dataset(stack)
     execution = stack.run(event("create-action-interactions-dataset.json"))
     assert execution.status == "SUCCEEDED", execution.cause
-    assert execution.output["skipped"] is True and "ExcludeNamePattern" in execution.output["reason"]
+    assert execution.output["outcome"] == "skipped" and "ExcludeNamePattern" in execution.output["reason"]
     assert stack.parameters() == []
 
 

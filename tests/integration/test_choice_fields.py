@@ -115,7 +115,7 @@ SCENARIOS: dict[str, tuple[Callable[[LocalEngine, PersonalizeEmulator], Any], st
     "create throttled": (throttled_create, "SUCCEEDED", {"WaitToCreateTracker"}),
     "a stack's grace period": (stack_grace, "SUCCEEDED", {"WaitToCreateTracker"}),
     "opted out": (opted_out, "SUCCEEDED", {"OptedOut"}),
-    "tracker failed": (tracker_failed, "FAILED", {"IsLambdaError", "ParseLambdaError"}),
+    "tracker failed": (tracker_failed, "FAILED", {"ParseLambdaError"}),
     "invalid input": (invalid_input, "FAILED", {"NoDatasetGroup", "ReadFailure"}),
     "action, check throttled": (action_stored_after_a_throttled_read, "SUCCEEDED", {"WaitForDataset"}),
     "action, opted out": (action_opted_out, "SUCCEEDED", {"ActionOptedOut"}),

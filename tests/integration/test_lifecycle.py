@@ -220,7 +220,7 @@ def test_a_dataset_group_tagged_skip_is_left_alone(stack: LocalEngine, emulator:
     assert execution.output == {
         "datasetGroupArn": dataset_group_arn("retail-recommendations"),
         "datasetGroupName": "retail-recommendations",
-        "skipped": True,
+        "outcome": "skipped",
         "reason": "dataset group retail-recommendations is tagged event-tracker-provisioner:skip=true",
     }
     assert emulator.trackers_of("retail-recommendations") == []
@@ -235,7 +235,7 @@ def test_a_name_matching_exclude_name_pattern_is_left_alone(make_stack, emulator
     execution = stack.run(create_event("sandbox-alice"))
 
     assert execution.status == "SUCCEEDED"
-    assert execution.output["skipped"] is True
+    assert execution.output["outcome"] == "skipped"
     assert "ExcludeNamePattern" in execution.output["reason"]
     assert emulator.trackers_of("sandbox-alice") == []
 

@@ -61,9 +61,8 @@ def assert_provisioned(
         "eventTrackerArn": tracker["eventTrackerArn"],
         "trackingId": tracker["trackingId"],  # String parameters: the output has it
         "parameterName": parameter_name,
-        "skipped": False,
         "status": "ACTIVE",
-        "ready": True,
+        "outcome": "ready",
         "waitSeconds": 0,
     }
     parameter = stack.parameter(parameter_name)

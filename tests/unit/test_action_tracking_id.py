@@ -42,12 +42,12 @@ def test_a_creating_dataset_means_wait_and_an_active_one_is_stored(
 ) -> None:
     emulator.time_dataset("g", "ACTION_INTERACTIONS", Timing(pending=60))
     arn = dataset(personalize)
-    waiting = {"status": "CREATE PENDING", "ready": False, "waitSeconds": 5, "skipped": False}
+    waiting = {"status": "CREATE PENDING", "outcome": "waiting", "waitSeconds": 5}
     assert check(personalize, arn, ssm=ssm) == waiting
     assert ssm.describe_parameters()["Parameters"] == []
     emulator.time_dataset("g", "ACTION_INTERACTIONS", Timing())
     stored = check(personalize, arn, ssm=ssm)
-    assert (stored["status"], stored["ready"], stored["waitSeconds"], stored["skipped"]) == ("ACTIVE", True, 0, False)
+    assert (stored["status"], stored["outcome"], stored["waitSeconds"]) == ("ACTIVE", "ready", 0)
     assert ssm.get_parameter(Name=PARAMETER)["Parameter"]["Value"] == stored["trackingId"]
 
 
@@ -65,9 +65,8 @@ def test_throttling_means_wait(personalize, emulator: PersonalizeEmulator) -> No
     emulator.limit_rate("DescribeDataset", 0)
     assert check(personalize, arn, previous=5) == {
         "status": "THROTTLED",
-        "ready": False,
+        "outcome": "waiting",
         "waitSeconds": 10,
-        "skipped": False,
     }
 
 
@@ -114,5 +113,5 @@ def test_a_throttled_opt_out_check_means_wait_and_nothing_is_written(ssm) -> Non
         )
         stubber.add_client_error("list_tags_for_resource", "LimitExceededException", "slow down", 400)
         result = check(client, arn, previous=5, ssm=ssm)
-    assert result == {"status": "THROTTLED", "ready": False, "waitSeconds": 10, "skipped": False}
+    assert result == {"status": "THROTTLED", "outcome": "waiting", "waitSeconds": 10}
     assert ssm.describe_parameters()["Parameters"] == []

@@ -79,7 +79,7 @@ def test_parse_input_rejects_with_invalid_event(handler) -> None:
 def test_check_dataset_group(handler, personalize) -> None:
     personalize.create_dataset_group(name="retail-recommendations")
     result = handler("CheckDatasetGroupFunction")(event("check-dataset-group.json"))
-    assert (result["status"], result["ready"], result["waitSeconds"]) == ("ACTIVE", True, 0)
+    assert (result["status"], result["outcome"], result["waitSeconds"]) == ("ACTIVE", "ready", 0)
 
 
 def test_create_or_adopt_tracker_then_check_it(handler, personalize) -> None:
@@ -88,9 +88,9 @@ def test_create_or_adopt_tracker_then_check_it(handler, personalize) -> None:
     assert (created["outcome"], created["adopted"], created["waitSeconds"]) == ("created", False, 5)
     payload = dict(event("check-event-tracker.json"), eventTrackerArn=created["eventTrackerArn"])
     checked = handler("CheckEventTrackerFunction")(payload)
-    assert (checked["status"], checked["ready"], checked["eventTrackerArn"]) == (
+    assert (checked["status"], checked["outcome"], checked["eventTrackerArn"]) == (
         "ACTIVE",
-        True,
+        "ready",
         created["eventTrackerArn"],
     )
 

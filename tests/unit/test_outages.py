@@ -84,7 +84,7 @@ def request(started_seconds_ago: float, timeout: float = 60) -> PollRequest:
 
 def test_an_outage_before_the_deadline_waits_with_backoff() -> None:
     waiting = wait_out_outage("Event tracker x", ReadTimeoutError(endpoint_url=PERSONALIZE), request(10), time.time())
-    assert waiting == {"status": UNAVAILABLE, "ready": False, "waitSeconds": 8}
+    assert waiting == {"status": UNAVAILABLE, "outcome": "waiting", "waitSeconds": 8}
 
 
 def test_an_outage_past_the_deadline_is_service_unreachable() -> None:

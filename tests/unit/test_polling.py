@@ -43,7 +43,7 @@ def request(previous: int = 0, timeout: int = 1800) -> dict:
 def test_keep_waiting_answers_the_next_wait() -> None:
     assert keep_waiting("Tracker", "CREATE PENDING", request(previous=20), now=T0 + 60) == {
         "status": "CREATE PENDING",
-        "ready": False,
+        "outcome": "waiting",
         "waitSeconds": 40,
     }
 

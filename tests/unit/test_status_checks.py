@@ -60,7 +60,7 @@ def check_tracker(personalize: Any, arn: str, later: float = 0, ssm: Any = None,
 def test_a_creating_dataset_group_means_wait(personalize, emulator: PersonalizeEmulator) -> None:
     emulator.time_dataset_group("g", Timing(pending=60))
     personalize.create_dataset_group(name="g")
-    assert check_group(personalize) == {"status": "CREATE PENDING", "ready": False, "waitSeconds": 5}
+    assert check_group(personalize) == {"status": "CREATE PENDING", "outcome": "waiting", "waitSeconds": 5}
     assert check_group(personalize, previous=5)["waitSeconds"] == 5  # young: a steady pace
     assert check_group(personalize, previous=5, later=STEADY_PHASE_SECONDS)["waitSeconds"] == 10  # then backoff
 
@@ -78,7 +78,7 @@ def test_an_active_dataset_group_is_ready(personalize) -> None:
     created = personalize.describe_dataset_group(datasetGroupArn=dataset_group_arn("g"))["datasetGroup"]
     assert check_dataset_group(personalize, request, now) == {
         "status": "ACTIVE",
-        "ready": True,
+        "outcome": "ready",
         "waitSeconds": 0,
         "readyAt": round(now, 3),  # a stack's grace period counts from it
         "createdAt": created["creationDateTime"].timestamp(),  # which group of that name a hold is about
@@ -108,7 +108,7 @@ def test_a_missing_dataset_group_is_not_found(personalize) -> None:
 def test_throttling_means_wait_and_at_the_deadline_limit_exceeded(personalize, emulator: PersonalizeEmulator) -> None:
     personalize.create_dataset_group(name="g")
     emulator.limit_rate("DescribeDatasetGroup", 0)
-    assert check_group(personalize) == {"status": "THROTTLED", "ready": False, "waitSeconds": 5}
+    assert check_group(personalize) == {"status": "THROTTLED", "outcome": "waiting", "waitSeconds": 5}
     with pytest.raises(LimitExceeded, match="still throttling after ProvisioningTimeoutSeconds"):
         check_group(personalize, started=time.time() - 1801)
 
@@ -118,7 +118,7 @@ def test_a_throttled_tracker_check_waits_too(personalize, emulator: PersonalizeE
     emulator.limit_rate("DescribeEventTracker", 0)
     assert check_tracker(personalize, arn, previous=5) == {
         "status": "THROTTLED",
-        "ready": False,
+        "outcome": "waiting",
         "waitSeconds": 10,
         "eventTrackerArn": arn,
         "adopted": False,
@@ -139,7 +139,7 @@ def test_an_unknown_status_means_wait_until_the_deadline() -> None:
     group = {"datasetGroup": {"name": "g", "datasetGroupArn": dataset_group_arn("g"), "status": "UPDATE PENDING"}}
     with Stubber(client) as stubber:
         stubber.add_response("describe_dataset_group", group)
-        assert check_group(client)["ready"] is False
+        assert check_group(client)["outcome"] == "waiting"
         stubber.add_response("describe_dataset_group", group)
         with pytest.raises(ProvisioningTimedOut, match="still UPDATE PENDING"):
             check_group(client, started=time.time() - 1801)
@@ -156,7 +156,7 @@ def test_a_creating_tracker_means_wait(personalize, emulator: PersonalizeEmulato
     arn = personalize.create_event_tracker(name="t", datasetGroupArn=group)["eventTrackerArn"]
     assert check_tracker(personalize, arn, previous=40) == {
         "status": "CREATE PENDING",
-        "ready": False,
+        "outcome": "waiting",
         "waitSeconds": 5,
         "eventTrackerArn": arn,
         "adopted": False,

@@ -53,9 +53,8 @@ def test_writes_the_tracking_id_with_its_arns(ssm) -> None:
 
     assert result == {
         "status": "ACTIVE",
-        "ready": True,
+        "outcome": "ready",
         "waitSeconds": 0,
-        "skipped": False,
         "datasetGroupArn": SAMPLE["datasetGroupArn"],
         "datasetGroupName": "retail-recommendations",
         "eventTrackerArn": SAMPLE["eventTrackerArn"],
@@ -138,7 +137,7 @@ def test_the_handler_answers_wait_when_personalize_throttles(monkeypatch, ssm) -
     context = LambdaContext("CheckEventTrackerFunction", "arn:aws:lambda:us-east-1:123456789012:function:s")
     assert app.lambda_handler(request(previousWaitSeconds=0), context) == {
         "status": "THROTTLED",
-        "ready": False,
+        "outcome": "waiting",
         "waitSeconds": 5,
         "eventTrackerArn": SAMPLE["eventTrackerArn"],
         "adopted": False,

@@ -77,7 +77,6 @@ def tag_if_untagged(ssm: Any, name: str, tags: dict[str, str]) -> bool:
 class Stored(PollResult, total=False):
     """A check's answer once the resource is ACTIVE (and, unless skipped, its tracking ID stored)."""
 
-    skipped: bool  # the Choice after the check reads it
     datasetGroupArn: str
     datasetGroupName: str
     parameterName: str

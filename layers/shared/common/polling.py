@@ -82,7 +82,7 @@ class PollRequest(TypedDict):
 
 class PollResult(TypedDict, total=False):
     status: str
-    ready: bool
+    outcome: str  # ready, waiting (or skipped, created, adopted): the only field a Choice state reads
     waitSeconds: int
 
 
@@ -119,7 +119,7 @@ def keep_waiting(
         shortest_wait_seconds(timeout),
         None if status in (THROTTLED, UNAVAILABLE) else age_seconds(created, now),
     )
-    return {"status": status, "ready": False, "waitSeconds": wait}
+    return {"status": status, "outcome": "waiting", "waitSeconds": wait}
 
 
 def wait_out_outage(what: str, error: Exception, request: PollRequest, now: float) -> PollResult:

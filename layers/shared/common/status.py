@@ -37,7 +37,7 @@ def check_status(
     status = resource.get("status", "")
     logger.info(f"{label} status", extra={"arn": arn, "status": status})
     if status == ACTIVE:
-        return resource, {"status": status, "ready": True, "waitSeconds": 0}
+        return resource, {"status": status, "outcome": "ready", "waitSeconds": 0}
     if status == CREATE_FAILED:
         try:
             on_create_failed(resource)
