@@ -1,12 +1,10 @@
 """Run the application locally on one event: `python -m local.run [EVENT_FILE] [options]`.
 
-The real template.yaml, definition and handlers run on moto's Step Functions
-engine, with moto's SSM and EventBridge and the Personalize emulator. With
---containers, every Lambda task runs in its container instead: `sam build`, then
-`sam local start-lambda`, called by the engine through the Lambda Invoke API.
-Exit code: 0 when the execution succeeds, 1 when it fails, 2 when the
-template's rule would not start the workflow for the event, or when the
-containers cannot run (no Docker engine, SAM CLI gave up).
+The real template.yaml, definition and handlers run on moto's Step Functions engine, with moto's SSM and
+EventBridge and the Personalize emulator; the dataset group (and dataset) the event names is created first. With
+--containers, every Lambda task runs in its container instead: `sam build`, then `sam local start-lambda`, called by
+the engine through the Lambda Invoke API. Exit code: 0 when the execution succeeds, 1 when it fails, 2 when the
+template's rule would not start the workflow for the event, or when the containers cannot run.
 """
 
 from __future__ import annotations
@@ -33,13 +31,13 @@ from local.personalize_emulator import PersonalizeEmulator, Timing
 from local.template import ROOT, Template, TemplateError
 
 DEFAULT_EVENT = ROOT / "events" / "create-dataset-group.json"
-ACTION_EVENT = ROOT / "events" / "create-action-interactions-dataset.json"
-SCHEMA = "arn:aws:personalize:us-east-1:123456789012:schema/local-action-interactions"
+SCHEMA = f"arn:aws:personalize:{REGION}:{ACCOUNT}:schema/local-action-interactions"
 # Short waits so a local run takes seconds; every one can be overridden with --param.
 LOCAL_PARAMETERS = {"PollIntervalSeconds": "1", "MaxPollIntervalSeconds": "4", "ProvisioningTimeoutSeconds": "120"}
 # In containers each function's first invocation is a cold start (tens of seconds for arm64 under qemu), which
 # counts against the deadline as on Lambda: a longer one, so that start-up alone never times a run out.
 CONTAINER_PARAMETERS = {**LOCAL_PARAMETERS, "ProvisioningTimeoutSeconds": "900"}
+CREATING = Timing(pending=1.5, in_progress=1.5)  # what the emulator's resources take to become ACTIVE here
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -47,62 +45,26 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("event", nargs="?", type=Path, default=DEFAULT_EVENT, help="event file (JSON)")
     parser.add_argument("--param", action="append", default=[], metavar="KEY=VALUE", help="template parameter override")
     parser.add_argument(
-        "--dataset-group-seconds", type=float, default=3.0, help="time until the dataset group is ACTIVE"
-    )
-    parser.add_argument("--tracker-seconds", type=float, default=4.0, help="time until the tracker is ACTIVE")
-    parser.add_argument("--dataset-group-fails", metavar="REASON", help="the dataset group ends in CREATE FAILED")
-    parser.add_argument("--tracker-fails", action="store_true", help="the tracker ends in CREATE FAILED")
-    parser.add_argument(
-        "--delete-tracker-after", type=float, metavar="SECONDS", help="delete the tracker while it is polled"
-    )
-    parser.add_argument(
-        "--throttle",
-        type=int,
-        default=0,
-        metavar="N",
-        help="the next N CreateEventTracker and DescribeEventTracker calls answer LimitExceeded",
-    )
-    parser.add_argument(
-        "--existing-tracker", action="store_true", help="the dataset group already has an ACTIVE tracker"
-    )
-    parser.add_argument(
-        "--lambda-concurrency",
-        type=int,
-        metavar="N",
-        help="the account's Lambda concurrency: invocations beyond N are refused (TooManyRequestsException)",
-    )
-    parser.add_argument("--no-seed", action="store_true", help="do not create the dataset group in the emulator")
-    parser.add_argument(
-        "--action-interactions",
-        action="store_true",
-        help="the Action interactions flow: seed the dataset group (ACTIVE) and its Action interactions dataset "
-        "(ACTIVE after --tracker-seconds); default event events/create-action-interactions-dataset.json",
-    )
-    parser.add_argument("--run-anyway", action="store_true", help="start the workflow even if the rule would not match")
-    parser.add_argument(
-        "--reconcile",
-        action="store_true",
-        help="do not start from the event: run the reconciler, as its schedule would, and follow what it starts",
-    )
-    parser.add_argument(
-        "--then-delete",
-        action="store_true",
-        help="after provisioning, deliver a DeleteEventTracker event and show the teardown",
-    )
-    parser.add_argument(
-        "--no-trail",
-        action="store_true",
-        help="the account has no CloudTrail trail: the status view at the end says what that costs",
+        "--fault",
+        action="append",
+        default=[],
+        type=fault,
+        metavar="SERVICE:OPERATION:ERROR[:TIMES]",
+        help="the next TIMES (1) calls answer ERROR (local.faults), e.g. "
+        "personalize:CreateEventTracker:LimitExceededException:4",
     )
     parser.add_argument(
         "--containers",
         action="store_true",
         help="run every Lambda task in its container: sam build, then sam local start-lambda (needs Docker)",
     )
-    parser.add_argument(
-        "--verbose", action="store_true", help="show the handlers' logs instead of writing them to a file"
-    )
+    parser.add_argument("--verbose", action="store_true", help="show the handlers' logs instead of writing a file")
     return parser.parse_args(argv)
+
+
+def fault(text: str) -> Fault:
+    service, operation, error, *times = text.split(":")
+    return Fault(service, operation, error, times=int(times[0]) if times else 1)
 
 
 def as_if_just_made(event: Any) -> Any:
@@ -114,32 +76,42 @@ def as_if_just_made(event: Any) -> Any:
     return event
 
 
-def dataset_group_of(event: Any) -> tuple[str | None, dict[str, Any]]:
-    """The dataset group the event names (by the workflow's own parser), and its CreateDatasetGroup arguments."""
+def seed(console: Console, stack: LocalEngine, event: Any) -> str | None:
+    """Create what the event names, by the workflow's own parser: its dataset group (as the CreateDatasetGroup call
+    did), or an ACTIVE group with the Action interactions dataset being created. The group's name, or None."""
     from common.errors import InvalidEvent  # on sys.path once the stack has started
     from common.inputs import parse_input
 
     try:
-        name = parse_input(event, REGION, ACCOUNT, "aws", "/")["datasetGroupName"]
+        parsed = parse_input(event, REGION, ACCOUNT, "aws", "/")
     except InvalidEvent:
-        return None, {}
+        return None
+    name = parsed["datasetGroupName"] or (parsed["datasetArn"] or "").split("/")[-2]
     detail = event.get("detail") if isinstance(event.get("detail"), dict) else {}
-    request = detail.get("requestParameters") or {}
-    return name, {key: request[key] for key in ("domain", "tags") if request.get(key)}
+    request = {
+        key: value for key, value in (detail.get("requestParameters") or {}).items() if key in ("domain", "tags")
+    }
+    stack.emulator.dataset_group_timing = stack.emulator.tracker_timing = CREATING
+    actions = parsed["kind"] == "actionInteractions"
+    if actions:
+        stack.emulator.time_dataset_group(name, Timing())
+        stack.emulator.time_dataset(name, "ACTION_INTERACTIONS", CREATING)
+    group = stack.create_dataset_group(name, **request)
+    console.print(f"[bold]seeded[/bold]     dataset group {name}")
+    if actions:
+        dataset = stack.personalize.create_dataset(
+            name=f"{name}-actions", schemaArn=SCHEMA, datasetGroupArn=group, datasetType="Action_Interactions"
+        )["datasetArn"]
+        console.print(f"[bold]seeded[/bold]     {dataset}")
+    return name
 
 
 class Progress:
     """Prints the execution's history as it grows."""
 
     def __init__(self, console: Console, stack: LocalEngine) -> None:
-        self.console = console
-        self.stack = stack
-        self.seen = 0
-        self.started = time.monotonic()
+        self.console, self.stack, self.seen, self.started = console, stack, 0, time.monotonic()
         self.states = json.loads(stack.machine.definition)["States"]
-
-    def _line(self, text: str) -> None:
-        self.console.print(f"[dim]{time.monotonic() - self.started:6.1f}s[/dim]  {text}")
 
     def show(self, arn: str) -> None:
         history = self.stack.history(arn)
@@ -147,63 +119,39 @@ class Progress:
             self._event(event)
         self.seen = len(history)
 
+    def _line(self, text: str) -> None:
+        self.console.print(f"[dim]{time.monotonic() - self.started:6.1f}s[/dim]  {text}")
+
     def _event(self, event: dict[str, Any]) -> None:
         kind = event["type"]
-        if kind.endswith("StateEntered"):
+        if kind == "WaitStateEntered":
             details = event["stateEnteredEventDetails"]
-            if kind == "WaitStateEntered":
-                seconds = self._wait_seconds(details["name"], json.loads(details.get("input") or "{}"))
-                self._line(f"[yellow]⏳ {details['name']}[/yellow] {seconds} s")
-            else:
-                self._line(f"[cyan]→ {details['name']}[/cyan]")
+            seconds = json.loads(details.get("input") or "{}")
+            for key in self.states[details["name"]]["SecondsPath"].removeprefix("$.").split("."):
+                seconds = seconds[key]
+            self._line(f"[yellow]⏳ {details['name']}[/yellow] {seconds} s")
+        elif kind.endswith("StateEntered"):
+            self._line(f"[cyan]→ {event['stateEnteredEventDetails']['name']}[/cyan]")
         elif kind.endswith("StateExited") and kind != "WaitStateExited":
             details = event["stateExitedEventDetails"]
-            if self._caught(details["name"], details.get("output")):
-                self._line(f"[red]↪ {details['name']}[/red] caught: to the failure path")
-                return
             self._line(f"[green]✓ {details['name']}[/green]{self._summary(details['name'], details.get('output'))}")
         elif kind in ("LambdaFunctionFailed", "TaskFailed"):
             details = event.get("lambdaFunctionFailedEventDetails") or event.get("taskFailedEventDetails") or {}
             cause = details.get("cause", "")
-            with contextlib.suppress(ValueError, TypeError):
+            with contextlib.suppress(ValueError, TypeError, KeyError):
                 cause = json.loads(cause)["errorMessage"]
             self._line(f"[red]✗ {details.get('error')}[/red]: {cause}")
 
-    def _caught(self, state: str, output: str | None) -> bool:
-        """Whether the task failed and its Catch put the error in `$.error`."""
-        catchers = self.states[state].get("Catch", [])
-        data = json.loads(output or "null")
-        caught_into_error = any(catcher.get("ResultPath") == "$.error" for catcher in catchers)
-        return caught_into_error and isinstance(data, dict) and isinstance(data.get("error"), dict)
-
-    def _wait_seconds(self, state: str, data: dict[str, Any]) -> Any:
-        path = self.states[state].get("SecondsPath", "$")
-        value: Any = data
-        for part in path.removeprefix("$.").split("."):
-            value = value.get(part) if isinstance(value, dict) else None
-        return value
-
     @staticmethod
     def _summary(state: str, output: str | None) -> str:
+        """What a task answered: the resource's status and the outcome its Choice reads."""
         data = json.loads(output or "null")
-        if not isinstance(data, dict):
+        slot = {"CheckDatasetGroup": "status", "CheckDataset": "status"}.get(state, "eventTracker")
+        if not isinstance(data, dict) or state not in ("CheckDatasetGroup", "CheckDataset", "CreateOrAdoptTracker",
+                                                       "CheckEventTracker") or "error" in data:  # fmt: skip
             return ""
-        if state == "CheckDatasetGroup":
-            return f"  dataset group {data['status'].get('status')}"
-        if state == "CheckEventTracker":
-            stored = " (its trackingId stored)" if data["eventTracker"].get("outcome") == "ready" else ""
-            return f"  tracker {data['eventTracker'].get('status')}{stored}"
-        if state == "CheckDataset":
-            return f"  Action interactions dataset {data['status'].get('status')}"
-        if state == "CreateOrAdoptTracker":
-            tracker = data["eventTracker"]
-            outcome = tracker.get("outcome")
-            if outcome == "skipped":
-                return f"  skipped: {tracker.get('reason')}"
-            if outcome == "waiting":
-                return "  waiting (throttled, or for the stack's own tracker)"
-            return f"  {outcome} {tracker.get('eventTrackerName')}"
-        return ""
+        answer = data[slot]
+        return "  " + " ".join(str(answer[key]) for key in ("status", "outcome", "reason") if answer.get(key))
 
 
 def report(console: Console, stack: LocalEngine, execution: Execution, parameter_name: str | None, wall: float) -> None:
@@ -231,248 +179,26 @@ def report(console: Console, stack: LocalEngine, execution: Execution, parameter
     table.add_row("state transitions", str(execution.state_transitions))
     table.add_row("lambda invocations", str(execution.lambda_invocations))
     table.add_row("functions ran", stack.where)
-    for function, line in invocation_summary(stack).items():
-        table.add_row(f"  {function}", line)
-    if stack.lambda_concurrency:
-        table.add_row("lambda throttled", f"{stack.lambda_throttled} (concurrency {stack.lambda_concurrency})")
-    table.add_row("wall time", f"{wall:.1f} s")
-    console.print(table)
-
-
-def invocation_summary(stack: LocalEngine) -> dict[str, str]:
-    """Per function: its invocations, the first one's time (a cold start in a container) and the later ones'."""
-    summary: dict[str, str] = {}
     for function in dict.fromkeys(invocation.function for invocation in stack.ran):
         times = [invocation.seconds for invocation in stack.ran if invocation.function == function]
         errors = sorted({i.error for i in stack.ran if i.function == function and i.error})
         line = f"{len(times)} invocations, the first {times[0]:.2f} s"
         if len(times) > 1:
             line += f", then {sum(times[1:]) / (len(times) - 1):.2f} s on average"
-        if errors:
-            line += f"; raised {', '.join(errors)}"
-        summary[function] = line
-    return summary
+        table.add_row(f"  {function}", line + (f"; raised {', '.join(errors)}" if errors else ""))
+    table.add_row("wall time", f"{wall:.1f} s")
+    console.print(table)
 
 
-@contextlib.contextmanager
-def _stop_on_sigterm() -> Any:
-    """SIGTERM (a `kill`, a CI timeout) unwinds like Ctrl-C, so that what the run started is stopped."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-    previous = signal.signal(signal.SIGTERM, lambda number, frame: sys.exit(128 + number))
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGTERM, previous)
-
-
-def main(argv: list[str] | None = None) -> int:
-    with _stop_on_sigterm():
-        return _main(argv)
-
-
-def _main(argv: list[str] | None) -> int:
-    args = parse_args(argv)
-    console = Console(file=sys.__stdout__, highlight=False, width=max(120, Console(file=sys.__stdout__).width))
-    if args.action_interactions and args.event == DEFAULT_EVENT:
-        args.event = ACTION_EVENT
-    event = as_if_just_made(json.loads(args.event.read_text()))
-    overrides = dict(CONTAINER_PARAMETERS if args.containers else LOCAL_PARAMETERS)
-    for item in args.param:
-        key, _, value = item.partition("=")
-        overrides[key] = value
-
-    with contextlib.ExitStack() as cleanup:
-        log_file = sys.stdout
-        if not args.verbose:
-            log_file = cleanup.enter_context(
-                tempfile.NamedTemporaryFile("w", prefix="local-run-", suffix=".log", delete=False)
-            )
-        try:
-            return _run_with_logs(console, event, args, overrides, log_file)
-        except KeyboardInterrupt:  # what the run started is stopped by now (its context managers)
-            console.print("[red]interrupted[/red]")
-            return 130
-
-
-def _run_with_logs(
-    console: Console, event: Any, args: argparse.Namespace, overrides: dict[str, str], log_file: Any
-) -> int:
-    try:
-        template = Template(overrides=overrides, region=REGION, account=ACCOUNT)
-    except TemplateError as error:
-        console.print(f"[red]{error}[/red]")
-        return 2
-    if args.containers:
-        return _run_in_containers(console, template, event, args, overrides, log_file)
-    with PersonalizeEmulator() as emulator, contextlib.redirect_stdout(log_file):
-        stack = LocalEngine(
-            emulator, overrides, lambda_concurrency=args.lambda_concurrency, lambda_seconds=0.2, time_scale=1.0
-        )
-        with stack:
-            return run(console, stack, emulator, event, args, overrides, log_file)
-
-
-def _run_in_containers(
-    console: Console, template: Template, event: Any, args: argparse.Namespace, overrides: dict[str, str], log_file: Any
-) -> int:
-    """The same run, every function in its container; the services listen where the containers reach them."""
-    from local.containers.invoke import NO_RESPONSE, NO_RESPONSE_HINT, CannotInvoke, docker_gateway, free_port
-    from local.containers.start import start_lambda
-
-    with contextlib.ExitStack() as cleanup:
-        try:
-            gateway = docker_gateway()
-        except CannotInvoke as error:
-            console.print(f"[red]make local --containers: {error}[/red]")
-            return 2
-        emulator = PersonalizeEmulator(ACCOUNT, REGION)
-        emulator.start(host=gateway)
-        cleanup.callback(emulator.stop)
-        moto_url = f"http://{gateway}:{(moto_port := free_port(gateway))}"
-        services = {"AWS_ENDPOINT_URL": moto_url, "AWS_ENDPOINT_URL_PERSONALIZE": emulator.url}
-        # Under SAM CLI, !Ref of the state machine is its logical id: the reconciler gets the ARN, as deployed.
-        functions = {
-            "ReconcilerFunction": {"STATE_MACHINE_ARN": template.resource_arn(template.state_machine().logical_id)}
-        }
-        console.print(f"[bold]services[/bold]   Personalize {emulator.url}, everything else (moto) {moto_url}")
-        sam_log = Path(log_file.name).with_suffix(".sam.log") if log_file is not sys.stdout else None
-        try:
-            with console.status("sam build, sam local start-lambda", spinner="dots"):
-                containers = cleanup.enter_context(start_lambda(services, functions, overrides, template, sam_log))
-        except CannotInvoke as error:
-            console.print(f"[red]make local --containers: {error}[/red]")
-            return 2
-        cleanup.callback(console.print, "[dim]sam local start-lambda stopped, its containers removed[/dim]")
-        console.print(
-            f"[bold]functions[/bold]  sam local start-lambda {containers.url}, up in {containers.started_in:.1f} s"
-        )
-        with contextlib.redirect_stdout(log_file):
-            stack = cleanup.enter_context(
-                LocalEngine(
-                    emulator,
-                    overrides,
-                    lambda_concurrency=args.lambda_concurrency,
-                    containers=containers,
-                    serve_at=(gateway, moto_port),
-                    time_scale=1.0,
-                )
-            )
-            code = run(console, stack, emulator, event, args, overrides, log_file)
-        if NO_RESPONSE in containers.log_text():
-            console.print(f"[red]{NO_RESPONSE_HINT}[/red]")
-            return 2
-        console.print(f"[dim]function logs (sam local start-lambda): {containers.log}[/dim]")
-        return code
-
-
-def _half_and_half(seconds: float) -> Timing:
-    """CREATE PENDING for half the time, CREATE IN_PROGRESS for the other half."""
-    return Timing(pending=seconds / 2, in_progress=seconds / 2)
-
-
-def run(
-    console: Console,
-    stack: LocalEngine,
-    emulator: PersonalizeEmulator,
-    event: Any,
-    args: argparse.Namespace,
-    overrides: dict[str, str],
-    log_file: Any,
-) -> int:
-    console.print(f"[bold]event[/bold]      {args.event}")
-    console.print(f"[bold]parameters[/bold] {' '.join(f'{k}={v}' for k, v in overrides.items())}")
-    direct = isinstance(event, dict) and set(event) in ({"datasetGroupArn"}, {"datasetArn"})
-    if direct:
-        console.print(
-            "[bold]rule[/bold]       direct input: started by hand, as for a backfill (the rule is not involved)"
-        )
-    elif stack.rule_matches(event):
-        console.print("[bold]rule[/bold]       [green]the template's rule matches this event[/green]")
-    else:
-        console.print(
-            "[bold]rule[/bold]       [red]the template's rule would NOT match this event: "
-            "in AWS the workflow would not start[/red]"
-        )
-        if not args.run_anyway:
-            return 2
-
-    name, seed = dataset_group_of(event)
-    emulator.dataset_group_timing = _half_and_half(args.dataset_group_seconds)
-    if args.dataset_group_fails:
-        emulator.dataset_group_timing.fails_with = args.dataset_group_fails
-    emulator.tracker_timing = _half_and_half(args.tracker_seconds)
-    emulator.tracker_timing.fails_with = "Injected by --tracker-fails" if args.tracker_fails else None
-    emulator.tracker_timing.deleted_after = args.delete_tracker_after
-    if args.throttle:
-        for operation in ("CreateEventTracker", "DescribeEventTracker"):
-            inject(
-                Fault("personalize", operation, "LimitExceededException", times=args.throttle, message="Rate exceeded"),
-                emulator=emulator,
-            )
-    if name and not args.no_seed:
-        if args.existing_tracker or args.action_interactions:
-            emulator.time_dataset_group(name, Timing())
-            emulator.time_tracker(name, Timing())
-        group_arn = stack.create_dataset_group(name, **seed)
-        console.print(f"[bold]seeded[/bold]     dataset group {name}")
-        if args.existing_tracker:
-            stack.personalize.create_event_tracker(name=f"{name}-by-hand", datasetGroupArn=group_arn)
-            console.print(f"[bold]seeded[/bold]     its ACTIVE tracker {name}-by-hand")
-        if args.action_interactions:
-            emulator.time_dataset(name, "ACTION_INTERACTIONS", _half_and_half(args.tracker_seconds))
-            dataset = stack.personalize.create_dataset(
-                name=f"{name}-actions", schemaArn=SCHEMA, datasetGroupArn=group_arn, datasetType="Action_Interactions"
-            )["datasetArn"]
-            console.print(f"[bold]seeded[/bold]     its Action interactions dataset {dataset}")
-    console.rule()
-
-    started = time.monotonic()
-    if args.reconcile:
-        reconciled = stack.call(
-            "ReconcilerFunction", json.loads((ROOT / "events" / "scheduled-event.json").read_text())
-        )
-        console.print(
-            f"[bold]reconciler[/bold] checked {reconciled['checked']}, started {reconciled['started']}, "
-            f"skipped {reconciled['skipped']}"
-        )
-        executions = stack.sfn.list_executions(stateMachineArn=stack.state_machine_arn)["executions"]
-        if not executions:
-            return 0
-        arn = executions[0]["executionArn"]
-    else:
-        arn = stack.start(event)
-    progress = Progress(console, stack)
-    with console.status("running", spinner="dots"):
-        while stack.sfn.describe_execution(executionArn=arn)["status"] == "RUNNING":
-            progress.show(arn)
-            time.sleep(0.1)
-    progress.show(arn)
-    execution = stack.wait(arn)
-    wall = time.monotonic() - started
-    console.rule()
-    parameter_name = (execution.output or {}).get("parameterName") if execution.status == "SUCCEEDED" else None
-    if not parameter_name and name:
-        parameter_name = stack.parameter_name(name)
-    report(console, stack, execution, parameter_name, wall)
-    if args.then_delete and execution.status == "SUCCEEDED":
-        teardown(console, stack, execution)
-    show_status(console, stack, trail=not args.no_trail)
-    if log_file is not sys.stdout:
-        console.print(f"[dim]handler logs: {log_file.name}[/dim]")
-    return 0 if execution.status == "SUCCEEDED" else 1
-
-
-def show_status(console: Console, stack: LocalEngine, trail: bool) -> None:
+def show_status(console: Console, stack: LocalEngine) -> None:
     """The account view (tools/status.py), as `python -m tools.status` shows a deployed stack's, read only."""
     from tools.status import render, status
 
     cloudtrail = boto3.client("cloudtrail", region_name=REGION)
-    if trail:  # the account this run stands for has a trail, as the README's prerequisites ask
-        boto3.client("s3", region_name=REGION).create_bucket(Bucket="local-trail")
-        cloudtrail.create_trail(Name="management-events", S3BucketName="local-trail", IsMultiRegionTrail=True)
-        cloudtrail.start_logging(Name="management-events")
+    # The account this run stands for has a trail, as the README's prerequisites ask.
+    boto3.client("s3", region_name=REGION).create_bucket(Bucket="local-trail")
+    cloudtrail.create_trail(Name="management-events", S3BucketName="local-trail", IsMultiRegionTrail=True)
+    cloudtrail.start_logging(Name="management-events")
     console.rule("status (python -m tools.status)")
     parameters = stack.template.parameters
     render(
@@ -489,19 +215,133 @@ def show_status(console: Console, stack: LocalEngine, trail: bool) -> None:
     )
 
 
-def teardown(console: Console, stack: LocalEngine, execution: Execution) -> None:
-    """Delete the tracker, deliver the CloudTrail event the deletion makes, and show the parameter go."""
-    tracker_arn = execution.output["eventTrackerArn"]
-    stack.personalize.delete_event_tracker(eventTrackerArn=tracker_arn)
-    deletion = json.loads((ROOT / "events" / "delete-event-tracker.json").read_text())
-    deletion["detail"]["requestParameters"] = {"eventTrackerArn": tracker_arn}
+def run(
+    console: Console, stack: LocalEngine, event: Any, args: argparse.Namespace, overrides: dict[str, str], log_file: Any
+) -> int:
+    console.print(f"[bold]event[/bold]      {args.event}")
+    console.print(f"[bold]parameters[/bold] {' '.join(f'{k}={v}' for k, v in overrides.items())}")
+    if isinstance(event, dict) and set(event) in ({"datasetGroupArn"}, {"datasetArn"}):
+        console.print("[bold]rule[/bold]       direct input: started by hand, as for a backfill (no rule involved)")
+    elif stack.rule_matches(event):
+        console.print("[bold]rule[/bold]       [green]the template's rule matches this event[/green]")
+    else:
+        console.print(
+            "[bold]rule[/bold]       [red]the template's rule would NOT match this event: "
+            "in AWS the workflow would not start[/red]"
+        )
+        return 2
+    name = seed(console, stack, event)
+    for each in args.fault:
+        inject(each, stack)
+        console.print(f"[bold]fault[/bold]      {each.service} {each.operation}: {each.error} x{each.times}")
     console.rule()
-    for target, result in stack.deliver(deletion).items():
-        console.print(f"[bold]DeleteEventTracker[/bold] → {target}: {json.dumps(result)}")
-    left = stack.parameter(execution.output["parameterName"])
-    console.print(
-        f"[bold]parameter[/bold]  {execution.output['parameterName']}: {'still there' if left else 'deleted'}"
-    )
+
+    started = time.monotonic()
+    arn = stack.start(event)
+    progress = Progress(console, stack)
+    with console.status("running", spinner="dots"):
+        while stack.sfn.describe_execution(executionArn=arn)["status"] == "RUNNING":
+            progress.show(arn)
+            time.sleep(0.1)
+    progress.show(arn)
+    execution = stack.wait(arn)
+    wall = time.monotonic() - started
+    console.rule()
+    parameter_name = (execution.output or {}).get("parameterName") if execution.status == "SUCCEEDED" else None
+    if not parameter_name and name:
+        parameter_name = stack.parameter_name(name)
+    report(console, stack, execution, parameter_name, wall)
+    show_status(console, stack)
+    if log_file is not sys.stdout:
+        console.print(f"[dim]handler logs: {log_file.name}[/dim]")
+    return 0 if execution.status == "SUCCEEDED" else 1
+
+
+@contextlib.contextmanager
+def _stop_on_sigterm() -> Any:
+    """SIGTERM (a `kill`, a CI timeout) unwinds like Ctrl-C, so that what the run started is stopped."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGTERM, lambda number, frame: sys.exit(128 + number))
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    console = Console(file=sys.__stdout__, highlight=False, width=max(120, Console(file=sys.__stdout__).width))
+    event = as_if_just_made(json.loads(args.event.read_text()))
+    overrides = dict(CONTAINER_PARAMETERS if args.containers else LOCAL_PARAMETERS)
+    overrides.update(item.partition("=")[::2] for item in args.param)
+    with _stop_on_sigterm(), contextlib.ExitStack() as cleanup:
+        log_file = sys.stdout
+        if not args.verbose:
+            log_file = cleanup.enter_context(
+                tempfile.NamedTemporaryFile("w", prefix="local-run-", suffix=".log", delete=False)
+            )
+        try:
+            template = Template(overrides=overrides, region=REGION, account=ACCOUNT)
+            if args.containers:
+                return _run_in_containers(console, template, event, args, overrides, log_file)
+            with (
+                PersonalizeEmulator() as emulator,
+                contextlib.redirect_stdout(log_file),
+                LocalEngine(emulator, overrides, lambda_seconds=0.2, time_scale=1.0) as stack,
+            ):
+                return run(console, stack, event, args, overrides, log_file)
+        except TemplateError as error:
+            console.print(f"[red]{error}[/red]")
+            return 2
+        except KeyboardInterrupt:  # what the run started is stopped by now (its context managers)
+            console.print("[red]interrupted[/red]")
+            return 130
+
+
+def _run_in_containers(
+    console: Console, template: Template, event: Any, args: argparse.Namespace, overrides: dict[str, str], log_file: Any
+) -> int:
+    """The same run, every function in its container; the services listen where the containers reach them."""
+    from local.containers.invoke import NO_RESPONSE, NO_RESPONSE_HINT, CannotInvoke, docker_gateway, free_port
+    from local.containers.start import start_lambda
+
+    with contextlib.ExitStack() as cleanup:
+        try:
+            gateway = docker_gateway()
+            emulator = PersonalizeEmulator(ACCOUNT, REGION)
+            emulator.start(host=gateway)
+            cleanup.callback(emulator.stop)
+            moto_url = f"http://{gateway}:{(moto_port := free_port(gateway))}"
+            services = {"AWS_ENDPOINT_URL": moto_url, "AWS_ENDPOINT_URL_PERSONALIZE": emulator.url}
+            # Under SAM CLI, !Ref of the state machine is its logical id: the reconciler gets the ARN, as deployed.
+            arn = template.resource_arn(template.state_machine().logical_id)
+            console.print(f"[bold]services[/bold]   Personalize {emulator.url}, everything else (moto) {moto_url}")
+            sam_log = Path(log_file.name).with_suffix(".sam.log") if log_file is not sys.stdout else None
+            with console.status("sam build, sam local start-lambda", spinner="dots"):
+                containers = cleanup.enter_context(
+                    start_lambda(
+                        services, {"ReconcilerFunction": {"STATE_MACHINE_ARN": arn}}, overrides, template, sam_log
+                    )
+                )
+        except CannotInvoke as error:
+            console.print(f"[red]make local --containers: {error}[/red]")
+            return 2
+        cleanup.callback(console.print, "[dim]sam local start-lambda stopped, its containers removed[/dim]")
+        console.print(
+            f"[bold]functions[/bold]  sam local start-lambda {containers.url}, up in {containers.started_in:.1f} s"
+        )
+        with contextlib.redirect_stdout(log_file):
+            stack = cleanup.enter_context(
+                LocalEngine(emulator, overrides, containers=containers, serve_at=(gateway, moto_port), time_scale=1.0)
+            )
+            code = run(console, stack, event, args, overrides, log_file)
+        if NO_RESPONSE in containers.log_text():
+            console.print(f"[red]{NO_RESPONSE_HINT}[/red]")
+            return 2
+        console.print(f"[dim]function logs (sam local start-lambda): {containers.log}[/dim]")
+        return code
 
 
 if __name__ == "__main__":

@@ -72,17 +72,6 @@ def test_make_local_containers_provisions_and_stores_the_parameter() -> None:
     assert "sam local start-lambda stopped, its containers removed" in run.stdout
 
 
-def test_make_local_containers_tracker_fails_with_the_containers_error_name() -> None:
-    require_docker()
-    run = make_local("--containers --tracker-fails")
-    # The command exits 1 for a failed execution; make reports that ("Error 1") and exits 2, as for any recipe.
-    assert run.returncode == 2 and "local] Error 1" in run.stderr, run.stdout[-3000:] + run.stderr[-3000:]
-    assert row(run.stdout, "result") == "FAILED"
-    assert row(run.stdout, "error") == "EventTrackerFailed"
-    assert row(run.stdout, "value") == "(not written)"
-    assert row(run.stdout, "CheckEventTrackerFunction").endswith("raised EventTrackerFailed")
-
-
 # ------------------------------------------------------------------ one start-lambda for the scenarios
 @contextlib.contextmanager
 def deployed() -> Iterator[tuple[LocalEngine, PersonalizeEmulator]]:
@@ -240,5 +229,8 @@ def test_the_workflow_in_containers(subtests: pytest.Subtests) -> None:
 
 def test_the_docs_document_the_container_run() -> None:
     readme = (ROOT / "docs" / "local.md").read_text()
-    for line in ("make local ARGS=--containers", 'make local ARGS="--containers --tracker-fails"'):
+    for line in (
+        "make local ARGS=--containers",
+        'make local ARGS="--containers events/create-action-interactions-dataset.json"',
+    ):
         assert line in readme, line
