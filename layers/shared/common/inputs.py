@@ -5,46 +5,33 @@
 - the tracking ID of an Action interactions dataset: a CloudTrail CreateDataset event of that type,
   or {"datasetArn": ...}.
 
-Parsed with Powertools Parser (pydantic) models.
+Parsed with Powertools Parser: the four models as one discriminated union (`Input`).
 """
 
 from __future__ import annotations
 
 import re
-from typing import Any, Literal, NotRequired, TypedDict
+from typing import Annotated, Any, Literal, NotRequired, TypedDict
 
 from aws_lambda_powertools.utilities.parser import parse
 from aws_lambda_powertools.utilities.parser.models import EventBridgeModel
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, ValidationError
 
 from common.errors import InvalidEvent
 from common.holds import EVENT, INTERACTIONS_DATASET, PERSON
 from common.parameters import action_parameter_name, parameter_name
-from common.personalize import dataset_group_arn, parse_dataset_group_arn
-
-
-class CreateDatasetGroupRequest(BaseModel):
-    name: str | None = None
-    domain: str | None = None
-
-
-class CreateDatasetGroupResponse(BaseModel):
-    datasetGroupArn: str | None = None
+from common.personalize import ITEM_INTERACTIONS, dataset_group_arn, parse_dataset_group_arn
 
 
 class UserIdentity(BaseModel):
     invokedBy: str | None = None
 
 
-class CreateDatasetGroupCall(BaseModel):
-    """The CloudTrail record in the event's `detail`."""
+class CloudTrailCall(BaseModel):
+    """The CloudTrail record in the event's `detail`: what every Personalize call's record has."""
 
     eventSource: Literal["personalize.amazonaws.com"]
-    eventName: Literal["CreateDatasetGroup"]
     errorCode: str | None = None
-    errorMessage: str | None = None
-    requestParameters: CreateDatasetGroupRequest | None = None
-    responseElements: CreateDatasetGroupResponse | None = None
     userIdentity: UserIdentity | None = None
     sourceIPAddress: str | None = None
     userAgent: str | None = None
@@ -56,10 +43,18 @@ class CreateDatasetGroupCall(BaseModel):
         return CLOUDFORMATION in (invoked_by, self.sourceIPAddress, self.userAgent)
 
 
-class CreateDatasetGroupEvent(EventBridgeModel):
-    source: Literal["aws.personalize"]
-    detail_type: Literal["AWS API Call via CloudTrail"] = Field(alias="detail-type")  # type: ignore[assignment]
-    detail: CreateDatasetGroupCall  # type: ignore[assignment]
+class CreateDatasetGroupRequest(BaseModel):
+    name: str | None = None
+
+
+class CreateDatasetGroupResponse(BaseModel):
+    datasetGroupArn: str | None = None
+
+
+class CreateDatasetGroupCall(CloudTrailCall):
+    eventName: Literal["CreateDatasetGroup"]
+    requestParameters: CreateDatasetGroupRequest | None = None
+    responseElements: CreateDatasetGroupResponse | None = None
 
 
 class CreateDatasetRequest(BaseModel):
@@ -71,33 +66,23 @@ class CreateDatasetResponse(BaseModel):
     datasetArn: str | None = None
 
 
-class CreateDatasetCall(BaseModel):
-    eventSource: Literal["personalize.amazonaws.com"]
+class CreateDatasetCall(CloudTrailCall):
     eventName: Literal["CreateDataset"]
-    errorCode: str | None = None
     requestParameters: CreateDatasetRequest | None = None
     responseElements: CreateDatasetResponse | None = None
-    userIdentity: UserIdentity | None = None
-    sourceIPAddress: str | None = None
-    userAgent: str | None = None
-
-    def made_by_cloudformation(self) -> bool:
-        invoked_by = self.userIdentity.invokedBy if self.userIdentity else None
-        return CLOUDFORMATION in (invoked_by, self.sourceIPAddress, self.userAgent)
 
 
-class CreateDatasetEvent(EventBridgeModel):
+class CloudTrailEvent(EventBridgeModel):
     source: Literal["aws.personalize"]
     detail_type: Literal["AWS API Call via CloudTrail"] = Field(alias="detail-type")  # type: ignore[assignment]
+
+
+class CreateDatasetGroupEvent(CloudTrailEvent):
+    detail: CreateDatasetGroupCall  # type: ignore[assignment]
+
+
+class CreateDatasetEvent(CloudTrailEvent):
     detail: CreateDatasetCall  # type: ignore[assignment]
-
-
-class DirectDatasetInput(BaseModel):
-    """`{"datasetArn": ...}`: store an Action interactions dataset's tracking ID (replays, the reconciler)."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    datasetArn: str
 
 
 class DirectInput(BaseModel):
@@ -108,6 +93,41 @@ class DirectInput(BaseModel):
 
     datasetGroupArn: str
     startedBy: Literal["person", "schedule"] = "person"
+
+
+class DirectDatasetInput(BaseModel):
+    """`{"datasetArn": ...}`: store an Action interactions dataset's tracking ID (replays, the reconciler)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    datasetArn: str
+
+
+def _input_kind(value: Any) -> str:
+    """Which of the four inputs this is: by the key a direct input has, or by the CloudTrail call's eventName (a
+    CreateDatasetGroup event when it is none of the others, so that its model says what is missing)."""
+    for key in ("datasetArn", "datasetGroupArn"):
+        if key in value:
+            return key
+    detail = value.get("detail")
+    return "CreateDataset" if isinstance(detail, dict) and detail.get("eventName") == "CreateDataset" else "Group"
+
+
+# The inputs as one discriminated union (Powertools Parser: parse(event, model=Input)).
+Input = Annotated[
+    Annotated[CreateDatasetGroupEvent, Tag("Group")]
+    | Annotated[CreateDatasetEvent, Tag("CreateDataset")]
+    | Annotated[DirectInput, Tag("datasetGroupArn")]
+    | Annotated[DirectDatasetInput, Tag("datasetArn")],
+    Discriminator(_input_kind),
+]
+ParsedInput = CreateDatasetGroupEvent | CreateDatasetEvent | DirectInput | DirectDatasetInput
+_NOT = {
+    "Group": "Not a CreateDatasetGroup event",
+    "CreateDataset": "Not a CreateDataset event",
+    "datasetGroupArn": "Not a direct input",
+    "datasetArn": "Not a direct dataset input",
+}
 
 
 _CAUSE_MAX = 1000
@@ -141,59 +161,83 @@ def event_time(event: Any) -> str | None:
 
 
 def _describe(error: ValidationError) -> str:
+    """pydantic's errors, each at its place in the input (the union's tag left out)."""
     problems = [
-        f"{'.'.join(str(part) for part in problem['loc']) or 'input'}: {problem['msg']}"
+        f"{'.'.join(str(part) for part in problem['loc'][1:]) or 'input'}: {problem['msg']}"
         for problem in error.errors(include_url=False)
     ]
     return "; ".join(problems)[:_CAUSE_MAX]
 
 
-def _arn_from_event(event: dict[str, Any], partition: str) -> tuple[str, bool]:
+def parse_input(event: Any, region: str, account: str, partition: str, prefix: str) -> DatasetGroup:
+    """What to provision, or InvalidEvent saying why not."""
+    return {**_parse_input(event, region, account, partition, prefix), "eventTime": event_time(event)}
+
+
+def _parse_input(event: Any, region: str, account: str, partition: str, prefix: str) -> DatasetGroup:
+    if not isinstance(event, dict):
+        raise InvalidEvent(
+            f'Expected a JSON object (an EventBridge event or {{"datasetGroupArn": ...}}), got {type(event).__name__}'
+        )
     try:
-        parsed = parse(event=event, model=CreateDatasetGroupEvent)
+        # Powertools parses a union, as its docs show; its type hints name only a class.
+        parsed: ParsedInput = parse(event=event, model=Input)  # type: ignore[call-overload]
     except ValidationError as error:
-        raise InvalidEvent(f"Not a CreateDatasetGroup event: {_describe(error)}") from None
-    call = parsed.detail
+        raise InvalidEvent(f"{_NOT[_input_kind(event)]}: {_describe(error)}") from None
+    match parsed:
+        case DirectInput(datasetGroupArn=arn, startedBy=started_by):
+            # a person's or the reconciler's start: no stack is creating a tracker
+            return {**_dataset_group(arn, region, account, prefix), "startedBy": started_by}
+        case DirectDatasetInput(datasetArn=arn):
+            return _action_interactions(arn, None, PERSON, region, account, prefix)
+        case CreateDatasetEvent(detail=call):
+            return _created_dataset(call, region, account, prefix)
+        case CreateDatasetGroupEvent():
+            return _created_dataset_group(parsed, region, account, partition, prefix)
+
+
+def _created_dataset_group(
+    event: CreateDatasetGroupEvent, region: str, account: str, partition: str, prefix: str
+) -> DatasetGroup:
+    call = event.detail
     if call.errorCode:
         raise InvalidEvent(f"The CreateDatasetGroup call failed ({call.errorCode}): nothing to provision")
     if call.responseElements and call.responseElements.datasetGroupArn:
-        return call.responseElements.datasetGroupArn, call.made_by_cloudformation()
-    name = call.requestParameters.name if call.requestParameters else None
-    if not name:
+        arn = call.responseElements.datasetGroupArn
+    elif call.requestParameters and call.requestParameters.name:
+        arn = dataset_group_arn(partition, event.region, event.account, call.requestParameters.name)
+    else:
         raise InvalidEvent("The event has neither responseElements.datasetGroupArn nor requestParameters.name")
-    return dataset_group_arn(partition, parsed.region, parsed.account, name), call.made_by_cloudformation()
+    return {**_dataset_group(arn, region, account, prefix), "createdByCloudFormation": call.made_by_cloudformation()}
 
 
-def _action_interactions(event: dict[str, Any], region: str, account: str, partition: str, prefix: str) -> DatasetGroup:
-    """The Action interactions dataset a CreateDataset event or {"datasetArn": ...} names; for a new Item
-    interactions dataset, its group's tracker (a sign that the group lives on: it lifts a `released` hold)."""
-    group_arn = None
-    started_by = EVENT
-    try:
-        if "datasetArn" in event:
-            dataset_arn = parse(event=event, model=DirectDatasetInput).datasetArn
-            started_by = PERSON
-        else:
-            call = parse(event=event, model=CreateDatasetEvent).detail
-            if call.errorCode:
-                raise InvalidEvent(f"The CreateDataset call failed ({call.errorCode}): nothing to provision")
-            request = call.requestParameters or CreateDatasetRequest()
-            if (request.datasetType or "").upper() == "INTERACTIONS" and request.datasetGroupArn:
-                return {
-                    **_dataset_group(request.datasetGroupArn, region, account, prefix),
-                    "createdByCloudFormation": call.made_by_cloudformation(),
-                    "startedBy": INTERACTIONS_DATASET,
-                }
-            if (request.datasetType or "").upper() != "ACTION_INTERACTIONS":  # the API ignores its case
-                raise InvalidEvent(
-                    f"Dataset type {request.datasetType!r} has no tracking ID: only Action_Interactions "
-                    "(and Interactions, with its dataset group)"
-                )
-            if not (call.responseElements and call.responseElements.datasetArn):
-                raise InvalidEvent("The CreateDataset event has no responseElements.datasetArn")
-            dataset_arn, group_arn = call.responseElements.datasetArn, request.datasetGroupArn
-    except ValidationError as error:
-        raise InvalidEvent(f"Not a CreateDataset event or a direct input: {_describe(error)}") from None
+def _created_dataset(call: CreateDatasetCall, region: str, account: str, prefix: str) -> DatasetGroup:
+    """An Action interactions dataset's tracking ID; for a new Item interactions dataset, its group's tracker (a sign
+    that the group lives on: it lifts a `released` hold)."""
+    if call.errorCode:
+        raise InvalidEvent(f"The CreateDataset call failed ({call.errorCode}): nothing to provision")
+    request = call.requestParameters or CreateDatasetRequest()
+    dataset_type = (request.datasetType or "").upper()  # the API ignores its case
+    if dataset_type == ITEM_INTERACTIONS and request.datasetGroupArn:
+        return {
+            **_dataset_group(request.datasetGroupArn, region, account, prefix),
+            "createdByCloudFormation": call.made_by_cloudformation(),
+            "startedBy": INTERACTIONS_DATASET,
+        }
+    if dataset_type != "ACTION_INTERACTIONS":
+        raise InvalidEvent(
+            f"Dataset type {request.datasetType!r} has no tracking ID: only Action_Interactions "
+            "(and Interactions, with its dataset group)"
+        )
+    if not (call.responseElements and call.responseElements.datasetArn):
+        raise InvalidEvent("The CreateDataset event has no responseElements.datasetArn")
+    dataset_arn = call.responseElements.datasetArn
+    return _action_interactions(dataset_arn, request.datasetGroupArn, EVENT, region, account, prefix)
+
+
+def _action_interactions(
+    dataset_arn: str, group_arn: str | None, started_by: str, region: str, account: str, prefix: str
+) -> DatasetGroup:
     match = _DATASET_ARN.fullmatch(dataset_arn)
     if match is None:
         raise InvalidEvent(f"Not a Personalize dataset ARN: {dataset_arn[:300]!r}")
@@ -210,38 +254,6 @@ def _action_interactions(event: dict[str, Any], region: str, account: str, parti
         "parameterName": action_parameter_name(prefix, group.name) if group else None,
         "createdByCloudFormation": False,
         "datasetArn": dataset_arn,
-        "startedBy": started_by,
-    }
-
-
-def parse_input(event: Any, region: str, account: str, partition: str, prefix: str) -> DatasetGroup:
-    """What to provision, or InvalidEvent saying why not."""
-    return {**_parse_input(event, region, account, partition, prefix), "eventTime": event_time(event)}
-
-
-def _parse_input(event: Any, region: str, account: str, partition: str, prefix: str) -> DatasetGroup:
-    if isinstance(event, dict) and (
-        "datasetArn" in event
-        or (isinstance(event.get("detail"), dict) and event["detail"].get("eventName") == "CreateDataset")
-    ):
-        return _action_interactions(event, region, account, partition, prefix)
-    by_cloudformation = False  # a direct input is a person's or the reconciler's: no stack is creating a tracker
-    started_by = EVENT
-    if isinstance(event, dict) and "datasetGroupArn" in event:
-        try:
-            direct = parse(event=event, model=DirectInput)
-        except ValidationError as error:
-            raise InvalidEvent(f"Not a direct input: {_describe(error)}") from None
-        arn, started_by = direct.datasetGroupArn, direct.startedBy
-    elif isinstance(event, dict):
-        arn, by_cloudformation = _arn_from_event(event, partition)
-    else:
-        raise InvalidEvent(
-            f'Expected a JSON object (an EventBridge event or {{"datasetGroupArn": ...}}), got {type(event).__name__}'
-        )
-    return {
-        **_dataset_group(arn, region, account, prefix),
-        "createdByCloudFormation": by_cloudformation,
         "startedBy": started_by,
     }
 
