@@ -28,13 +28,13 @@ $(BIN)/.installed: requirements-dev.txt
 
 ## Run the workflow locally on events/create-dataset-group.json (pass options with ARGS="...").
 local: $(BIN)/.installed
-	$(BIN)/python -m local.run $(ARGS)
+	$(BIN)/python -m tools.local_run $(ARGS)
 
 ## One function in a real container with `sam local invoke`, against local AWS services (needs Docker):
 ## make invoke FUNCTION=CheckEventTrackerFunction EVENT=events/check-event-tracker.json
 invoke: $(BIN)/.installed
 	@test -n "$(FUNCTION)" -a -n "$(EVENT)" || { echo "usage: make invoke FUNCTION=<logical id> EVENT=events/<file>.json"; exit 2; }
-	@$(BIN)/python -m local.containers.invoke $(FUNCTION) $(EVENT)
+	@$(BIN)/python -m tools.invoke $(FUNCTION) $(EVENT)
 
 ## All tests and checks: lint, then pytest (which also runs cfn-lint, sam validate --lint, sam build, statelint),
 ## without the tests marked slow; then the container tier on its own (it skips itself without Docker), since its

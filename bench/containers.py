@@ -37,7 +37,7 @@ def _row(output: str, name: str) -> str:
 
 def local_run(containers: bool) -> Run:
     started = time.monotonic()
-    command = [sys.executable, "-m", "local.run", *(["--containers"] if containers else [])]
+    command = [sys.executable, "-m", "tools.local_run", *(["--containers"] if containers else [])]
     run = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=900)
     took = time.monotonic() - started
     up = re.search(r"sam local start-lambda \S+, up in ([\d.]+) s", run.stdout)
@@ -53,8 +53,7 @@ def local_run(containers: bool) -> Run:
 
 def invocations(warm: int) -> tuple[float, float, list[float]]:
     """start-lambda's start-up, then ParseInputFunction once cold and `warm` times warm (seconds, client side)."""
-    from local.containers.invoke import docker_gateway
-    from local.containers.start import start_lambda
+    from local.containers.start import docker_gateway, start_lambda
 
     gateway = docker_gateway()
     services = {"AWS_ENDPOINT_URL": f"http://{gateway}:9", "AWS_ENDPOINT_URL_PERSONALIZE": f"http://{gateway}:9"}

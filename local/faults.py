@@ -42,3 +42,12 @@ def inject(fault: Fault, engine: Any = None, emulator: Any = None) -> None:
         emulator.inject_error(fault.operation, fault.error, fault.times, fault.message)
     else:
         engine.inject_aws_error(fault.service, fault.operation, fault.error, fault.times)
+
+
+def clear(engine: Any = None, emulator: Any = None) -> None:
+    """Every fault still to come, gone (and the calls hanging now answered)."""
+    emulator = emulator if emulator is not None else getattr(engine, "emulator", None)
+    if emulator is not None:
+        emulator.release_hangs()
+    if engine is not None:
+        engine.clear_aws_errors()

@@ -211,10 +211,12 @@ class PersonalizeEmulator:
             self._hangs.setdefault(operation, deque()).extend([seconds] * times)
 
     def release_hangs(self) -> None:
-        """The calls hanging now answer at once, and no hang is left to come (a test's end: a call still hanging
+        """The calls hanging now answer at once, and no fault is left to come (a test's end: a call still hanging
         would otherwise carry its invocation into the next test's AWS)."""
         with self._lock:
             self._hangs.clear()
+            self._injected.clear()
+            self._rate_limits.clear()
             released, self._released = self._released, threading.Event()
         released.set()
 

@@ -17,11 +17,14 @@ and the Powertools layer, in the Lambda runtime's container) through the Lambda 
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import os
+import shutil
 import signal
 import socket
 import subprocess
+import sys
 import tempfile
 import time
 from collections.abc import Iterator
@@ -35,22 +38,101 @@ from botocore.config import Config
 from cfnlint.decode import cfn_yaml
 
 from local.containers import layer
-from local.containers.invoke import (
-    CannotInvoke,
-    base_image,
-    build,
-    free_port,
-    has_image,
-    sam_environment,
-    sam_executable,
-)
 from local.template import TEMPLATE, Template
 
+REGION = "us-east-1"
+FAKE_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"}
 ENDPOINT_VARIABLES = ("AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_PERSONALIZE")
 STARTUP_SECONDS = 120.0
 # Under qemu (arm64 on x86_64) a cold start takes tens of seconds; the invocation itself is bounded by the
 # function's Timeout, which SAM CLI enforces.
 INVOKE_READ_SECONDS = 600
+
+
+class CannotInvoke(Exception):
+    """This command cannot run the function (exit code 2)."""
+
+
+def docker_gateway() -> str:
+    """The Docker bridge's gateway address: where a container reaches servers on this machine."""
+    docker = shutil.which("docker")
+    if docker is None:
+        raise CannotInvoke("SAM CLI runs the functions in Docker containers, and there is no docker command on PATH")
+    probe = subprocess.run(
+        [docker, "network", "inspect", "bridge", "-f", "{{json .IPAM.Config}}"], capture_output=True, text=True
+    )
+    if probe.returncode != 0:
+        raise CannotInvoke(
+            f"SAM CLI runs the functions in Docker containers, and no Docker engine answers: {probe.stderr.strip()}"
+        )
+    for config in json.loads(probe.stdout) or []:
+        if config.get("Gateway"):
+            return str(config["Gateway"])
+        if config.get("Subnet"):  # some engines leave Gateway out: the bridge takes the subnet's first address
+            return str(next(ipaddress.ip_network(config["Subnet"]).hosts()))
+    raise CannotInvoke(f"cannot tell the Docker bridge's gateway address from {probe.stdout.strip()}")
+
+
+def free_port(host: str) -> int:
+    with socket.socket() as probe:
+        probe.bind((host, 0))
+        return int(probe.getsockname()[1])
+
+
+def base_image(template: Template) -> str:
+    """The Lambda base image SAM CLI runs the functions in (public.ecr.aws/lambda/python:3.13-arm64)."""
+    from samcli.local.docker.lambda_image import LambdaImage, Runtime
+
+    settings = template.doc["Globals"]["Function"]
+    tag = Runtime.get_image_name_tag(settings["Runtime"], settings["Architectures"][0])
+    return f"{LambdaImage._INVOKE_REPO_PREFIX}/{tag}"
+
+
+def has_image(name: str) -> bool:
+    return subprocess.run(["docker", "image", "inspect", name], capture_output=True).returncode == 0
+
+
+def sam_executable() -> str:
+    sam = shutil.which("sam", path=str(Path(sys.executable).parent)) or shutil.which("sam")
+    if sam is None:
+        raise CannotInvoke("no sam command: run `make invoke`, which installs SAM CLI in .venv")
+    return sam
+
+
+def build(build_dir: Path) -> Path:
+    """`sam build`, as a deployment packages the functions and their layer; the built template's path.
+
+    The whole template (a few seconds): `sam build <function>` would resolve the function's layer ARNs,
+    and the Powertools layer's parameter default is an SSM path, resolvable only in an account.
+    """
+    command = [sam_executable(), "build", "--template-file", str(TEMPLATE), "--build-dir", str(build_dir)]
+    built = subprocess.run(command, capture_output=True, text=True, env=sam_environment(), cwd=TEMPLATE.parent)
+    if built.returncode != 0:
+        raise CannotInvoke(f"sam build failed:\n{built.stdout}{built.stderr}")
+    return build_dir / "template.yaml"
+
+
+def sam_environment() -> dict[str, str]:
+    """This process's environment with its AWS credentials replaced by dummy ones: nothing reaches real AWS."""
+    keep = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+    return {
+        **keep,
+        **FAKE_CREDENTIALS,
+        "AWS_REGION": REGION,
+        "AWS_DEFAULT_REGION": REGION,
+        "AWS_CONFIG_FILE": os.devnull,
+        "AWS_SHARED_CREDENTIALS_FILE": os.devnull,
+        "SAM_CLI_TELEMETRY": "0",
+    }
+
+
+NO_RESPONSE = "No response from invoke container"
+NO_RESPONSE_HINT = (
+    "SAM CLI gave up before the container's runtime listened. Under emulation (arm64 on x86_64) the runtime starts"
+    " slowly, and Docker's userland proxy accepts SAM's connection before it is ready: run dockerd without it"
+    ' (dockerd --userland-proxy=false, or {"userland-proxy": false} in /etc/docker/daemon.json; the lambda-image'
+    " build.sh starts dockerd so when none runs), then try again."
+)
 
 
 def declare_endpoints(built_template: Path) -> Path:

@@ -26,9 +26,9 @@ import pytest
 
 from local.engine import Execution, LocalEngine
 from local.personalize_emulator import PersonalizeEmulator, Timing
-from local.run import CONTAINER_PARAMETERS
-from tests.container.test_sam_local_invoke import docker_engine
+from tests.container.test_sam_local_invoke import docker_engine, documented_invoke_lines, parsed
 from tests.helpers import ACCOUNT, REGION, choice_reads_missing, create_event, dataset_group_arn, event
+from tools.local_run import CONTAINER_PARAMETERS
 
 ROOT = Path(__file__).resolve().parents[2]
 SCHEMA = f"arn:aws:personalize:{REGION}:{ACCOUNT}:schema/e2e-action-interactions"
@@ -77,8 +77,7 @@ def test_make_local_containers_provisions_and_stores_the_parameter() -> None:
 def deployed() -> Iterator[tuple[LocalEngine, PersonalizeEmulator]]:
     """The application with every function in its container, and the local services the containers reach."""
     require_docker()
-    from local.containers.invoke import docker_gateway, free_port
-    from local.containers.start import start_lambda
+    from local.containers.start import docker_gateway, free_port, start_lambda
 
     gateway = docker_gateway()
     with contextlib.ExitStack() as cleanup:
@@ -215,7 +214,7 @@ SCENARIOS = (  # in this order: the teardown removes what the first provisioned
 
 
 def test_the_workflow_in_containers(subtests: pytest.Subtests) -> None:
-    from local.containers.invoke import NO_RESPONSE, NO_RESPONSE_HINT
+    from local.containers.start import NO_RESPONSE, NO_RESPONSE_HINT
 
     require_docker()
     with deployed() as world:
@@ -224,6 +223,9 @@ def test_the_workflow_in_containers(subtests: pytest.Subtests) -> None:
                 scenario(world)
         stack, _ = world
         assert stack.containers is not None
+        # With the docs' `make invoke` lines, every function runs in its container in this tier.
+        documented = {parsed(line)[0] for line in documented_invoke_lines()}
+        assert {invocation.function for invocation in stack.ran} | documented == set(stack.functions)
         assert NO_RESPONSE not in stack.containers.log_text(), NO_RESPONSE_HINT  # a daemon with the userland proxy
 
 

@@ -45,7 +45,7 @@ from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, 
 from common.holds import HOLD
 from common.parameters import TAG_DATASET_ARN, TAG_DATASET_GROUP_ARN, TAG_EVENT_TRACKER_ARN
 from local.engine import LocalEngine
-from local.faults import Fault, inject
+from local.faults import Fault, clear, inject
 from local.personalize_emulator import PersonalizeEmulator, ServiceError, Timing
 from tests.fakes import cloudtrail as trail
 from tests.fakes.cloudformation import LocalCloudFormation, Stack, StackResource
@@ -465,9 +465,7 @@ class Convergence(RuleBasedStateMachine):
             TALLY.faults += times
 
     def clear_faults(self) -> None:
-        with self.emulator._lock:
-            self.emulator._injected.clear()
-        self.stack.clear_aws_errors()
+        clear(self.stack)
 
     # ------------------------------------------------------------ time
     @precondition(lambda self: self.since_hour >= STEPS_BETWEEN_HOURS)  # something happens within each hour

@@ -1,4 +1,4 @@
-"""`python -m local.run`: the main job on one machine, with its exit codes."""
+"""`python -m tools.local_run`: the main job on one machine, with its exit codes."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from local.run import main
 from tests.helpers import EVENTS, event
+from tools.local_run import main
 
 FAST = ["--param", "PollIntervalSeconds=1", "--param", "MaxPollIntervalSeconds=1"]
 

@@ -12,6 +12,7 @@ from botocore.stub import Stubber
 
 from check_dataset.app import check_dataset
 from common.errors import DatasetFailed, DatasetNotFound, InvalidTrackingId
+from local.faults import Fault, inject
 from local.personalize_emulator import PersonalizeEmulator, Timing
 
 SCHEMA = "arn:aws:personalize:us-east-1:123456789012:schema/s"
@@ -62,7 +63,7 @@ def test_failed_and_missing_datasets_fail_by_name(personalize, emulator: Persona
 
 def test_throttling_means_wait(personalize, emulator: PersonalizeEmulator) -> None:
     arn = dataset(personalize)
-    emulator.limit_rate("DescribeDataset", 0)
+    inject(Fault("personalize", "DescribeDataset", per_second=0), emulator=emulator)
     assert check(personalize, arn, previous=5) == {
         "status": "THROTTLED",
         "outcome": "waiting",

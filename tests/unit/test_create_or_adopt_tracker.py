@@ -14,6 +14,7 @@ from botocore.stub import Stubber
 from common.errors import DatasetGroupNotFound, EventTrackerFailed, LimitExceeded
 from common.opt_out import compile_exclude_pattern
 from create_or_adopt_tracker.app import create_adopt_or_wait, create_or_adopt_tracker, tracker_tags
+from local.faults import Fault, inject
 from local.personalize_emulator import PersonalizeEmulator, Timing
 from tests.helpers import dataset_group_arn
 
@@ -110,7 +111,7 @@ def test_a_missing_dataset_group_is_not_found(personalize) -> None:
 
 def test_limit_exceeded_after_the_clients_retries(personalize, emulator: PersonalizeEmulator) -> None:
     personalize.create_dataset_group(name="g")
-    emulator.limit_rate("CreateEventTracker", 0)
+    inject(Fault("personalize", "CreateEventTracker", per_second=0), emulator=emulator)
     with pytest.raises(LimitExceeded, match="LimitExceededException"):
         create_or_adopt_tracker(personalize, ARN)
 
@@ -214,7 +215,7 @@ def test_a_group_a_person_made_gets_no_grace_period(personalize) -> None:
 
 def test_throttling_means_wait_then_limit_exceeded_at_the_deadline(personalize, emulator: PersonalizeEmulator) -> None:
     personalize.create_dataset_group(name="g")
-    emulator.limit_rate("CreateEventTracker", 0)
+    inject(Fault("personalize", "CreateEventTracker", per_second=0), emulator=emulator)
     assert wait_or_act(personalize, previous=4) == {
         "outcome": "waiting",
         "eventTrackerArn": None,

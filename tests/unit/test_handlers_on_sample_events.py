@@ -22,6 +22,7 @@ from local.template import Template
 from tests.helpers import dataset_group_arn, event
 
 FUNCTIONS = Template(overrides={"ParameterPrefix": "/ml/recs"}).functions()
+SCHEMA = "arn:aws:personalize:us-east-1:123456789012:schema/action-interactions"
 
 
 @pytest.fixture
@@ -105,6 +106,19 @@ def test_check_event_tracker_stores_the_tracking_id(handler, personalize, emulat
     assert result["parameterName"] == "/personalize/retail-recommendations/tracking-id"
     stored = boto3.client("ssm", region_name="us-east-1").get_parameter(Name=result["parameterName"])
     assert stored["Parameter"]["Value"] == tracker["trackingId"] == result["trackingId"]
+
+
+def test_check_dataset_stores_the_action_tracking_id(handler, personalize) -> None:
+    import boto3
+
+    group = personalize.create_dataset_group(name="retail-recommendations")["datasetGroupArn"]
+    dataset = personalize.create_dataset(
+        name="actions", schemaArn=SCHEMA, datasetGroupArn=group, datasetType="Action_Interactions"
+    )["datasetArn"]
+    result = handler("CheckDatasetFunction")(event("check-dataset.json"))
+    assert (result["datasetArn"], result["outcome"]) == (dataset, "ready")
+    stored = boto3.client("ssm", region_name="us-east-1").get_parameter(Name=result["parameterName"])
+    assert stored["Parameter"]["Value"] == personalize.describe_dataset(datasetArn=dataset)["dataset"]["trackingId"]
 
 
 @pytest.mark.parametrize(

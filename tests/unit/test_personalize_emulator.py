@@ -145,7 +145,7 @@ def test_injected_errors_then_normal_service(personalize, emulator: PersonalizeE
 
 def test_rate_limit_answers_limit_exceeded(personalize, emulator: PersonalizeEmulator) -> None:
     arn = personalize.create_dataset_group(name="g")["datasetGroupArn"]
-    emulator.limit_rate("DescribeDatasetGroup", 2)
+    inject(Fault("personalize", "DescribeDatasetGroup", per_second=2), emulator=emulator)
     client = boto3.client(
         "personalize",
         region_name="us-east-1",

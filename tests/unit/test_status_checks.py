@@ -22,6 +22,7 @@ from common.errors import (
     ProvisioningTimedOut,
 )
 from common.polling import STEADY_PHASE_SECONDS
+from local.faults import Fault, inject
 from local.personalize_emulator import PersonalizeEmulator, Timing
 from tests.helpers import dataset_group_arn
 
@@ -107,7 +108,7 @@ def test_a_missing_dataset_group_is_not_found(personalize) -> None:
 
 def test_throttling_means_wait_and_at_the_deadline_limit_exceeded(personalize, emulator: PersonalizeEmulator) -> None:
     personalize.create_dataset_group(name="g")
-    emulator.limit_rate("DescribeDatasetGroup", 0)
+    inject(Fault("personalize", "DescribeDatasetGroup", per_second=0), emulator=emulator)
     assert check_group(personalize) == {"status": "THROTTLED", "outcome": "waiting", "waitSeconds": 5}
     with pytest.raises(LimitExceeded, match="still throttling after ProvisioningTimeoutSeconds"):
         check_group(personalize, started=time.time() - 1801)
@@ -115,7 +116,7 @@ def test_throttling_means_wait_and_at_the_deadline_limit_exceeded(personalize, e
 
 def test_a_throttled_tracker_check_waits_too(personalize, emulator: PersonalizeEmulator, group: str) -> None:
     arn = personalize.create_event_tracker(name="t", datasetGroupArn=group)["eventTrackerArn"]
-    emulator.limit_rate("DescribeEventTracker", 0)
+    inject(Fault("personalize", "DescribeEventTracker", per_second=0), emulator=emulator)
     assert check_tracker(personalize, arn, previous=5) == {
         "status": "THROTTLED",
         "outcome": "waiting",

@@ -20,12 +20,9 @@ not run it (no Docker, unknown function, unreadable event).
 from __future__ import annotations
 
 import argparse
-import ipaddress
 import json
 import logging
 import os
-import shutil
-import socket
 import subprocess
 import sys
 import tempfile
@@ -39,6 +36,18 @@ from typing import Any
 import boto3
 
 from local.containers import layer
+from local.containers.start import (
+    NO_RESPONSE,
+    NO_RESPONSE_HINT,
+    CannotInvoke,
+    base_image,
+    build,
+    docker_gateway,
+    free_port,
+    has_image,
+    sam_environment,
+    sam_executable,
+)
 from local.personalize_emulator import PersonalizeEmulator, Timing
 from local.template import TEMPLATE, Template
 
@@ -58,41 +67,10 @@ REGION = "us-east-1"
 # The sample dataset groups: the reconciler finds one without its tracker and one in order.
 MISSING, IN_ORDER = "retail-recommendations", "video-on-demand"
 SCHEMA = f"arn:aws:personalize:{REGION}:{ACCOUNT}:schema/local-action-interactions"
-FAKE_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"}
-
-
-class CannotInvoke(Exception):
-    """This command cannot run the function (exit code 2)."""
 
 
 def say(line: str) -> None:
     print(line, file=sys.stderr, flush=True)
-
-
-def docker_gateway() -> str:
-    """The Docker bridge's gateway address: where a container reaches servers on this machine."""
-    docker = shutil.which("docker")
-    if docker is None:
-        raise CannotInvoke("SAM CLI runs the functions in Docker containers, and there is no docker command on PATH")
-    probe = subprocess.run(
-        [docker, "network", "inspect", "bridge", "-f", "{{json .IPAM.Config}}"], capture_output=True, text=True
-    )
-    if probe.returncode != 0:
-        raise CannotInvoke(
-            f"SAM CLI runs the functions in Docker containers, and no Docker engine answers: {probe.stderr.strip()}"
-        )
-    for config in json.loads(probe.stdout) or []:
-        if config.get("Gateway"):
-            return str(config["Gateway"])
-        if config.get("Subnet"):  # some engines leave Gateway out: the bridge takes the subnet's first address
-            return str(next(ipaddress.ip_network(config["Subnet"]).hosts()))
-    raise CannotInvoke(f"cannot tell the Docker bridge's gateway address from {probe.stdout.strip()}")
-
-
-def free_port(host: str) -> int:
-    with socket.socket() as probe:
-        probe.bind((host, 0))
-        return int(probe.getsockname()[1])
 
 
 @dataclass
@@ -285,39 +263,6 @@ def report_effects(services: Services, function: str, env: dict[str, str]) -> No
 
 
 # ---------------------------------------------------------------- sam local invoke
-def base_image(template: Template) -> str:
-    """The Lambda base image SAM CLI runs the functions in (public.ecr.aws/lambda/python:3.13-arm64)."""
-    from samcli.local.docker.lambda_image import LambdaImage, Runtime
-
-    settings = template.doc["Globals"]["Function"]
-    tag = Runtime.get_image_name_tag(settings["Runtime"], settings["Architectures"][0])
-    return f"{LambdaImage._INVOKE_REPO_PREFIX}/{tag}"
-
-
-def has_image(name: str) -> bool:
-    return subprocess.run(["docker", "image", "inspect", name], capture_output=True).returncode == 0
-
-
-def sam_executable() -> str:
-    sam = shutil.which("sam", path=str(Path(sys.executable).parent)) or shutil.which("sam")
-    if sam is None:
-        raise CannotInvoke("no sam command: run `make invoke`, which installs SAM CLI in .venv")
-    return sam
-
-
-def build(build_dir: Path) -> Path:
-    """`sam build`, as a deployment packages the functions and their layer; the built template's path.
-
-    The whole template (a few seconds): `sam build <function>` would resolve the function's layer ARNs,
-    and the Powertools layer's parameter default is an SSM path, resolvable only in an account.
-    """
-    command = [sam_executable(), "build", "--template-file", str(TEMPLATE), "--build-dir", str(build_dir)]
-    built = subprocess.run(command, capture_output=True, text=True, env=sam_environment(), cwd=TEMPLATE.parent)
-    if built.returncode != 0:
-        raise CannotInvoke(f"sam build failed:\n{built.stdout}{built.stderr}")
-    return build_dir / "template.yaml"
-
-
 def sam_command(
     function: str,
     template: Path,
@@ -337,29 +282,6 @@ def sam_command(
         "--debug-port", str(debug_port),  # SAM CLI applies --container-env-vars only in debug mode
         *(["--skip-pull-image"] if skip_pull else []),
     ]  # fmt: skip
-
-
-def sam_environment() -> dict[str, str]:
-    """This process's environment with its AWS credentials replaced by dummy ones: nothing reaches real AWS."""
-    keep = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
-    return {
-        **keep,
-        **FAKE_CREDENTIALS,
-        "AWS_REGION": REGION,
-        "AWS_DEFAULT_REGION": REGION,
-        "AWS_CONFIG_FILE": os.devnull,
-        "AWS_SHARED_CREDENTIALS_FILE": os.devnull,
-        "SAM_CLI_TELEMETRY": "0",
-    }
-
-
-NO_RESPONSE = "No response from invoke container"
-NO_RESPONSE_HINT = (
-    "SAM CLI gave up before the container's runtime listened. Under emulation (arm64 on x86_64) the runtime starts"
-    " slowly, and Docker's userland proxy accepts SAM's connection before it is ready: run dockerd without it"
-    ' (dockerd --userland-proxy=false, or {"userland-proxy": false} in /etc/docker/daemon.json; the lambda-image'
-    " build.sh starts dockerd so when none runs), then try again."
-)
 
 
 def run_sam(command: list[str]) -> tuple[int, str, str]:

@@ -1,4 +1,4 @@
-"""Run the application locally on one event: `python -m local.run [EVENT_FILE] [options]`.
+"""Run the application locally on one event: `python -m tools.local_run [EVENT_FILE] [options]`.
 
 The real template.yaml, definition and handlers run on moto's Step Functions engine, with moto's SSM and
 EventBridge and the Personalize emulator; the dataset group (and dataset) the event names is created first. With
@@ -41,7 +41,7 @@ CREATING = Timing(pending=1.5, in_progress=1.5)  # what the emulator's resources
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="python -m local.run", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="python -m tools.local_run", description=__doc__.splitlines()[0])
     parser.add_argument("event", nargs="?", type=Path, default=DEFAULT_EVENT, help="event file (JSON)")
     parser.add_argument("--param", action="append", default=[], metavar="KEY=VALUE", help="template parameter override")
     parser.add_argument(
@@ -304,8 +304,14 @@ def _run_in_containers(
     console: Console, template: Template, event: Any, args: argparse.Namespace, overrides: dict[str, str], log_file: Any
 ) -> int:
     """The same run, every function in its container; the services listen where the containers reach them."""
-    from local.containers.invoke import NO_RESPONSE, NO_RESPONSE_HINT, CannotInvoke, docker_gateway, free_port
-    from local.containers.start import start_lambda
+    from local.containers.start import (
+        NO_RESPONSE,
+        NO_RESPONSE_HINT,
+        CannotInvoke,
+        docker_gateway,
+        free_port,
+        start_lambda,
+    )
 
     with contextlib.ExitStack() as cleanup:
         try:
