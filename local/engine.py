@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import contextlib
 import contextvars
+import copy
 import functools
 import importlib.util
 import itertools
@@ -766,8 +767,13 @@ class LocalEngine:
         return self.wait(self.start(event), timeout)
 
     def history(self, arn: str) -> list[dict[str, Any]]:
-        pages = self.sfn.get_paginator("get_execution_history").paginate(executionArn=arn)
-        return [event for page in pages for event in page["events"]]
+        """The execution's events, as GetExecutionHistory answers them, read from moto's backend: through boto3,
+        reading every execution's history cost a seventh of the tests' CPU (49 ms against 0.3 ms for 39 events)."""
+        events = copy.deepcopy(stepfunctions_parser_backends[ACCOUNT][REGION].get_execution_history(arn)["events"])
+        for event in events:
+            event["type"] = getattr(event["type"], "value", event["type"])
+            event["timestamp"] = datetime.fromisoformat(event["timestamp"])
+        return list(events)
 
     # ------------------------------------------------------------ the world around it
     def create_dataset_group(self, name: str, **kwargs: Any) -> str:
