@@ -44,10 +44,6 @@ import boto3
 from botocore.client import BaseClient
 from botocore.exceptions import (
     ClientError,
-    ConnectionClosedError,
-    ConnectTimeoutError,
-    EndpointConnectionError,
-    ReadTimeoutError,
 )
 from moto import mock_aws
 from moto.awslambda.exceptions import LambdaClientError
@@ -55,6 +51,7 @@ from moto.events.models import EventPattern
 from moto.stepfunctions.parser.models import stepfunctions_parser_backends
 
 from local import moto_patches
+from local.faults import Faults
 from local.iam import allowed as _allowed
 from local.iam import request_resources, role_policies
 from local.personalize_emulator import PersonalizeEmulator
@@ -167,40 +164,6 @@ def _shared_session() -> boto3.Session:
 def _engine_client(service: str, endpoint_url: str | None = None) -> Any:
     """The engine's own clients, made once per process: moto answers them in whichever engine's mock runs."""
     return _shared_session().client(service, region_name=REGION, endpoint_url=endpoint_url)
-
-
-# The 5xx codes AWS answers (with their HTTP status) and botocore's errors for a call that got no answer.
-SERVER_ERRORS = {"InternalServerError": 500, "InternalFailure": 500, "ServiceUnavailable": 503}
-OUTAGE_ERRORS: dict[str, Callable[[str], Exception]] = {
-    "ReadTimeoutError": lambda url: ReadTimeoutError(endpoint_url=url),
-    "ConnectTimeoutError": lambda url: ConnectTimeoutError(endpoint_url=url),
-    "EndpointConnectionError": lambda url: EndpointConnectionError(endpoint_url=url),
-    "ConnectionClosedError": lambda url: ConnectionClosedError(endpoint_url=url),
-}
-
-
-@dataclass
-class Outage:
-    service: str
-    seconds: float  # real seconds, from the first call it answers
-    kind: str  # a key of OUTAGE_ERRORS, or of SERVER_ERRORS
-    operations: frozenset[str] | None
-    acted: bool
-    until: float | None = None  # time.monotonic(), once a call has met it
-
-    def covers(self, operation: str, now: float) -> bool:
-        if self.operations is not None and operation not in self.operations:
-            return False
-        if self.until is None:
-            self.until = now + self.seconds
-        return now < self.until
-
-    def error(self, service: str, operation: str) -> Exception:
-        if self.kind in OUTAGE_ERRORS:
-            return OUTAGE_ERRORS[self.kind](f"https://{service}.{REGION}.amazonaws.com/")
-        error = {"Code": self.kind, "Message": "Service unavailable (an outage of the local engine)"}
-        status = SERVER_ERRORS[self.kind]
-        return ClientError({"Error": error, "ResponseMetadata": {"HTTPStatusCode": status}}, operation)
 
 
 def load_handler(function: Function) -> Callable[[Any, Any], Any]:
@@ -331,7 +294,6 @@ class LocalEngine:
         self.serve_at = serve_at
         self._moto_server: Any = None
         self.ran: list[Invocation] = []  # every invocation: function, seconds, error type
-        self._api_faults: dict[str, list[str]] = {}
         self.on_wait: list[Callable[[Execution], None]] = []  # called with every execution waited for
         self.enforce_iam = enforce_iam and containers is None
         self.policies: dict[str, list[dict[str, Any]]] = {}  # by function: its role's policy documents
@@ -339,9 +301,7 @@ class LocalEngine:
         self.timed_out: list[str] = []  # functions whose invocation outlasted its Timeout
         self._abandoned: list[threading.Thread] = []  # their threads, ended before the engine is
         self.timeout_error = timeout_error
-        self._aws_faults: dict[tuple[str, str], list[str]] = {}
-        self._outages: list[Outage] = []
-        self.outage_hits: list[str] = []  # `<service>:<operation>` of every call an outage answered
+        self.faults = Faults(time_scale)  # every service's but Personalize's own, and Lambda's (local.faults.inject)
         self.dead_letters: list[tuple[str, Any]] = []  # (target, event) EventBridge or Lambda gave up on
         self.function_errors: list[str] = []  # each invocation that raised or timed out, by function
         self.function_timeouts = function_timeouts or {}
@@ -446,17 +406,10 @@ class LocalEngine:
 
         return invoke
 
-    def fail_lambda_api(self, function: str, code: str, times: int = 1) -> None:
-        """The next `times` invocations of the function fail in the Lambda API itself with `code`, before the
-        function runs (Step Functions names such a failure `Lambda.<code>`, as for Lambda's own faults)."""
-        with self._count_lock:
-            self._api_faults.setdefault(function, []).extend([code] * times)
-
     def invoke(self, name: str, body: Any, response_headers: dict[str, str]) -> str:
-        with self._count_lock:
-            fault = self._api_faults.get(name, []).pop(0) if self._api_faults.get(name) else None
-        if fault:
-            raise LambdaClientError(fault, f"Injected {fault}")
+        fault = self.faults.meet("lambda", name)
+        if fault is not None:
+            raise LambdaClientError(fault.error, f"Injected {fault.error}")
         if self._slots is not None and not self._slots.acquire(blocking=False):
             with self._count_lock:
                 self.lambda_throttled += 1
@@ -538,63 +491,14 @@ class LocalEngine:
                     raise InvocationEnded(f"{running.function} timed out before calling {operation_name}")
                 stack.authorize(running.function, client, operation_name, api_params)
                 service = client.meta.service_model.service_name
-                stack.apply_aws_fault(service, operation_name)
-                outage = stack.outage_of(service, operation_name)
-                if outage is not None:
-                    if outage.acted:
+                fault = stack.faults.meet(service, operation_name)
+                if fault is not None:
+                    if fault.acted:
                         original(client, operation_name, api_params)
-                    raise outage.error(service, operation_name)
+                    raise fault.client_error(service, operation_name, REGION)
             return original(client, operation_name, api_params)
 
         return make_api_call
-
-    def inject_aws_error(self, service: str, operation: str, code: str, times: int = 1) -> None:
-        """The next `times` calls of `operation` (say "ssm", "AddTagsToResource") that a function makes fail with
-        `code`, as the call fails once botocore has given up retrying it. The test's own calls are not hit."""
-        with self._count_lock:
-            self._aws_faults.setdefault((service, operation), []).extend([code] * times)
-
-    def outage(
-        self,
-        service: str,
-        seconds: float,
-        error: str = "ReadTimeoutError",
-        operations: frozenset[str] | None = None,
-        acted: bool = False,
-    ) -> None:
-        """For `seconds` of the engine's clock from the first call it meets, every call of `service` ("personalize",
-        "ssm") a function makes, or only of `operations`, fails as it fails once botocore's attempts are spent:
-        `error` is one of OUTAGE_ERRORS, or a 5xx code. `acted`: the service did what was asked before the answer
-        was lost. (From the first call, not from now: how long a test's start-up takes does not shorten it.)"""
-        with self._count_lock:
-            self._outages.append(Outage(service, seconds * self.time_scale, error, operations, acted))
-
-    def outage_of(self, service: str, operation: str) -> Outage | None:
-        now = time.monotonic()
-        with self._count_lock:
-            for outage in self._outages:
-                if outage.service == service and outage.covers(operation, now):
-                    self.outage_hits.append(f"{service}:{operation}")
-                    return outage
-        return None
-
-    def clear_aws_errors(self) -> None:
-        with self._count_lock:
-            self._aws_faults.clear()
-
-    def apply_aws_fault(self, service: str, operation: str) -> None:
-        with self._count_lock:
-            queued = self._aws_faults.get((service, operation))
-            code = queued.pop(0) if queued else None
-        if code is not None:
-            status = SERVER_ERRORS.get(code, 400)
-            raise ClientError(
-                {
-                    "Error": {"Code": code, "Message": f"Injected {code}"},
-                    "ResponseMetadata": {"HTTPStatusCode": status},
-                },
-                operation,
-            )
 
     def authorize(self, function: str, client: BaseClient, operation: str, params: dict[str, Any]) -> None:
         """Raise AccessDeniedException, as AWS does, for a call the function's role does not allow."""

@@ -18,7 +18,6 @@ import json
 import threading
 import time
 import uuid
-from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -27,6 +26,8 @@ from typing import Any
 import botocore.session
 import regex
 from botocore.model import ServiceModel, Shape
+
+from local.faults import SERVER_ERRORS, Faults
 
 ACCOUNT = "123456789012"
 REGION = "us-east-1"
@@ -153,11 +154,7 @@ class PersonalizeEmulator:
         self.schemas: dict[str, str] = {}  # ARN -> name
         self.events_put = 0  # PutEvents calls accepted
         self.calls: dict[str, int] = {}
-        self.throttled = 0
-        self._rate_limits: dict[str, float] = {}
-        self._recent: dict[str, deque[float]] = {}
-        self._injected: dict[str, deque[tuple[str, str]]] = {}
-        self._hangs: dict[str, deque[float]] = {}
+        self.faults = Faults()  # Personalize's own (local.faults.inject)
         self._released = threading.Event()  # ends the hangs under way (release_hangs)
         # ARN -> (when it became ACTIVE, when a Describe call of the application first answered ACTIVE), monotonic
         self.active_seen: dict[str, tuple[float, float]] = {}
@@ -193,30 +190,11 @@ class PersonalizeEmulator:
                 if (dataset.extra["datasetGroupName"], dataset.extra["datasetType"]) == key:
                     dataset.timing = timing
 
-    def limit_rate(self, operation: str, per_second: float) -> None:
-        """Answer LimitExceededException past `per_second` requests of `operation` in any second."""
-        with self._lock:
-            self._rate_limits[operation] = per_second
-
-    def inject_error(self, operation: str, code: str, times: int = 1, message: str = "Injected fault") -> None:
-        """The next `times` calls of `operation` fail with `code`."""
-        with self._lock:
-            queue = self._injected.setdefault(operation, deque())
-            queue.extend([(code, message)] * times)
-
-    def hang(self, operation: str, seconds: float, times: int = 1) -> None:
-        """The next `times` calls of `operation` do what they do, then answer only after `seconds`: a call that
-        hangs after the service acted on it (the client's read timeout, or the function's, ends it first)."""
-        with self._lock:
-            self._hangs.setdefault(operation, deque()).extend([seconds] * times)
-
     def release_hangs(self) -> None:
         """The calls hanging now answer at once, and no fault is left to come (a test's end: a call still hanging
         would otherwise carry its invocation into the next test's AWS)."""
+        self.faults.clear()
         with self._lock:
-            self._hangs.clear()
-            self._injected.clear()
-            self._rate_limits.clear()
             released, self._released = self._released, threading.Event()
         released.set()
 
@@ -254,27 +232,31 @@ class PersonalizeEmulator:
 
     # ------------------------------------------------------------ the operations
     def handle(self, operation: str, params: Any, faults: bool = True) -> dict[str, Any]:
-        """One request; `faults=False` for a test's own calls, which the programmed faults do not hit."""
+        """One request; `faults=False` for a test's own calls, which the injected faults do not hit."""
         with self._lock:
             self.calls[operation] = self.calls.get(operation, 0) + 1
-            if faults:
-                self._apply_faults(operation)
+        fault = self.faults.meet("personalize", operation) if faults else None
+        if fault is not None and fault.per_second is not None:
+            raise ServiceError("LimitExceededException", "Rate exceeded")
+        if fault is not None:
+            raise ServiceError(
+                fault.error or "ServiceUnavailable", fault.message, SERVER_ERRORS.get(fault.error or "", 400)
+            )
         handler: Callable[[dict[str, Any]], dict[str, Any]] | None = getattr(self, "_op_" + operation, None)
         if handler is None:
             raise ServiceError("UnknownOperationException", f"{operation} is not emulated")
         if isinstance(params, dict) and isinstance(params.get("tags"), list) and len(params["tags"]) > TAGS_MAX:
             raise ServiceError("TooManyTagsException", f"At most {TAGS_MAX} tags are allowed")
         self._validator.validate(operation, params)  # outside the lock: it only reads the request
+        hang = self.faults.meet("personalize", operation, hangs=True) if faults else None
         with self._lock:
             self._collect(time.monotonic())
-            hangs = self._hangs.get(operation) if faults else None
-            hang = hangs.popleft() if hangs else 0.0
             released = self._released
             answer = handler(params)
             if faults and operation.startswith("Describe"):
                 self._note_active(answer)
-        if hang:
-            released.wait(hang)  # outside the lock: the service carries on with other requests meanwhile
+        if hang is not None:
+            released.wait(hang.hang)  # outside the lock: the service carries on with other requests meanwhile
         return answer
 
     def stats(self) -> dict[str, Any]:
@@ -285,23 +267,7 @@ class PersonalizeEmulator:
             for tracker in self.trackers.values():
                 if not tracker.gone(now):
                     trackers.setdefault(tracker.extra["datasetGroupName"], []).append(self._tracker_view(tracker, now))
-            return {"calls": dict(self.calls), "throttled": self.throttled, "trackers": trackers}
-
-    def _apply_faults(self, operation: str) -> None:
-        queue = self._injected.get(operation)
-        if queue:
-            code, message = queue.popleft()
-            raise ServiceError(code, message, 500 if code in ("InternalServerError", "ServiceUnavailable") else 400)
-        limit = self._rate_limits.get(operation)
-        if limit is not None:
-            now = time.monotonic()
-            recent = self._recent.setdefault(operation, deque())
-            while recent and recent[0] <= now - 1.0:
-                recent.popleft()
-            if len(recent) >= limit:
-                self.throttled += 1
-                raise ServiceError("LimitExceededException", "Rate exceeded")
-            recent.append(now)
+            return {"calls": dict(self.calls), "throttled": self.faults.throttled, "trackers": trackers}
 
     def _note_active(self, answer: dict[str, Any]) -> None:
         """For benchmarks of the lag: when the application first saw each resource ACTIVE."""

@@ -39,7 +39,8 @@ def test_the_tracking_id_is_stored_once_the_dataset_is_active(
     stack: LocalEngine, emulator: PersonalizeEmulator
 ) -> None:
     stack.create_dataset_group(GROUP)
-    emulator.time_dataset(GROUP, "ACTION_INTERACTIONS", Timing(pending=3, in_progress=2))
+    # Longer than a first poll interval and the steps around it, even on a loaded machine: checked twice at least.
+    emulator.time_dataset(GROUP, "ACTION_INTERACTIONS", Timing(pending=5, in_progress=5))
     assert create_dataset(stack) == DATASET
     sample = event("create-action-interactions-dataset.json")
     assert stack.rule_matches(sample)

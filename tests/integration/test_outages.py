@@ -40,8 +40,8 @@ def test_minutes_without_an_answer_are_waited_out(
 
     assert execution.status == "SUCCEEDED", execution.cause
     assert execution.failed_tasks == []  # every outage answered "wait", none failed a task
-    assert {hit.split(":")[0] for hit in stack.outage_hits} == {"personalize", "ssm"}
-    assert "ssm:PutParameter" in stack.outage_hits  # the store itself waited, not only the checks before it
+    assert {hit.split(":")[0] for hit in stack.faults.hits} == {"personalize", "ssm"}
+    assert "ssm:PutParameter" in stack.faults.hits  # the store itself waited, not only the checks before it
     [tracker] = emulator.trackers_of(NAME)
     assert stack.parameter(PARAMETER)["Value"] == tracker["trackingId"]
 
@@ -73,7 +73,7 @@ def test_a_create_whose_answer_was_lost_is_adopted_not_duplicated(
     execution = stack.run(event("create-dataset-group.json"))
 
     assert execution.status == "SUCCEEDED", execution.cause
-    assert "personalize:CreateEventTracker" in stack.outage_hits
+    assert "personalize:CreateEventTracker" in stack.faults.hits
     [tracker] = emulator.trackers_of(NAME)
     assert execution.output["adopted"] is True
     assert execution.output["eventTrackerArn"] == tracker["eventTrackerArn"]

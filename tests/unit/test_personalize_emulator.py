@@ -155,7 +155,7 @@ def test_rate_limit_answers_limit_exceeded(personalize, emulator: PersonalizeEmu
     client.describe_dataset_group(datasetGroupArn=arn)
     client.describe_dataset_group(datasetGroupArn=arn)
     assert error_of(client.describe_dataset_group, datasetGroupArn=arn) == ("LimitExceededException", 400)
-    assert emulator.throttled == 1
+    assert emulator.faults.throttled == 1
 
 
 def test_a_tracker_deleted_while_polled(personalize, emulator: PersonalizeEmulator) -> None:
