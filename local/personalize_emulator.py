@@ -27,7 +27,7 @@ import botocore.session
 import regex
 from botocore.model import ServiceModel, Shape
 
-from local.faults import SERVER_ERRORS, Faults
+from local.faults import SERVER_ERRORS, Fault, Faults
 
 ACCOUNT = "123456789012"
 REGION = "us-east-1"
@@ -682,7 +682,7 @@ def main(argv: list[str] | None = None) -> None:
     emulator.tracker_timing = Timing(pending=args.tracker_seconds / 2, in_progress=args.tracker_seconds / 2)
     if args.rate_limit is not None:
         for operation in args.rate_limited.split(","):
-            emulator.limit_rate(operation, args.rate_limit)
+            emulator.faults.add(Fault("personalize", operation, per_second=args.rate_limit))
     url = emulator.start(args.port, args.host)
     print(f"Personalize emulator on {url}: export AWS_ENDPOINT_URL_PERSONALIZE={url}", flush=True)
     try:
