@@ -13,6 +13,9 @@ and the Powertools layer, in the Lambda runtime's container) through the Lambda 
 - dummy credentials, and every endpoint pointed at the local services: nothing reaches an account;
 - on the way out (also on Ctrl-C or a failure) SAM CLI is stopped, which stops its containers; any
   container of this run that is left (SAM killed) is removed.
+
+What `make invoke` (tools/invoke.py) shares with it is here too: the Docker bridge's gateway, `sam build`, SAM CLI's
+environment with dummy credentials, and the hint for a Docker daemon SAM cannot talk to.
 """
 
 from __future__ import annotations
