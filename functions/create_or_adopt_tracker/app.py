@@ -16,7 +16,7 @@ from botocore.exceptions import ClientError
 
 from common import holds
 from common.clients import personalize_client, ssm_client
-from common.errors import DatasetGroupNotFound, EventTrackerFailed, LimitExceeded, error_code, named_aws_error
+from common.errors import DatasetGroupNotFound, LimitExceeded, error_code, named_aws_error
 from common.opt_out import compile_exclude_pattern, opt_out_reason
 from common.personalize import (
     MADE_BY,
@@ -58,7 +58,7 @@ class TrackerResult(TypedDict, total=False):
     eventTrackerName: str
     adopted: bool
     waitSeconds: int
-    reason: str
+    reason: str  # why skipped, or why waiting (its tracker is being deleted)
 
 
 def tracker_tags(tags: dict[str, str]) -> list[dict[str, str]]:
@@ -165,10 +165,10 @@ def create_or_adopt_tracker(
                 return _adopted(winner)
             if code == "InvalidInputException":
                 raise
-            raise EventTrackerFailed(
-                f"CreateEventTracker {tracker} answered {code} but the dataset group has no tracker "
-                "that is not being deleted; run the workflow again once the deletion has finished"
-            ) from error
+            # Its only tracker is being deleted (a person's deletion, or a release): wait until it is gone, then
+            # ask again, holds and all (outcome `waiting` with the reason).
+            reason = f"CreateEventTracker {tracker} answered {code}: the group's tracker is being deleted"
+            return {"outcome": "waiting", "eventTrackerArn": None, "adopted": False, "reason": reason}
     except ClientError as error:
         raise named_aws_error(error) from error
 
@@ -207,6 +207,9 @@ def create_adopt_or_wait(
     except Exception as error:  # an outage: wait; a create that went through meanwhile is adopted next time
         wait = waiting_out_outage(f"CreateOrAdoptTracker {arn}", error, request, now)["waitSeconds"]
         return {"outcome": "waiting", "eventTrackerArn": None, "adopted": False, "waitSeconds": wait}
+    if result["outcome"] == "waiting" and "reason" in result:  # its tracker is being deleted
+        wait = keep_waiting(f"The deletion of the tracker of {arn}", "DELETE IN_PROGRESS", request, now)["waitSeconds"]
+        return {**result, "waitSeconds": wait}
     if result["outcome"] == "waiting":
         wait = keep_waiting(f"The stack's own tracker of {arn}", "NOT THERE YET", request, now)["waitSeconds"]
         return {**result, "waitSeconds": max(1, min(wait, math.ceil(grace)))}

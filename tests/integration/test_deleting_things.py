@@ -160,6 +160,23 @@ def test_a_start_by_hand_brings_the_tracker_back_and_clears_the_record(stack: Lo
     assert an_hour_later(stack)["held"] == {}
 
 
+def test_a_start_by_hand_during_the_deletion_waits_for_it_then_brings_the_tracker_back(stack: LocalEngine) -> None:
+    """Its deletion's event lost, the old tracker still being deleted: CreateEventTracker is refused, so the workflow
+    waits for the deletion to end, then creates (it used to fail with EventTrackerFailed, and the next hour's run then
+    held the group as deleted by unknown: the person's start was lost; the convergence test found it)."""
+    made = provisioned(stack)
+    cloudtrail.call(stack.personalize, "DeleteEventTracker", eventTrackerArn=made["tracker"])  # its event lost
+
+    by_hand = stack.run({"datasetGroupArn": ARN})
+
+    assert by_hand.status == "SUCCEEDED", by_hand.cause
+    assert by_hand.failed_tasks == [] and "WaitToCreateTracker" in by_hand.states_entered()
+    [tracker] = stack.emulator.trackers_of(GROUP)
+    assert tracker["eventTrackerArn"] != made["tracker"]
+    assert stack.parameter(PARAMETER)["Value"] == tracker["trackingId"]
+    assert an_hour_later(stack)["held"] == {}
+
+
 def test_the_person_finishes_the_teardown_and_nothing_is_left(stack: LocalEngine) -> None:
     made = provisioned(stack)
     _, deletion = cloudtrail.call(stack.personalize, "DeleteEventTracker", eventTrackerArn=made["tracker"])

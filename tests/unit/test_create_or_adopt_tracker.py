@@ -11,7 +11,7 @@ import boto3
 import pytest
 from botocore.stub import Stubber
 
-from common.errors import DatasetGroupNotFound, EventTrackerFailed, LimitExceeded
+from common.errors import DatasetGroupNotFound, LimitExceeded
 from common.opt_out import compile_exclude_pattern
 from create_or_adopt_tracker.app import create_adopt_or_wait, create_or_adopt_tracker, tracker_tags
 from local.faults import Fault, inject
@@ -61,14 +61,16 @@ def test_adopts_the_tracker_the_dataset_group_has(personalize, emulator: Persona
     assert emulator.calls["CreateEventTracker"] == 1
 
 
-def test_a_tracker_being_deleted_is_not_adopted(personalize, emulator: PersonalizeEmulator) -> None:
+def test_a_tracker_being_deleted_is_not_adopted_but_waited_for(personalize, emulator: PersonalizeEmulator) -> None:
     emulator.time_tracker("g", Timing(deleting=60))
     personalize.create_dataset_group(name="g")
     old = personalize.create_event_tracker(name="old", datasetGroupArn=ARN)
     personalize.delete_event_tracker(eventTrackerArn=old["eventTrackerArn"])
 
-    with pytest.raises(EventTrackerFailed, match="being deleted"):
-        create_or_adopt_tracker(personalize, ARN)
+    result = create_or_adopt_tracker(personalize, ARN)
+
+    assert (result["outcome"], result["eventTrackerArn"]) == ("waiting", None)
+    assert "is being deleted" in result["reason"]
 
 
 WINNER = {
