@@ -367,8 +367,8 @@ class LocalEngine:
     def __exit__(self, *exc: object) -> None:
         # Lambda ends a timed-out invocation; here its thread may still wait on a hung call. Answer that call and
         # let the thread meet InvocationEnded at its next one, while AWS is still this engine's.
-        if self._abandoned and hasattr(self.emulator, "release_hangs"):
-            self.emulator.release_hangs()
+        if self._abandoned and hasattr(self.emulator, "clear_faults"):
+            self.emulator.clear_faults()
         for thread in self._abandoned:
             thread.join(10)
         for handler in self._handlers.values():  # each module holds its clients: a worker runs hundreds of engines
@@ -677,7 +677,7 @@ class LocalEngine:
         for event in events:
             event["type"] = getattr(event["type"], "value", event["type"])
             event["timestamp"] = datetime.fromisoformat(event["timestamp"])
-        return list(events)
+        return events
 
     # ------------------------------------------------------------ the world around it
     def create_dataset_group(self, name: str, **kwargs: Any) -> str:

@@ -127,6 +127,6 @@ def clear(engine: Any = None, emulator: Any = None) -> None:
     """Every fault still to come, gone (and the calls hanging now answered)."""
     emulator = emulator if emulator is not None else getattr(engine, "emulator", None)
     if emulator is not None:
-        emulator.release_hangs()
+        emulator.clear_faults()
     if engine is not None:
         engine.faults.clear()

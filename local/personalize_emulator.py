@@ -155,7 +155,7 @@ class PersonalizeEmulator:
         self.events_put = 0  # PutEvents calls accepted
         self.calls: dict[str, int] = {}
         self.faults = Faults()  # Personalize's own (local.faults.inject)
-        self._released = threading.Event()  # ends the hangs under way (release_hangs)
+        self._released = threading.Event()  # ends the hangs under way (clear_faults)
         # ARN -> (when it became ACTIVE, when a Describe call of the application first answered ACTIVE), monotonic
         self.active_seen: dict[str, tuple[float, float]] = {}
         self._lock = threading.RLock()
@@ -190,7 +190,7 @@ class PersonalizeEmulator:
                 if (dataset.extra["datasetGroupName"], dataset.extra["datasetType"]) == key:
                     dataset.timing = timing
 
-    def release_hangs(self) -> None:
+    def clear_faults(self) -> None:
         """The calls hanging now answer at once, and no fault is left to come (a test's end: a call still hanging
         would otherwise carry its invocation into the next test's AWS)."""
         self.faults.clear()
