@@ -9,8 +9,7 @@ Personalize itself says the resource the tag names is gone (ResourceNotFoundExce
 - the Action interactions dataset: its action-tracking-id goes;
 - a tracker-hold or a tracking-id of an earlier dataset group of the same name (so of the same ARN) goes: a
   tracking-id written before the group was made names a tracker Personalize deleted before it let that group go.
-  (A group's own is written seconds after it is made, once its tracker is ACTIVE; the second of margin covers the
-  timestamps' resolution.)
+  (A group's own is written once its tracker is ACTIVE, after the group was made: `common.holds.of_an_earlier_group`.)
 
 A tracking-id whose tracker is gone while its group lives is the reconciler's: someone deleted that tracker, which
 it records (common.holds) before it removes the parameter.
@@ -35,7 +34,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from common.clients import Deadline, personalize_client, ssm_client, worst_call_seconds
 from common.continuation import continue_in_new_invocation, within_deadline
 from common.errors import AwsError, InvalidEvent, LimitExceeded, error_code
-from common.holds import epoch, hold_name, read_hold
+from common.holds import epoch, hold_name, of_an_earlier_group, read_hold
 from common.parameters import TAG_DATASET_ARN, TAG_DATASET_GROUP_ARN, action_parameter_name, parameter_name
 from common.personalize import unless_gone
 
@@ -166,8 +165,7 @@ class Sweep:
         group_name, created = group.rsplit("/", 1)[1], epoch(live.get("creationDateTime"))
         if name == hold_name(self.prefix, group_name) and read_hold(self.ssm, self.prefix, group_name, created) is None:
             return f"the hold is about an earlier dataset group named as {group} is"
-        written = epoch(self._written.get(name))
-        if name == parameter_name(self.prefix, group_name) and written and created and written < created - 1:
+        if name == parameter_name(self.prefix, group_name) and of_an_earlier_group(self._written.get(name), created):
             return f"the tracking ID is of an earlier dataset group named as {group} is (written before it was made)"
         return None
 

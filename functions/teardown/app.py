@@ -2,8 +2,8 @@
 
 Triggered by CloudTrail DeleteEventTracker, DeleteDataset and DeleteDatasetGroup calls. Each event is checked
 against the world first: a parameter goes only when what it names is gone now, so that a late or repeated event
-about a group deleted and made again under the same name (the same ARN) spares the new group's parameters. Only
-parameters this application wrote (recognised by its tags) are deleted.
+about a group deleted and made again under the same name (the same ARN) spares the new group's parameters, and
+holds nothing against it. Only parameters this application wrote (recognised by its tags) are deleted.
 
 A tracker deleted by anyone but the application is a deliberate deletion: the group gets a `deleted` hold (who and
 when, from the event) that keeps every later run from making it again, and it is said once on the default bus.
@@ -59,43 +59,49 @@ def deleted_resource(event: Any) -> tuple[str, str] | None:
     return (tag, arn) if isinstance(arn, str) and arn else None
 
 
-def our_parameters(ssm: Any, prefix: str, tag: str, arn: str) -> list[str]:
-    """Names of the parameters under the prefix that this application tagged with that ARN."""
+def our_parameters(ssm: Any, prefix: str, tag: str, arn: str) -> dict[str, Any]:
+    """The parameters under the prefix that this application tagged with that ARN: name -> when last written."""
     pages = ssm.get_paginator("describe_parameters").paginate(
         ParameterFilters=[
             {"Key": "Path", "Option": "Recursive", "Values": [prefix]},
             {"Key": f"tag:{tag}", "Values": [arn]},
         ]
     )
-    return [parameter["Name"] for page in pages for parameter in page["Parameters"]]
+    return {p["Name"]: p.get("LastModifiedDate") for page in pages for p in page["Parameters"]}
 
 
-def groups_of(personalize: Any, ssm: Any, prefix: str, tracker: str) -> set[str]:
-    """The dataset groups the deleted tracker was of: named by the parameters that name it, or, for one whose ID was
-    never stored, by Personalize while it is still being deleted."""
-    groups = set()
-    for name in our_parameters(ssm, prefix, TAG_EVENT_TRACKER_ARN, tracker):
+def groups_of(personalize: Any, ssm: Any, prefix: str, tracker: str) -> dict[str, list[Any]]:
+    """The dataset groups the deleted tracker was of, each with when the parameters naming it were last written; for
+    one whose ID was never stored, named by Personalize while the tracker is still being deleted (None: a group
+    cannot go, nor be made again, before its tracker has)."""
+    groups: dict[str, list[Any]] = {}
+    for name, written in our_parameters(ssm, prefix, TAG_EVENT_TRACKER_ARN, tracker).items():
         tags = ssm.list_tags_for_resource(ResourceType="Parameter", ResourceId=name)["TagList"]
-        groups.add({tag["Key"]: tag["Value"] for tag in tags}.get(TAG_DATASET_GROUP_ARN, ""))
+        groups.setdefault({tag["Key"]: tag["Value"] for tag in tags}.get(TAG_DATASET_GROUP_ARN, ""), []).append(written)
     try:
         deleting = personalize.describe_event_tracker(eventTrackerArn=tracker)["eventTracker"]
-        groups.add(str(deleting.get("datasetGroupArn") or ""))
+        groups.setdefault(str(deleting.get("datasetGroupArn") or ""), []).append(None)
     except ClientError as error:
         if error_code(error) != "ResourceNotFoundException":
             raise
-    return groups - {""}
+    groups.pop("", None)
+    return groups
 
 
 def hold_deleted_tracker(
     personalize: Any, ssm: Any, events: Any, prefix: str, tracker: str, detail: dict[str, Any], state_machine: str
 ) -> None:
     """Record who deleted the tracker in each group it was of, and say so once; not for a tracker the application
-    removed itself (its `released` hold names it)."""
-    for group_arn in sorted(groups_of(personalize, ssm, prefix, tracker)):
+    removed itself (its `released` hold names it), nor against a group made again under the same name (the same
+    ARN) after the parameter naming the tracker was written: the tracker was the earlier group's."""
+    for group_arn, writes in sorted(groups_of(personalize, ssm, prefix, tracker).items()):
         group = unless_gone(functools.partial(_describer(personalize, TAG_DATASET_GROUP_ARN), group_arn))
         if group is None:
             continue  # the group is going too: nothing to hold back
         group_name, created = group["name"], holds.epoch(group.get("creationDateTime"))
+        if all(holds.of_an_earlier_group(written, created) for written in writes):
+            logger.info("The deleted tracker was an earlier group's of that name", extra={"datasetGroup": group_name})
+            continue
         hold = holds.read_hold(ssm, prefix, group_name, created)
         if hold is not None and hold.kind == holds.RELEASED and hold.eventTrackerArn == tracker:
             continue

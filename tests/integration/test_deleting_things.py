@@ -366,6 +366,27 @@ def test_a_late_deletion_event_spares_the_group_made_again_under_the_same_name(s
     assert an_hour_later(stack)["started"] == []  # nothing to repair: it was never removed
 
 
+
+def test_a_late_tracker_deletion_holds_nothing_against_the_group_made_again_before_its_provisioning(
+    stack: LocalEngine,
+) -> None:
+    """The earlier group's parameter still names the deleted tracker (its group's deletion event was lost) when the
+    event arrives: the tracker was the earlier group's, so the new group gets no hold and the next hour provisions it
+    (found by the convergence test)."""
+    made = provisioned(stack)
+    _, tracker_deleted = cloudtrail.call(stack.personalize, "DeleteEventTracker", eventTrackerArn=made["tracker"])
+    gone(stack, made["tracker"])
+    stack.personalize.delete_dataset(datasetArn=made["interactions"])
+    stack.personalize.delete_dataset_group(datasetGroupArn=ARN)  # its event lost
+    stack.create_dataset_group(GROUP)  # its event lost too: the next hour's reconciler is its way in
+
+    stack.deliver(tracker_deleted)
+
+    assert stack.parameter(HOLD) is None and deleted_notices(stack) == []
+    assert an_hour_later(stack)["started"] == [GROUP]
+    [tracker] = stack.emulator.trackers_of(GROUP)
+    assert stack.parameter(PARAMETER)["Value"] == tracker["trackingId"]
+
 # ------------------------------------------------------------------ 5. a failed tracker
 def test_a_failed_tracker_is_reported_once(stack: LocalEngine, emulator: PersonalizeEmulator) -> None:
     emulator.time_tracker(GROUP, Timing(fails_with="no Item interactions schema"))

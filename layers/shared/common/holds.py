@@ -47,6 +47,14 @@ def epoch(value: Any) -> float | None:
     return None
 
 
+def of_an_earlier_group(written: Any, created: float | None) -> bool:
+    """Whether a parameter last written at `written` (its LastModifiedDate) is an earlier group's of the same name
+    (the same ARN) than the group made at `created`: a group's own is written once its tracker is ACTIVE, after the
+    group was made; an earlier group's, before that group's tracker and then the group itself went."""
+    last_written = epoch(written)
+    return last_written is not None and created is not None and last_written < created
+
+
 def restore_command(state_machine_arn: str, dataset_group_arn: str) -> str:
     """How a person brings the tracker back: the workflow started by hand."""
     workflow_input = json.dumps({"datasetGroupArn": dataset_group_arn})
