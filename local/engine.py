@@ -161,9 +161,9 @@ def _shared_session() -> boto3.Session:
 
 
 @functools.cache
-def _engine_client(service: str, endpoint_url: str | None = None) -> Any:
+def _engine_client(service: str) -> Any:
     """The engine's own clients, made once per process: moto answers them in whichever engine's mock runs."""
-    return _shared_session().client(service, region_name=REGION, endpoint_url=endpoint_url)
+    return _shared_session().client(service, region_name=REGION)
 
 
 def load_handler(function: Function) -> Callable[[Any, Any], Any]:
@@ -327,10 +327,10 @@ class LocalEngine:
         }
         self._patches = [
             mock.patch.dict(os.environ, env),
+            *moto_patches.engine(self._invoke_patch(), self.time_scale),  # before the mock, which they shape
             mock_aws(config={"stepfunctions": {"execute_state_machine": True}}),
             # moto gives each mock a new default session; one for every engine of the process makes clients faster
             mock.patch("boto3.DEFAULT_SESSION", _shared_session()),
-            *moto_patches.engine(self._invoke_patch(), self.time_scale),
             mock.patch.object(BaseClient, "_make_api_call", self._api_call_patch()),
         ]
         if self.time_scale != 1.0 and hasattr(self.emulator, "time_scale"):
@@ -351,7 +351,8 @@ class LocalEngine:
         self.ssm = _engine_client("ssm")
         self.events = _engine_client("events")
         self.sqs = _engine_client("sqs")
-        self.personalize = _engine_client("personalize", self.emulator.url)
+        # Not one per process like the others: each emulator has its own endpoint, and a client kept would keep it.
+        self.personalize = _shared_session().client("personalize", region_name=REGION, endpoint_url=self.emulator.url)
         for layer in {str(path) for function in self.functions.values() for path in function.layer_paths}:
             if layer not in sys.path:  # the functions' shared code (common), as their layer gives it to them
                 sys.path.insert(0, layer)
@@ -374,6 +375,7 @@ class LocalEngine:
         for handler in self._handlers.values():  # each module holds its clients: a worker runs hundreds of engines
             if getattr(handler, "__module__", "").startswith(MODULE_PREFIX):
                 sys.modules.pop(handler.__module__, None)
+        self.personalize.close()
         if self._moto_server is not None:
             self._moto_server.stop()
             self._moto_server = None

@@ -20,6 +20,7 @@ import fnmatch
 import json
 import re
 from functools import cache
+from pathlib import Path
 from typing import Any
 
 from moto.iam.access_control import IAMPolicy, PermissionResult
@@ -198,14 +199,21 @@ def _expanded(region: str, modified: int) -> str:
 
 def role_policies(template: Template) -> dict[str, list[dict[str, Any]]]:
     """Each role's policy documents, by the logical ID of what assumes it, as SAM expands the template with the
-    same parameters (the policies attached from outside the role included)."""
+    same parameters (the policies attached from outside the role included); a copy of its own for each engine."""
+    key = (template.region, template.account, template.pseudo["AWS::StackName"], *sorted(template.parameters.items()))
+    return json.loads(_role_policies(template.path, key, TEMPLATE.stat().st_mtime_ns))  # type: ignore[no-any-return]
+
+
+@cache
+def _role_policies(path: Path, key: tuple[Any, ...], modified: int) -> str:
+    region, account, stack_name, *parameters = key
     expanded = Template(
-        template.path,
-        template.parameters,
-        template.region,
-        template.account,
-        stack_name=template.pseudo["AWS::StackName"],
-        document=json.loads(_expanded(template.region, TEMPLATE.stat().st_mtime_ns)),
+        path,
+        dict(parameters),
+        region,
+        account,
+        stack_name=stack_name,
+        document=json.loads(_expanded(region, modified)),
     )
     roles: dict[str, list[dict[str, Any]]] = {}
     for logical_id, role in expanded.resources("AWS::IAM::Role").items():
@@ -215,4 +223,4 @@ def role_policies(template: Template) -> dict[str, list[dict[str, Any]]]:
         properties = expanded.resolve(policy["Properties"])
         for role in policy["Properties"]["Roles"]:
             roles[role["Ref"].removesuffix("Role")].append(properties["PolicyDocument"])
-    return roles
+    return json.dumps(roles)

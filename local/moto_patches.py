@@ -19,14 +19,17 @@ from unittest import mock
 from botocore.exceptions import ClientError
 from botocore.loaders import JSONFileLoader
 from moto.awslambda.models import LambdaBackend
+from moto.core import models as moto_core
 from moto.ssm.models import SimpleSystemManagerBackend
 from moto.stepfunctions.parser.api import HistoryEventType, LambdaFunctionFailedEventDetails
 from moto.stepfunctions.parser.asl.component.common.error_name.custom_error_name import CustomErrorName
 from moto.stepfunctions.parser.asl.component.common.error_name.failure_event import FailureEvent
 from moto.stepfunctions.parser.asl.component.common.retry import retrier_decl
+from moto.stepfunctions.parser.asl.component.state.exec.state_task import lambda_eval_utils
 from moto.stepfunctions.parser.asl.component.state.exec.state_task.lambda_eval_utils import (
     LambdaFunctionErrorException,
 )
+from moto.stepfunctions.parser.asl.component.state.exec.state_task.service import state_task_service_events
 from moto.stepfunctions.parser.asl.component.state.exec.state_task.state_task_lambda import StateTaskLambda
 from moto.stepfunctions.parser.asl.component.state.wait.wait_function.wait_function import WaitFunction
 from moto.stepfunctions.parser.asl.eval.event.event_detail import EventDetails
@@ -44,6 +47,9 @@ PATCHED = (
     (WaitFunction, "_wait_interval"),
     (retrier_decl, "time"),
     (SimpleSystemManagerBackend, "put_parameter"),
+    (moto_core, "RESPONSES_METHODS"),
+    (lambda_eval_utils, "boto_client_for"),
+    (state_task_service_events, "boto_client_for"),
 )
 
 
@@ -52,8 +58,14 @@ def engine(invoke: Callable[..., str], time_scale: float) -> list[Any]:
     Step Functions names it; StartExecution is atomic; Wait states run at `time_scale`; a definition is parsed
     once, not at every CreateStateMachine and StartExecution (the evaluation keeps its state in each execution's
     environment, never in the parsed states); botocore's JSON models are read once (moto gives every engine a new
-    default session, which would read them again for its first client of each service); so is each JSONPath."""
+    default session, which would read them again for its first client of each service); so is each JSONPath; the
+    engine's Lambda and EventBridge tasks share one client each (moto makes one at every task); and a mock does not
+    register its thousands of URL patterns with the `requests` library, which nothing here calls AWS through
+    (botocore's calls are moto's all the same)."""
     patches = [
+        mock.patch.object(moto_core, "RESPONSES_METHODS", []),
+        mock.patch.object(lambda_eval_utils, "boto_client_for", _task_client),
+        mock.patch.object(state_task_service_events, "boto_client_for", _task_client),
         mock.patch.object(json_path, "parse", _JSONPATHS),
         mock.patch.object(JSONFileLoader, "load_file", _load_file_once),
         mock.patch.object(AmazonStateLanguageParser, "parse", staticmethod(_parsed)),
@@ -64,6 +76,18 @@ def engine(invoke: Callable[..., str], time_scale: float) -> list[Any]:
     if time_scale != 1.0:
         patches.append(mock.patch.object(WaitFunction, "_wait_interval", _scaled_wait(time_scale)))
     return patches
+
+
+def _task_client(region: str, service: str, state_credentials: Any = None) -> Any:
+    return _shared_task_client(region, service)  # moto's ignores the credentials too
+
+
+@functools.cache
+def _shared_task_client(region: str, service: str) -> Any:
+    return _BOTO_CLIENT_FOR(region=region, service=service)
+
+
+_BOTO_CLIENT_FOR = lambda_eval_utils.boto_client_for
 
 
 @functools.lru_cache(maxsize=32)

@@ -13,8 +13,10 @@ from __future__ import annotations
 
 import argparse
 import base64
+import contextlib
 import functools
 import json
+import socket
 import threading
 import time
 import uuid
@@ -162,6 +164,7 @@ class PersonalizeEmulator:
         self._validator = _Validator()
         self.time_scale = 1.0  # Timing's seconds at this fraction (the local engine's clock sets it)
         self._server: ThreadingHTTPServer | None = None
+        self._connections: set[socket.socket] = set()
         self._thread: threading.Thread | None = None
 
     # ------------------------------------------------------------ programming it
@@ -589,6 +592,14 @@ class PersonalizeEmulator:
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
 
+            def setup(self) -> None:
+                super().setup()
+                emulator._connections.add(self.connection)
+
+            def finish(self) -> None:
+                emulator._connections.discard(self.connection)
+                super().finish()
+
             def do_POST(self) -> None:
                 body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
                 if self.path == "/events":  # personalize-events (REST-JSON): PutEvents
@@ -651,6 +662,9 @@ class PersonalizeEmulator:
             self._server.shutdown()
             self._server.server_close()
             self._server = None
+        for connection in list(self._connections):  # a client's kept-alive connection holds a thread, and this
+            with contextlib.suppress(OSError):
+                connection.shutdown(socket.SHUT_RDWR)
 
     def __enter__(self) -> PersonalizeEmulator:
         self.start()

@@ -12,7 +12,6 @@ template or on the translator's output (`document`).
 
 from __future__ import annotations
 
-import copy
 import functools
 import json
 import os
@@ -305,13 +304,14 @@ def queue_of(arn: Any) -> str | None:
 
 
 def read(path: Path) -> dict[str, Any]:
-    """The template at `path` as written (a copy of what was parsed: every engine of a test run reads it)."""
-    return copy.deepcopy(_parsed(str(path), path.stat().st_mtime_ns))
+    """The template at `path` as written, as plain JSON values (a copy of what was parsed: every engine of a test run
+    reads it)."""
+    return json.loads(_parsed(str(path), path.stat().st_mtime_ns))  # type: ignore[no-any-return]
 
 
 @functools.lru_cache(maxsize=8)
-def _parsed(path: str, modified: int) -> dict[str, Any]:
-    return cfn_yaml.load(path)  # type: ignore[no-any-return]
+def _parsed(path: str, modified: int) -> str:
+    return json.dumps(cfn_yaml.load(path))
 
 
 def _with_globals(document: dict[str, Any]) -> dict[str, Any]:

@@ -366,7 +366,6 @@ def test_a_late_deletion_event_spares_the_group_made_again_under_the_same_name(s
     assert an_hour_later(stack)["started"] == []  # nothing to repair: it was never removed
 
 
-
 def test_a_late_tracker_deletion_holds_nothing_against_the_group_made_again_before_its_provisioning(
     stack: LocalEngine,
 ) -> None:
@@ -386,6 +385,7 @@ def test_a_late_tracker_deletion_holds_nothing_against_the_group_made_again_befo
     assert an_hour_later(stack)["started"] == [GROUP]
     [tracker] = stack.emulator.trackers_of(GROUP)
     assert stack.parameter(PARAMETER)["Value"] == tracker["trackingId"]
+
 
 # ------------------------------------------------------------------ 5. a failed tracker
 def test_a_failed_tracker_is_reported_once(stack: LocalEngine, emulator: PersonalizeEmulator) -> None:
