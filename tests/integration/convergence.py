@@ -63,9 +63,11 @@ STEPS_BETWEEN_HOURS = 3
 FAULTY = ("DescribeDatasetGroup", "ListEventTrackers", "CreateEventTracker", "DescribeEventTracker",
           "DescribeDataset", "ListDatasetGroups", "ListDatasets")  # fmt: skip
 FAULTS = ("LimitExceededException", "InternalServerError")
-# SSM's: a write, its tagging or a deletion throttled or failing (each as the call fails once botocore gave up).
-SSM_FAULTY = ("PutParameter", "AddTagsToResource", "DeleteParameter")
-SSM_FAULTS = ("ThrottlingException", "TooManyUpdates", "InternalServerError")
+# SSM's: a write, its tagging or a deletion throttled or failing (each as the call fails once botocore gave up),
+# with the errors SSM's API reference gives each (TooManyUpdates is PutParameter's and AddTagsToResource's only).
+SSM_FAULTS = (("PutParameter", "TooManyUpdates"), ("AddTagsToResource", "TooManyUpdates"))
+SSM_FAULTS += tuple((operation, code) for operation in ("PutParameter", "AddTagsToResource", "DeleteParameter")
+                    for code in ("ThrottlingException", "InternalServerError"))  # fmt: skip
 SETTLE_SECONDS = 120.0
 WAIT_SCALE = 0.05
 TRACKER_DELETION = Timing(deleting=4)  # 0.2 s of real time: a tracker blocks its group's deletion a while
@@ -76,7 +78,7 @@ REFUSAL_FATES = st.sampled_from(("once", "twice", "lost"))
 WEATHER = st.lists(
     st.one_of(
         st.tuples(st.just("personalize"), st.sampled_from(FAULTY), st.sampled_from(FAULTS), st.integers(1, 4)),
-        st.tuples(st.just("ssm"), st.sampled_from(SSM_FAULTY), st.sampled_from(SSM_FAULTS), st.integers(1, 4)),
+        st.builds(lambda fault, times: ("ssm", *fault, times), st.sampled_from(SSM_FAULTS), st.integers(1, 4)),
     ),
     max_size=2,
 )
