@@ -183,8 +183,7 @@ def stored_tracker(
             return None
         raise
     tracker = {tag["Key"]: tag["Value"] for tag in tags}.get(TAG_EVENT_TRACKER_ARN)
-    when = epoch(written)
-    if not tracker or (when is not None and dataset_group_created is not None and when < dataset_group_created):
+    if not tracker or of_an_earlier_group(written, dataset_group_created):
         return None
     return tracker, written
 
