@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import threading
 import time
 import urllib.request
 
@@ -294,3 +295,22 @@ def test_a_tracker_still_being_created_cannot_be_deleted(personalize, emulator: 
     assert error_of(personalize.delete_event_tracker, eventTrackerArn=tracker)[0] == "ResourceInUseException"
     time.sleep(0.7)
     personalize.delete_event_tracker(eventTrackerArn=tracker)
+
+
+def test_stopping_ends_the_connections_its_clients_keep_alive() -> None:
+    """A client's kept-alive connection held a server thread, and with it the stopped emulator and all its state,
+    for as long as the client lived (every emulator of a test worker, before)."""
+    before = set(threading.enumerate())
+    emulator = PersonalizeEmulator()
+    emulator.start()
+    client = boto3.client("personalize", region_name="us-east-1", endpoint_url=emulator.url)
+    client.list_dataset_groups()
+    serving = [t for t in set(threading.enumerate()) - before if "process_request" in t.name]
+    assert serving  # the connection's own thread, waiting for the client's next request
+
+    emulator.stop()
+
+    for thread in serving:
+        thread.join(5)
+    assert not any(thread.is_alive() for thread in serving)
+    client.close()
