@@ -42,9 +42,7 @@ from unittest import mock
 
 import boto3
 from botocore.client import BaseClient
-from botocore.exceptions import (
-    ClientError,
-)
+from botocore.exceptions import ClientError
 from moto import mock_aws
 from moto.awslambda.exceptions import LambdaClientError
 from moto.events.models import EventPattern

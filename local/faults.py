@@ -46,13 +46,23 @@ class Fault:
     acted: bool = False  # an outage's calls: the service did what was asked before the answer was lost
     message: str = "Injected fault"
 
+    @property
+    def code(self) -> str:
+        """The error code the service answers (an outage without one: ServiceUnavailable)."""
+        return self.error or "ServiceUnavailable"
+
+    @property
+    def status(self) -> int:
+        """Its HTTP status: a 5xx for a server error, else 400."""
+        return SERVER_ERRORS.get(self.code, 400)
+
     def client_error(self, service: str, operation: str, region: str) -> Exception:
         """The error the caller's botocore raises once its attempts are spent."""
         if self.error in NO_ANSWER:
             return NO_ANSWER[self.error](endpoint_url=f"https://{service}.{region}.amazonaws.com/")
-        code = self.error or "ServiceUnavailable"
-        metadata = {"HTTPStatusCode": SERVER_ERRORS.get(code, 400)}
-        return ClientError({"Error": {"Code": code, "Message": self.message}, "ResponseMetadata": metadata}, operation)
+        metadata = {"HTTPStatusCode": self.status}
+        error = {"Code": self.code, "Message": self.message}
+        return ClientError({"Error": error, "ResponseMetadata": metadata}, operation)
 
 
 @dataclass

@@ -200,13 +200,21 @@ def _expanded(region: str, modified: int) -> str:
 def role_policies(template: Template) -> dict[str, list[dict[str, Any]]]:
     """Each role's policy documents, by the logical ID of what assumes it, as SAM expands the template with the
     same parameters (the policies attached from outside the role included); a copy of its own for each engine."""
-    key = (template.region, template.account, template.pseudo["AWS::StackName"], *sorted(template.parameters.items()))
-    return json.loads(_role_policies(template.path, key, TEMPLATE.stat().st_mtime_ns))  # type: ignore[no-any-return]
+    policies = _role_policies(
+        template.path,
+        tuple(sorted(template.parameters.items())),
+        template.region,
+        template.account,
+        template.pseudo["AWS::StackName"],
+        TEMPLATE.stat().st_mtime_ns,
+    )
+    return json.loads(policies)  # type: ignore[no-any-return]
 
 
 @cache
-def _role_policies(path: Path, key: tuple[Any, ...], modified: int) -> str:
-    region, account, stack_name, *parameters = key
+def _role_policies(
+    path: Path, parameters: tuple[tuple[str, str], ...], region: str, account: str, stack_name: str, modified: int
+) -> str:
     expanded = Template(
         path,
         dict(parameters),

@@ -29,7 +29,7 @@ import botocore.session
 import regex
 from botocore.model import ServiceModel, Shape
 
-from local.faults import SERVER_ERRORS, Fault, Faults
+from local.faults import Fault, Faults
 
 ACCOUNT = "123456789012"
 REGION = "us-east-1"
@@ -242,9 +242,7 @@ class PersonalizeEmulator:
         if fault is not None and fault.per_second is not None:
             raise ServiceError("LimitExceededException", "Rate exceeded")
         if fault is not None:
-            raise ServiceError(
-                fault.error or "ServiceUnavailable", fault.message, SERVER_ERRORS.get(fault.error or "", 400)
-            )
+            raise ServiceError(fault.code, fault.message, fault.status)
         handler: Callable[[dict[str, Any]], dict[str, Any]] | None = getattr(self, "_op_" + operation, None)
         if handler is None:
             raise ServiceError("UnknownOperationException", f"{operation} is not emulated")
@@ -662,7 +660,9 @@ class PersonalizeEmulator:
             self._server.shutdown()
             self._server.server_close()
             self._server = None
-        for connection in list(self._connections):  # a client's kept-alive connection holds a thread, and this
+        # A client's kept-alive connection holds its server thread, and with it this emulator, as long as the
+        # client lives: ended here.
+        for connection in list(self._connections):
             with contextlib.suppress(OSError):
                 connection.shutdown(socket.SHUT_RDWR)
 
