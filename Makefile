@@ -10,7 +10,7 @@ export SAM_CLI_TELEMETRY := 0
 unexport PYTHONDONTWRITEBYTECODE
 MAKEFLAGS += --no-print-directory
 
-.PHONY: local invoke test test-slow verify lint checkov bench freeze clean
+.PHONY: local invoke test test-containers test-slow verify lint checkov bench freeze clean
 
 $(BIN)/.installed: requirements-dev.txt
 	@test -n "$(PYTHON)" || { echo "Python 3.11 or newer is needed"; exit 1; }
@@ -39,13 +39,18 @@ invoke: $(BIN)/.installed
 ## All tests and checks: lint, then pytest (which also runs cfn-lint, sam validate --lint, sam build, statelint),
 ## without the tests marked slow; then the container tier on its own (it skips itself without Docker), since its
 ## emulated arm64 containers and the in-process tests slow each other down on a small machine.
+## `make test ALSO=test-slow` (CI) runs the slow tier beside the container tier: one waits on qemu, the other on the
+## engine's clock, and together they take little more time than the container tier alone.
 test: $(BIN)/.installed lint checkov
 	$(BIN)/python -m pytest -n 6 --dist worksteal -m "not slow" --ignore=tests/container $(PYTEST_ARGS)
+	$(MAKE) -j2 --output-sync=target test-containers $(ALSO)
+
+test-containers: $(BIN)/.installed
 	$(BIN)/python -m pytest -n auto --dist worksteal -m "not slow" tests/container $(PYTEST_ARGS)
 
 ## The tests marked slow (scale and soak: a few minutes).
 test-slow: $(BIN)/.installed
-	$(BIN)/python -m pytest -n 4 --dist worksteal -m slow $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -n 6 --dist worksteal -m slow $(PYTEST_ARGS)
 
 ## The user journeys against a deployed stack, in the account of the usual AWS credentials (docs/verify.md):
 ## make verify STACK=<stack name> [ARGS=--dry-run | ARGS=--clean]

@@ -33,6 +33,21 @@ class TestConvergence(Convergence.TestCase):  # type: ignore[name-defined]
     settings = budget(int(os.environ.get("CONVERGENCE_EXAMPLES", "2")))
 
 
-@pytest.mark.slow
-class TestConvergenceLonger(Convergence.TestCase):  # type: ignore[name-defined]
-    settings = budget(int(os.environ.get("CONVERGENCE_SLOW_EXAMPLES", "10")))
+# `make test-slow`'s ten examples, in parts that its workers run side by side: a run waits on the engine's clock far
+# more than it computes. Each part is a machine class of its own, since Hypothesis seeds a stateful test (derandomized
+# in CI) by its machine class: the parts draw different examples.
+SLOW_EXAMPLES = int(os.environ.get("CONVERGENCE_SLOW_EXAMPLES", "10"))
+SLOW_PARTS = 5
+
+
+def slow_part(part: int) -> type:
+    machine = type(f"ConvergencePart{part}", (Convergence,), {})
+    examples = SLOW_EXAMPLES // SLOW_PARTS + (part <= SLOW_EXAMPLES % SLOW_PARTS)
+    return pytest.mark.slow(type(f"TestConvergenceLonger{part}", (machine.TestCase,), {"settings": budget(examples)}))
+
+
+TestConvergenceLonger1 = slow_part(1)
+TestConvergenceLonger2 = slow_part(2)
+TestConvergenceLonger3 = slow_part(3)
+TestConvergenceLonger4 = slow_part(4)
+TestConvergenceLonger5 = slow_part(5)
