@@ -26,7 +26,7 @@ from typing import Any
 from moto.iam.access_control import IAMPolicy, PermissionResult
 from policy_sentry.querying.actions import get_action_data
 
-from local.template import TEMPLATE, Template, expand
+from local.template import TEMPLATE, Template, expand, read
 
 # API operations whose IAM action has another name.
 IAM_ACTION = {"lambda:Invoke": "lambda:InvokeFunction"}
@@ -181,9 +181,7 @@ def allowed(policies: list[dict[str, Any]], action: str, resource: str, context:
 
 def packaged_document() -> dict[str, Any]:
     """template.yaml with its code and definition in S3, as `sam package` writes it."""
-    from cfnlint.decode import cfn_yaml
-
-    doc = json.loads(json.dumps(cfn_yaml.load(str(TEMPLATE))))
+    doc = read(TEMPLATE)
     for logical_id, resource in doc["Resources"].items():
         for key in ("CodeUri", "ContentUri", "DefinitionUri"):
             if key in resource.get("Properties", {}):

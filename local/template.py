@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 from unittest import mock
 
-from cfnlint.decode import cfn_yaml
+from samcli.yamlhelper import yaml_parse
 from samtranslator.plugins.globals.globals_plugin import GlobalsPlugin
 from samtranslator.translator.transform import transform
 
@@ -311,7 +311,7 @@ def read(path: Path) -> dict[str, Any]:
 
 @functools.lru_cache(maxsize=8)
 def _parsed(path: str, modified: int) -> str:
-    return json.dumps(cfn_yaml.load(path))
+    return json.dumps(yaml_parse(Path(path).read_text()))  # SAM CLI's own reader, as `sam local` reads it
 
 
 def _with_globals(document: dict[str, Any]) -> dict[str, Any]:

@@ -11,7 +11,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from cfnlint.decode import cfn_yaml
+from samcli.yamlhelper import yaml_parse
 
 HOOK_CONDITION = "HasDeletionHook"
 
@@ -32,7 +32,7 @@ def without_hook(document: dict[str, Any]) -> dict[str, Any]:
 
 
 def main(argv: list[str]) -> None:
-    document = cfn_yaml.load(argv[0])
+    document = yaml_parse(Path(argv[0]).read_text())
     json.dump(without_hook(json.loads(json.dumps(document))), sys.stdout, indent=2)  # JSON is YAML too
 
 

@@ -17,7 +17,7 @@ import json
 import sys
 from typing import Any
 
-from cfnlint.decode import cfn_yaml
+from samcli.yamlhelper import yaml_parse
 
 from local.template import expand
 
@@ -42,7 +42,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("packaged", help="the template `sam package` wrote")
     parser.add_argument("bucket_prefix", help="buckets are <prefix>-<region>, one in each region of the stack set")
     args = parser.parse_args(argv)
-    packaged = cfn_yaml.load(args.packaged)
+    with open(args.packaged) as file:
+        packaged = yaml_parse(file.read())
     json.dump(regional_artifacts(expand(packaged), args.bucket_prefix), sys.stdout, indent=2)
     print()
 

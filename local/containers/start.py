@@ -38,10 +38,9 @@ from typing import Any
 
 import boto3
 from botocore.config import Config
-from cfnlint.decode import cfn_yaml
 
 from local.containers import layer
-from local.template import TEMPLATE, Template
+from local.template import TEMPLATE, Template, read
 
 REGION = "us-east-1"
 FAKE_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"}
@@ -140,7 +139,7 @@ NO_RESPONSE_HINT = (
 
 def declare_endpoints(built_template: Path) -> Path:
     """The built template with the endpoint variables declared (empty) for every function."""
-    document = cfn_yaml.load(str(built_template))
+    document = read(built_template)
     variables = document.setdefault("Globals", {}).setdefault("Function", {}).setdefault("Environment", {})
     variables.setdefault("Variables", {}).update(dict.fromkeys(ENDPOINT_VARIABLES, ""))
     local = built_template.with_name("template.local.json")
