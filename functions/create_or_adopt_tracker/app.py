@@ -39,6 +39,11 @@ PARAMETER_PREFIX = os.environ.get("PARAMETER_PREFIX", "/personalize")
 
 # Codes CreateEventTracker may answer when the dataset group already has a
 # tracker. ResourceAlreadyExists is the likely one, the others are not ruled out.
+# What an outcome `waiting` waits for (`waitingFor`, in the execution's history for whoever reads it).
+DELETION = "the deletion of the group's tracker"
+STACK = "the stack's own tracker"
+THROTTLING = "Personalize's throttling to end"
+OUTAGE = "Personalize to answer"
 _ALREADY_HAS_TRACKER = frozenset({"ResourceAlreadyExistsException", "ResourceInUseException", "InvalidInputException"})
 
 
@@ -58,7 +63,8 @@ class TrackerResult(TypedDict, total=False):
     eventTrackerName: str
     adopted: bool
     waitSeconds: int
-    reason: str  # why skipped, or why waiting (its tracker is being deleted)
+    reason: str  # why skipped, or what CreateEventTracker answered while the group's tracker is being deleted
+    waitingFor: str  # DELETION, STACK, THROTTLING or OUTAGE, with outcome `waiting`
 
 
 def tracker_tags(tags: dict[str, str]) -> list[dict[str, str]]:
@@ -100,6 +106,10 @@ class HoldContext:
 
 def _skipped(reason: str) -> TrackerResult:
     return {"outcome": "skipped", "eventTrackerArn": None, "adopted": False, "reason": reason}
+
+
+def _waiting(waiting_for: str) -> TrackerResult:
+    return {"outcome": "waiting", "eventTrackerArn": None, "adopted": False, "waitingFor": waiting_for}
 
 
 def create_or_adopt_tracker(
@@ -148,7 +158,7 @@ def create_or_adopt_tracker(
             if gone is not None:
                 return _skipped(gone.describe())
         if within_grace:
-            return {"outcome": "waiting", "eventTrackerArn": None, "adopted": False}
+            return _waiting(STACK)
 
         tracker = tracker_name(dataset_group)
         try:
@@ -166,9 +176,9 @@ def create_or_adopt_tracker(
             if code == "InvalidInputException":
                 raise
             # Its only tracker is being deleted (a person's deletion, or a release): wait until it is gone, then
-            # ask again, holds and all (outcome `waiting` with the reason).
+            # ask again, holds and all.
             reason = f"CreateEventTracker {tracker} answered {code}: the group's tracker is being deleted"
-            return {"outcome": "waiting", "eventTrackerArn": None, "adopted": False, "reason": reason}
+            return {**_waiting(DELETION), "reason": reason}
     except ClientError as error:
         raise named_aws_error(error) from error
 
@@ -203,14 +213,14 @@ def create_adopt_or_wait(
     except LimitExceeded as error:
         logger.warning("Throttled; waiting", extra={"reason": str(error)})
         wait = keep_waiting(f"CreateOrAdoptTracker {arn}", THROTTLED, request, now)["waitSeconds"]
-        return {"outcome": "waiting", "eventTrackerArn": None, "adopted": False, "waitSeconds": wait}
+        return {**_waiting(THROTTLING), "waitSeconds": wait}
     except Exception as error:  # an outage: wait; a create that went through meanwhile is adopted next time
         wait = waiting_out_outage(f"CreateOrAdoptTracker {arn}", error, request, now)["waitSeconds"]
-        return {"outcome": "waiting", "eventTrackerArn": None, "adopted": False, "waitSeconds": wait}
-    if result["outcome"] == "waiting" and "reason" in result:  # its tracker is being deleted
+        return {**_waiting(OUTAGE), "waitSeconds": wait}
+    if result.get("waitingFor") == DELETION:
         wait = keep_waiting(f"The deletion of the tracker of {arn}", "DELETE IN_PROGRESS", request, now)["waitSeconds"]
         return {**result, "waitSeconds": wait}
-    if result["outcome"] == "waiting":
+    if result.get("waitingFor") == STACK:
         wait = keep_waiting(f"The stack's own tracker of {arn}", "NOT THERE YET", request, now)["waitSeconds"]
         return {**result, "waitSeconds": max(1, min(wait, math.ceil(grace)))}
     # A tracker just created is never ACTIVE at once: the first check comes PollIntervalSeconds later.

@@ -9,11 +9,20 @@ from typing import Any
 
 import boto3
 import pytest
+from botocore.config import Config
 from botocore.stub import Stubber
 
 from common.errors import DatasetGroupNotFound, LimitExceeded
 from common.opt_out import compile_exclude_pattern
-from create_or_adopt_tracker.app import create_adopt_or_wait, create_or_adopt_tracker, tracker_tags
+from create_or_adopt_tracker.app import (
+    DELETION,
+    OUTAGE,
+    STACK,
+    THROTTLING,
+    create_adopt_or_wait,
+    create_or_adopt_tracker,
+    tracker_tags,
+)
 from local.faults import Fault, inject
 from local.personalize_emulator import PersonalizeEmulator, Timing
 from tests.helpers import dataset_group_arn
@@ -69,7 +78,7 @@ def test_a_tracker_being_deleted_is_not_adopted_but_waited_for(personalize, emul
 
     result = create_or_adopt_tracker(personalize, ARN)
 
-    assert (result["outcome"], result["eventTrackerArn"]) == ("waiting", None)
+    assert (result["outcome"], result["eventTrackerArn"], result["waitingFor"]) == ("waiting", None, DELETION)
     assert "is being deleted" in result["reason"]
 
 
@@ -184,6 +193,7 @@ def test_a_stacks_group_waits_for_the_stacks_own_tracker_backing_off_to_the_grac
         "outcome": "waiting",
         "eventTrackerArn": None,
         "adopted": False,
+        "waitingFor": STACK,
         "waitSeconds": 4,
     }
     assert wait_or_act(personalize, by_cloudformation=True, ready_ago=10, previous=4)["waitSeconds"] == 8
@@ -222,7 +232,24 @@ def test_throttling_means_wait_then_limit_exceeded_at_the_deadline(personalize, 
         "outcome": "waiting",
         "eventTrackerArn": None,
         "adopted": False,
+        "waitingFor": THROTTLING,
         "waitSeconds": 8,
     }
     with pytest.raises(LimitExceeded, match="still throttling after ProvisioningTimeoutSeconds"):
         wait_or_act(personalize, ready_ago=1800)
+
+
+def test_an_outage_means_wait_and_says_for_what() -> None:
+    unreachable = boto3.client(
+        "personalize",
+        region_name="us-east-1",
+        endpoint_url="http://127.0.0.1:9",  # nothing listens: connection refused
+        config=Config(retries={"total_max_attempts": 1}),
+    )
+    assert wait_or_act(unreachable, previous=4) == {
+        "outcome": "waiting",
+        "eventTrackerArn": None,
+        "adopted": False,
+        "waitingFor": OUTAGE,
+        "waitSeconds": 8,
+    }
