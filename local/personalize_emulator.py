@@ -71,10 +71,13 @@ class _Resource:
     extra: dict[str, Any] = field(default_factory=dict)
     scale: float = 1.0  # the emulator's time_scale when it was created: its timing runs at this fraction
 
+    def _deletion_started(self) -> float | None:
+        if self.deleted_at is None and self.timing.deleted_after is not None:
+            return self.started + self.timing.deleted_after * self.scale
+        return self.deleted_at
+
     def status(self, now: float) -> str:
-        deleted_at = self.deleted_at
-        if deleted_at is None and self.timing.deleted_after is not None:
-            deleted_at = self.started + self.timing.deleted_after * self.scale
+        deleted_at = self._deletion_started()
         if deleted_at is not None and now >= deleted_at:
             # DELETE PENDING, then DELETE IN_PROGRESS for the second half of `deleting`, then gone.
             return (
@@ -88,13 +91,21 @@ class _Resource:
         return "CREATE FAILED" if self.timing.fails_with else "ACTIVE"
 
     def gone(self, now: float) -> bool:
-        deleted_at = self.deleted_at
-        if deleted_at is None and self.timing.deleted_after is not None:
-            deleted_at = self.started + self.timing.deleted_after * self.scale
+        deleted_at = self._deletion_started()
         return deleted_at is not None and now >= deleted_at + self.timing.deleting * self.scale
 
-    def ready_at(self) -> float:
-        return self.started + (self.timing.pending + self.timing.in_progress) * self.scale
+    def updated(self, now: float) -> float:
+        """lastUpdatedDateTime: its last status change up to ACTIVE (or CREATE FAILED)."""
+        ready_at = self.started + (self.timing.pending + self.timing.in_progress) * self.scale
+        return self.created + max(0.0, min(now, ready_at) - self.started)
+
+
+def _found(*stores: dict[str, _Resource], arn: str) -> _Resource:
+    """The resource of this ARN, in whichever of the stores has it."""
+    for store in stores:
+        if arn in store:
+            return store[arn]
+    raise ServiceError("ResourceNotFoundException", f"Could not find resource with ARN {arn}")
 
 
 @functools.cache
@@ -154,12 +165,9 @@ class PersonalizeEmulator:
         self._dataset_timings: dict[tuple[str, str], Timing] = {}  # by (dataset group name, dataset type)
         self.tags: dict[str, dict[str, str]] = {}
         self.schemas: dict[str, str] = {}  # ARN -> name
-        self.events_put = 0  # PutEvents calls accepted
         self.calls: dict[str, int] = {}
         self.faults = Faults()  # Personalize's own (local.faults.inject)
         self._released = threading.Event()  # ends the hangs under way (clear_faults)
-        # ARN -> (when it became ACTIVE, when a Describe call of the application first answered ACTIVE), monotonic
-        self.active_seen: dict[str, tuple[float, float]] = {}
         self._lock = threading.RLock()
         self._validator = _Validator()
         self.time_scale = 1.0  # Timing's seconds at this fraction (the local engine's clock sets it)
@@ -254,8 +262,6 @@ class PersonalizeEmulator:
             self._collect(time.monotonic())
             released = self._released
             answer = handler(params)
-            if faults and operation.startswith("Describe"):
-                self._note_active(answer)
         if hang is not None:
             released.wait(hang.hang)  # outside the lock: the service carries on with other requests meanwhile
         return answer
@@ -270,16 +276,6 @@ class PersonalizeEmulator:
                     trackers.setdefault(tracker.extra["datasetGroupName"], []).append(self._tracker_view(tracker, now))
             return {"calls": dict(self.calls), "throttled": self.faults.throttled, "trackers": trackers}
 
-    def _note_active(self, answer: dict[str, Any]) -> None:
-        """For benchmarks of the lag: when the application first saw each resource ACTIVE."""
-        for view in answer.values():
-            if not isinstance(view, dict) or view.get("status") != "ACTIVE":
-                continue
-            arn = view.get("eventTrackerArn") or view.get("datasetArn") or view.get("datasetGroupArn")
-            resource = self.trackers.get(arn) or self.datasets.get(arn) or self.dataset_groups.get(arn)
-            if resource is not None and arn not in self.active_seen:
-                self.active_seen[arn] = (resource.ready_at(), time.monotonic())
-
     def _collect(self, now: float) -> None:
         for store in (self.trackers, self.datasets, self.dataset_groups):
             for arn in [arn for arn, resource in store.items() if resource.gone(now)]:
@@ -288,18 +284,6 @@ class PersonalizeEmulator:
 
     def _dataset_group_arn(self, name: str) -> str:
         return f"arn:aws:personalize:{self.region}:{self.account}:dataset-group/{name}"
-
-    def _dataset_group(self, arn: str) -> _Resource:
-        group = self.dataset_groups.get(arn)
-        if group is None:
-            raise ServiceError("ResourceNotFoundException", f"Could not find resource with ARN {arn}")
-        return group
-
-    def _tracker(self, arn: str) -> _Resource:
-        tracker = self.trackers.get(arn)
-        if tracker is None:
-            raise ServiceError("ResourceNotFoundException", f"Could not find resource with ARN {arn}")
-        return tracker
 
     def _set_tags(self, arn: str, tags: list[dict[str, str]]) -> None:
         merged = dict(self.tags.get(arn, {}))
@@ -333,7 +317,7 @@ class PersonalizeEmulator:
             "datasetGroupArn": group.arn,
             "status": status,
             "creationDateTime": group.created,
-            "lastUpdatedDateTime": group.created + max(0.0, min(now, group.ready_at()) - group.started),
+            "lastUpdatedDateTime": group.updated(now),
         }
         if group.extra.get("domain"):
             view["domain"] = group.extra["domain"]
@@ -342,7 +326,8 @@ class PersonalizeEmulator:
         return view
 
     def _op_DescribeDatasetGroup(self, params: dict[str, Any]) -> dict[str, Any]:
-        return {"datasetGroup": self._group_view(self._dataset_group(params["datasetGroupArn"]), time.monotonic())}
+        group = _found(self.dataset_groups, arn=params["datasetGroupArn"])
+        return {"datasetGroup": self._group_view(group, time.monotonic())}
 
     def _page(self, items: list[dict[str, Any]], params: dict[str, Any], key: str) -> dict[str, Any]:
         size = params.get("maxResults", 100)
@@ -368,7 +353,7 @@ class PersonalizeEmulator:
         return self._page(views, params, "datasetGroups")
 
     def _op_DeleteDatasetGroup(self, params: dict[str, Any]) -> dict[str, Any]:
-        group = self._dataset_group(params["datasetGroupArn"])
+        group = _found(self.dataset_groups, arn=params["datasetGroupArn"])
         now = time.monotonic()
         if any(t.extra["datasetGroupArn"] == group.arn and not t.gone(now) for t in self.trackers.values()):
             raise ServiceError("ResourceInUseException", f"Dataset group {group.arn} still has an event tracker")
@@ -381,7 +366,7 @@ class PersonalizeEmulator:
         return {}
 
     def _op_CreateEventTracker(self, params: dict[str, Any]) -> dict[str, Any]:
-        group = self._dataset_group(params["datasetGroupArn"])
+        group = _found(self.dataset_groups, arn=params["datasetGroupArn"])
         now = time.monotonic()
         status = group.status(now)
         if status != "ACTIVE":
@@ -418,11 +403,12 @@ class PersonalizeEmulator:
             "datasetGroupArn": tracker.extra["datasetGroupArn"],
             "status": tracker.status(now),
             "creationDateTime": tracker.created,
-            "lastUpdatedDateTime": tracker.created + max(0.0, min(now, tracker.ready_at()) - tracker.started),
+            "lastUpdatedDateTime": tracker.updated(now),
         }
 
     def _op_DescribeEventTracker(self, params: dict[str, Any]) -> dict[str, Any]:
-        return {"eventTracker": self._tracker_view(self._tracker(params["eventTrackerArn"]), time.monotonic())}
+        tracker = _found(self.trackers, arn=params["eventTrackerArn"])
+        return {"eventTracker": self._tracker_view(tracker, time.monotonic())}
 
     def _op_ListEventTrackers(self, params: dict[str, Any]) -> dict[str, Any]:
         now = time.monotonic()
@@ -441,7 +427,7 @@ class PersonalizeEmulator:
         return self._page(summaries, params, "eventTrackers")
 
     def _op_DeleteEventTracker(self, params: dict[str, Any]) -> dict[str, Any]:
-        tracker = self._tracker(params["eventTrackerArn"])
+        tracker = _found(self.trackers, arn=params["eventTrackerArn"])
         now = time.monotonic()
         status = tracker.status(now)
         if status.startswith("DELETE"):
@@ -453,14 +439,8 @@ class PersonalizeEmulator:
         return {}
 
     # ------------------------------------------------------------ datasets
-    def _dataset(self, arn: str) -> _Resource:
-        dataset = self.datasets.get(arn)
-        if dataset is None:
-            raise ServiceError("ResourceNotFoundException", f"Could not find resource with ARN {arn}")
-        return dataset
-
     def _op_CreateDataset(self, params: dict[str, Any]) -> dict[str, Any]:
-        group = self._dataset_group(params["datasetGroupArn"])
+        group = _found(self.dataset_groups, arn=params["datasetGroupArn"])
         dataset_type = params["datasetType"].upper()
         if dataset_type not in DATASET_TYPES:
             raise ServiceError("InvalidInputException", f"Unknown datasetType {params['datasetType']}")
@@ -497,14 +477,14 @@ class PersonalizeEmulator:
             "schemaArn": dataset.extra["schemaArn"],
             "status": status,
             "creationDateTime": dataset.created,
-            "lastUpdatedDateTime": dataset.created + max(0.0, min(now, dataset.ready_at()) - dataset.started),
+            "lastUpdatedDateTime": dataset.updated(now),
         }
         if "trackingId" in dataset.extra and status == "ACTIVE":  # reported once the dataset is ACTIVE
             view["trackingId"] = dataset.extra["trackingId"]
         return view
 
     def _op_DescribeDataset(self, params: dict[str, Any]) -> dict[str, Any]:
-        return {"dataset": self._dataset_view(self._dataset(params["datasetArn"]), time.monotonic())}
+        return {"dataset": self._dataset_view(_found(self.datasets, arn=params["datasetArn"]), time.monotonic())}
 
     def _op_ListDatasets(self, params: dict[str, Any]) -> dict[str, Any]:
         now = time.monotonic()
@@ -523,7 +503,7 @@ class PersonalizeEmulator:
         return self._page(summaries, params, "datasets")
 
     def _op_DeleteDataset(self, params: dict[str, Any]) -> dict[str, Any]:
-        dataset = self._dataset(params["datasetArn"])
+        dataset = _found(self.datasets, arn=params["datasetArn"])
         now = time.monotonic()
         if dataset.status(now).startswith("DELETE"):
             raise ServiceError("ResourceInUseException", f"Dataset {dataset.arn} is being deleted")
@@ -564,21 +544,14 @@ class PersonalizeEmulator:
             active = {t.extra["trackingId"] for t in self.trackers.values() if t.status(now) == "ACTIVE"}
         if params.get("trackingId") not in active:
             raise ServiceError("InvalidInputException", "The trackingId is not that of an ACTIVE event tracker")
-        self.events_put += 1
         return {}
 
-    def _resource(self, arn: str) -> _Resource:
-        resource = self.dataset_groups.get(arn) or self.trackers.get(arn) or self.datasets.get(arn)
-        if resource is None:
-            raise ServiceError("ResourceNotFoundException", f"Could not find resource with ARN {arn}")
-        return resource
-
     def _op_ListTagsForResource(self, params: dict[str, Any]) -> dict[str, Any]:
-        resource = self._resource(params["resourceArn"])
+        resource = _found(self.dataset_groups, self.trackers, self.datasets, arn=params["resourceArn"])
         return {"tags": [{"tagKey": k, "tagValue": v} for k, v in self.tags.get(resource.arn, {}).items()]}
 
     def _op_TagResource(self, params: dict[str, Any]) -> dict[str, Any]:
-        resource = self._resource(params["resourceArn"])
+        resource = _found(self.dataset_groups, self.trackers, self.datasets, arn=params["resourceArn"])
         self._set_tags(resource.arn, params["tags"])
         return {}
 
