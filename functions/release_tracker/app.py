@@ -168,11 +168,17 @@ def release(
     sleep: Callable[[float], None] = time.sleep,
 ) -> Released:
     """Release steps every POLL_SECONDS until none of the application's trackers is left, or `seconds` pass.
-    Throttling and calls with no answer only mean "not yet"."""
+    Throttling and calls with no answer only mean "not yet"; a step the invocation's deadline cuts short leaves the
+    answer to the step before it (what it saw of the trackers, rather than only "out of time")."""
     deadline = time.monotonic() + seconds
+    released: Released | None = None
     while True:
         try:
             released = release_step(personalize, ssm, prefix, group_arn, by)
+        except OutOfTime:
+            if released is None:
+                raise
+            return released
         except (ClientError, BotoCoreError) as error:
             if not (is_outage(error) or (isinstance(error, ClientError) and is_throttling(error))):
                 raise

@@ -12,6 +12,8 @@ from botocore.stub import Stubber
 from release_tracker import app
 
 from common.clients import Deadline
+from common.personalize import MADE_BY, TAG_MADE_BY
+from local.personalize_emulator import PersonalizeEmulator, Timing
 from tests.helpers import REGION, event
 
 STACK = "arn:aws:cloudformation:us-east-1:123456789012:stack/recommendations/0f1e2d3c"
@@ -139,3 +141,22 @@ def test_with_too_little_of_the_30_s_left_no_call_begins_and_the_hook_answers(in
 
     assert answer["hookStatus"] == status, answer
     assert "out of time for this invocation" in answer["message"]
+
+
+def test_a_step_the_deadline_cuts_short_leaves_the_answer_to_the_step_before(
+    personalize: Any, emulator: PersonalizeEmulator
+) -> None:
+    """The hook's answer says what the last whole look saw (a tracker still being created), not only "out of
+    time": once the first look's three calls are made, no call may begin."""
+    emulator.tracker_timing = Timing(pending=3600)
+    group = personalize.create_dataset_group(name="shop")["datasetGroupArn"]
+    made = [{"tagKey": TAG_MADE_BY, "tagValue": MADE_BY}]
+    tracker = personalize.create_event_tracker(name="shop-tracker", datasetGroupArn=group, tags=made)
+    deadline = Deadline(reserve=app.HOOK_ANSWER_SECONDS)
+    calls = iter(range(100))
+    deadline.seconds_left = lambda: deadline.needed + (1 if next(calls) < 3 else -1)
+
+    released = app.release(deadline.watch(personalize), client("ssm"), "/p", group, "test", 60, sleep=lambda _: None)
+
+    assert not released.done
+    assert f"{tracker['eventTrackerArn']} is CREATE PENDING" in released.message
