@@ -78,7 +78,7 @@ def gone(stack: LocalEngine, tracker_arn: str) -> None:
             return
         import time
 
-        time.sleep(0.05)
+        time.sleep(0.01)
     raise AssertionError(f"{tracker_arn} still there")
 
 
