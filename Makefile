@@ -43,12 +43,12 @@ invoke: $(BIN)/.installed
 ## engine's clock, and together they take little more time than the container tier alone.
 test: $(BIN)/.installed lint checkov
 	$(BIN)/python -m pytest -n 6 --dist worksteal -m "not slow" --ignore=tests/container $(PYTEST_ARGS)
-	$(MAKE) -j2 --output-sync=target test-containers $(ALSO)
+	$(MAKE) $(if $(ALSO),-j2 --output-sync=target) test-containers $(ALSO)
 
 test-containers: $(BIN)/.installed
 	$(BIN)/python -m pytest -n auto --dist worksteal -m "not slow" tests/container $(PYTEST_ARGS)
 
-## The tests marked slow (scale and soak: a few minutes).
+## The tests marked slow (scale, soak and the user journeys: about a minute and a half).
 test-slow: $(BIN)/.installed
 	$(BIN)/python -m pytest -n 6 --dist worksteal -m slow $(PYTEST_ARGS)
 

@@ -33,7 +33,7 @@ def without_hook(document: dict[str, Any]) -> dict[str, Any]:
 
 def main(argv: list[str]) -> None:
     document = yaml_parse(Path(argv[0]).read_text())
-    json.dump(without_hook(json.loads(json.dumps(document))), sys.stdout, indent=2)  # JSON is YAML too
+    json.dump(without_hook(document), sys.stdout, indent=2)  # JSON is YAML too
 
 
 if __name__ == "__main__":

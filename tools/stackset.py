@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from pathlib import Path
 from typing import Any
 
 from samcli.yamlhelper import yaml_parse
@@ -42,8 +43,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("packaged", help="the template `sam package` wrote")
     parser.add_argument("bucket_prefix", help="buckets are <prefix>-<region>, one in each region of the stack set")
     args = parser.parse_args(argv)
-    with open(args.packaged) as file:
-        packaged = yaml_parse(file.read())
+    packaged = yaml_parse(Path(args.packaged).read_text())
     json.dump(regional_artifacts(expand(packaged), args.bucket_prefix), sys.stdout, indent=2)
     print()
 
