@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import functools
 import os
 from collections.abc import Iterator
 from pathlib import Path
@@ -26,12 +27,11 @@ CLIENTS = {
 }
 
 
-def _api_names() -> dict[str, dict[str, str]]:
+@functools.cache
+def api_names(client: str) -> dict[str, str]:
+    """The client's methods and the API operations they call (made when first needed, not in every test worker)."""
     with mock.patch.dict(os.environ, {"AWS_DEFAULT_REGION": REGION}):
-        return {name: boto3.client(service).meta.method_to_api_mapping for name, (service, _) in CLIENTS.items()}
-
-
-API = _api_names()
+        return boto3.client(CLIENTS[client][0]).meta.method_to_api_mapping
 
 
 def _module_functions(path: Path) -> dict[str, ast.FunctionDef]:
@@ -89,8 +89,8 @@ def _calls(node: ast.AST, imports: dict[str, Path], seen: set[tuple[Path, str]])
             method = target.attr
             if method == "get_paginator":
                 method = call.args[0].value  # type: ignore[attr-defined]
-            if method in API[client]:
-                action = f"{CLIENTS[client][1]}:{API[client][method]}"
+            if method in api_names(client):
+                action = f"{CLIENTS[client][1]}:{api_names(client)[method]}"
                 yield IAM_ACTION.get(action, action)
         elif (found := _common_function(target, imports)) is not None and found not in seen:
             path, name = found
@@ -125,7 +125,7 @@ def _count(node: ast.AST, path: Path, depth: int = 0) -> int:
             client = _client_name(target.value) if isinstance(target, ast.Attribute) else None
             if isinstance(target, ast.Attribute) and client in CLIENTS:
                 method = current.args[0].value if target.attr == "get_paginator" else target.attr  # type: ignore[attr-defined]
-                count += method in API[client]
+                count += method in api_names(client)
             elif (found := _common_function(target, callable_here)) is not None and depth < 8:
                 function = _module_functions(found[0]).get(found[1])
                 if function is not None and function is not node:
