@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import re
 import time
+import warnings
 from typing import Any
 
 from aws_lambda_powertools import Logger, Metrics
@@ -26,6 +27,9 @@ from common.status import check_status, waiting_out_outage
 
 logger = Logger()
 metrics = Metrics()
+# A check that finds the dataset not yet ACTIVE adds no metric: expected, so no UserWarning in the logs
+# (Powertools' documented way to say so).
+warnings.filterwarnings("ignore", "No application metrics to publish*")
 personalize = personalize_client()
 ssm = ssm_client()
 PARAMETER_PREFIX = os.environ.get("PARAMETER_PREFIX", "/personalize")

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import time
+import warnings
 from typing import Any
 
 from aws_lambda_powertools import Logger, Metrics
@@ -23,6 +24,9 @@ from common.status import check_status, waiting_out_outage
 
 logger = Logger()
 metrics = Metrics()
+# A check that finds the tracker not yet ACTIVE adds no metric: expected, so no UserWarning in the logs
+# (Powertools' documented way to say so).
+warnings.filterwarnings("ignore", "No application metrics to publish*")
 personalize = personalize_client()
 ssm = ssm_client()
 PARAMETER_TYPE = os.environ.get("PARAMETER_TYPE", "String")

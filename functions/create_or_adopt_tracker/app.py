@@ -6,6 +6,7 @@ import math
 import os
 import re
 import time
+import warnings
 from dataclasses import dataclass
 from typing import Any, TypedDict
 
@@ -32,6 +33,9 @@ from common.status import waiting_out_outage
 
 logger = Logger()
 metrics = Metrics()
+# A skipped or waiting answer adds no metric: expected, so no UserWarning in the logs
+# (Powertools' documented way to say so).
+warnings.filterwarnings("ignore", "No application metrics to publish*")
 personalize = personalize_client()
 ssm = ssm_client()
 EXCLUDE = compile_exclude_pattern(os.environ.get("EXCLUDE_NAME_PATTERN", ""))

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import warnings
 from collections.abc import Callable, Iterator
 from typing import Any
 from unittest import mock
@@ -17,7 +18,7 @@ from moto import mock_aws
 
 from common.errors import InvalidEvent
 from local.engine import LambdaContext, load_handler
-from local.personalize_emulator import PersonalizeEmulator
+from local.personalize_emulator import PersonalizeEmulator, Timing
 from local.template import Template
 from tests.helpers import dataset_group_arn, event
 
@@ -119,6 +120,32 @@ def test_check_dataset_stores_the_action_tracking_id(handler, personalize) -> No
     assert (result["datasetArn"], result["outcome"]) == (dataset, "ready")
     stored = boto3.client("ssm", region_name="us-east-1").get_parameter(Name=result["parameterName"])
     assert stored["Parameter"]["Value"] == personalize.describe_dataset(datasetArn=dataset)["dataset"]["trackingId"]
+
+
+@pytest.mark.parametrize(
+    "function", ["CheckEventTrackerFunction", "CheckDatasetFunction", "CreateOrAdoptTrackerFunction"]
+)
+def test_an_answer_that_adds_no_metric_puts_no_warning_in_the_logs(
+    handler, personalize, emulator: PersonalizeEmulator, function: str
+) -> None:
+    """A check of a resource not yet ACTIVE, or a skipped group, adds no metric: Powertools would warn of it in the
+    function's log (once per container) unless the function says it is expected."""
+    emulator.tracker_timing = emulator.dataset_timing = Timing(pending=60)
+    group = personalize.create_dataset_group(
+        name="retail-recommendations", tags=[{"tagKey": "event-tracker-provisioner:skip", "tagValue": "true"}]
+    )["datasetGroupArn"]
+    tracker = personalize.create_event_tracker(name="t", datasetGroupArn=group)["eventTrackerArn"]
+    personalize.create_dataset(name="a", schemaArn=SCHEMA, datasetGroupArn=group, datasetType="Action_Interactions")
+    payload = {
+        "CheckEventTrackerFunction": dict(event("check-event-tracker.json"), eventTrackerArn=tracker),
+        "CheckDatasetFunction": event("check-dataset.json"),
+        "CreateOrAdoptTrackerFunction": event("create-or-adopt-tracker.json"),
+    }[function]
+    with warnings.catch_warnings(record=True) as seen:
+        warnings.simplefilter("always")  # the function's module, imported now, puts its own filter before this one
+        answer = handler(function)(payload)
+    assert answer["outcome"] in ("waiting", "skipped"), answer
+    assert [str(w.message) for w in seen if "metrics" in str(w.message)] == []
 
 
 @pytest.mark.parametrize(
