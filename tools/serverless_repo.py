@@ -11,7 +11,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from samcli.yamlhelper import yaml_parse
+from local.template import read
 
 HOOK_CONDITION = "HasDeletionHook"
 
@@ -32,7 +32,7 @@ def without_hook(document: dict[str, Any]) -> dict[str, Any]:
 
 
 def main(argv: list[str]) -> None:
-    document = yaml_parse(Path(argv[0]).read_text())
+    document = read(Path(argv[0]))
     json.dump(without_hook(document), sys.stdout, indent=2)  # JSON is YAML too
 
 

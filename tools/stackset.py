@@ -18,9 +18,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from samcli.yamlhelper import yaml_parse
-
-from local.template import expand
+from local.template import expand, read
 
 
 def regional_artifacts(expanded: dict[str, Any], bucket_prefix: str) -> dict[str, Any]:
@@ -43,7 +41,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("packaged", help="the template `sam package` wrote")
     parser.add_argument("bucket_prefix", help="buckets are <prefix>-<region>, one in each region of the stack set")
     args = parser.parse_args(argv)
-    packaged = yaml_parse(Path(args.packaged).read_text())
+    packaged = read(Path(args.packaged))
     json.dump(regional_artifacts(expand(packaged), args.bucket_prefix), sys.stdout, indent=2)
     print()
 

@@ -41,13 +41,13 @@ ssm = ssm_client()
 EXCLUDE = compile_exclude_pattern(os.environ.get("EXCLUDE_NAME_PATTERN", ""))
 PARAMETER_PREFIX = os.environ.get("PARAMETER_PREFIX", "/personalize")
 
-# Codes CreateEventTracker may answer when the dataset group already has a
-# tracker. ResourceAlreadyExists is the likely one, the others are not ruled out.
 # What an outcome `waiting` waits for (`waitingFor`, in the execution's history for whoever reads it).
 DELETION = "the deletion of the group's tracker"
 STACK = "the stack's own tracker"
 THROTTLING = "Personalize's throttling to end"
 OUTAGE = "Personalize to answer"
+# Codes CreateEventTracker may answer when the dataset group already has a
+# tracker. ResourceAlreadyExists is the likely one, the others are not ruled out.
 _ALREADY_HAS_TRACKER = frozenset({"ResourceAlreadyExistsException", "ResourceInUseException", "InvalidInputException"})
 
 
