@@ -10,7 +10,7 @@ export SAM_CLI_TELEMETRY := 0
 unexport PYTHONDONTWRITEBYTECODE
 MAKEFLAGS += --no-print-directory
 
-.PHONY: local invoke test test-containers test-slow verify lint checkov bench freeze clean
+.PHONY: local invoke test test-in-process test-containers test-slow verify lint checkov bench freeze clean
 
 $(BIN)/.installed: requirements-dev.txt
 	@test -n "$(PYTHON)" || { echo "Python 3.11 or newer is needed"; exit 1; }
@@ -36,19 +36,22 @@ invoke: $(BIN)/.installed
 	@test -n "$(FUNCTION)" -a -n "$(EVENT)" || { echo "usage: make invoke FUNCTION=<logical id> EVENT=events/<file>.json"; exit 2; }
 	@$(BIN)/python -m tools.invoke $(FUNCTION) $(EVENT)
 
-## All tests and checks: lint, then pytest (which also runs cfn-lint, sam validate --lint, sam build, statelint),
-## without the tests marked slow; then the container tier on its own (it skips itself without Docker), since its
-## emulated arm64 containers and the in-process tests slow each other down on a small machine.
+## All tests and checks: lint and checkov beside pytest (which also runs cfn-lint, sam validate --lint, sam build,
+## statelint), without the tests marked slow; then the container tier on its own (it skips itself without Docker),
+## since its emulated arm64 containers and the in-process tests slow each other down on a small machine.
 ## `make test ALSO=test-slow` (CI) runs the slow tier beside the container tier: one waits on qemu, the other on the
 ## engine's clock, and together they take little more time than the container tier alone.
-test: $(BIN)/.installed lint checkov
-	$(BIN)/python -m pytest -n 6 --dist worksteal -m "not slow" --ignore=tests/container $(PYTEST_ARGS)
+test: $(BIN)/.installed .venv-checkov/bin/.installed
+	$(MAKE) -j3 lint checkov test-in-process
 	$(MAKE) $(if $(ALSO),-j2 --output-sync=target) test-containers $(ALSO)
+
+test-in-process: $(BIN)/.installed
+	$(BIN)/python -m pytest -n 6 --dist worksteal -m "not slow" --ignore=tests/container $(PYTEST_ARGS)
 
 test-containers: $(BIN)/.installed
 	$(BIN)/python -m pytest -n auto --dist worksteal -m "not slow" tests/container $(PYTEST_ARGS)
 
-## The tests marked slow (scale, soak and the user journeys: about a minute and a half).
+## The tests marked slow (scale, soak, deadlines in real time and the user journeys: about a minute and a half).
 test-slow: $(BIN)/.installed
 	$(BIN)/python -m pytest -n 6 --dist worksteal -m slow $(PYTEST_ARGS)
 

@@ -67,7 +67,7 @@ def engine(invoke: Callable[..., str], time_scale: float) -> list[Any]:
         mock.patch.object(lambda_eval_utils, "boto_client_for", _task_client),
         mock.patch.object(state_task_service_events, "boto_client_for", _task_client),
         mock.patch.object(json_path, "parse", _JSONPATHS),
-        mock.patch.object(JSONFileLoader, "load_file", _load_file_once),
+        botocore_models_read_once(),
         mock.patch.object(AmazonStateLanguageParser, "parse", staticmethod(_parsed)),
         mock.patch.object(LambdaBackend, "invoke", invoke),
         mock.patch.object(StateTaskLambda, "_from_error", _lambda_api_error_named_as_step_functions_does()),
@@ -101,6 +101,11 @@ _PARSE = AmazonStateLanguageParser.parse
 _JSONPATHS = functools.lru_cache(maxsize=1024)(json_path.parse)  # jsonpath_ng builds a parser for every call
 _LOADED: dict[str, Any] = {}
 _LOAD_FILE = JSONFileLoader.load_file
+
+
+def botocore_models_read_once() -> Any:
+    """botocore's JSON models read once per process, not once per session (moto's mock gives each its own)."""
+    return mock.patch.object(JSONFileLoader, "load_file", _load_file_once)
 
 
 def _load_file_once(loader: JSONFileLoader, file_path: str) -> Any:

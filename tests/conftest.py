@@ -35,6 +35,10 @@ from local.engine import LocalEngine
 from local.personalize_emulator import PersonalizeEmulator
 from tests.helpers import ACCOUNT, FAST, REGION, choice_reads_missing
 
+# Every test's clients, not only the engine's: each mock_aws starts a new default session, which would parse
+# botocore's models again (a twentieth of the tests' CPU).
+moto_patches.botocore_models_read_once().start()
+
 
 @pytest.fixture
 def emulator() -> Iterator[PersonalizeEmulator]:

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import time
 
+import pytest
+
 from local.engine import LocalEngine
 from local.personalize_emulator import PersonalizeEmulator
 from tests.helpers import dataset_group_arn, event
@@ -24,6 +26,7 @@ def wait_for_state(stack: LocalEngine, arn: str, state: str, timeout: float = 30
     raise TimeoutError(f"{state} was never entered")
 
 
+@pytest.mark.slow  # a deadline in real time, by design: `make test-slow`, which CI runs
 def test_the_stacks_own_tracker_appearing_in_the_grace_period_is_adopted(
     make_stack, emulator: PersonalizeEmulator
 ) -> None:
@@ -45,6 +48,7 @@ def test_the_stacks_own_tracker_appearing_in_the_grace_period_is_adopted(
     assert stack.parameter(stack.parameter_name(NAME))["Value"] == stacks_tracker["trackingId"]
 
 
+@pytest.mark.slow  # a deadline in real time, by design: `make test-slow`, which CI runs
 def test_when_the_stack_declares_no_tracker_one_is_created_after_the_grace_period(
     make_stack, emulator: PersonalizeEmulator
 ) -> None:

@@ -151,6 +151,7 @@ def test_a_request_that_names_nothing_to_release_says_so(stack: LocalEngine, tar
 
 
 # ------------------------------------------------------------------ CloudFormation's limits
+@pytest.mark.slow  # a deadline in real time, by design: `make test-slow`, which CI runs
 def test_a_hung_personalize_call_still_answers_within_cloudformations_wait(
     stack: LocalEngine, emulator: PersonalizeEmulator, monkeypatch
 ) -> None:
@@ -167,6 +168,7 @@ def test_a_hung_personalize_call_still_answers_within_cloudformations_wait(
     assert stack.emulator.trackers_of(GROUP) == []
 
 
+@pytest.mark.slow  # a deadline in real time, by design: `make test-slow`, which CI runs
 def test_the_third_answer_is_final(stack: LocalEngine, emulator: PersonalizeEmulator, monkeypatch) -> None:
     """A tracker still being created cannot be deleted: IN_PROGRESS twice (its callbackContext comes back as a
     JSON string), then FAILED, which FailureMode WARN turns into a warning."""

@@ -263,6 +263,7 @@ def test_limit_exceeded_bursts_that_clear_are_waited_out_with_no_failed_task(
     assert states.count("CreateOrAdoptTracker") == 2
 
 
+@pytest.mark.slow  # a deadline in real time, by design: `make test-slow`, which CI runs
 def test_throttling_of_every_call_ends_at_the_deadline_as_limit_exceeded(
     make_stack, emulator: PersonalizeEmulator
 ) -> None:
@@ -284,6 +285,7 @@ def test_throttling_of_every_call_ends_at_the_deadline_as_limit_exceeded(
     assert stack.parameter(PARAMETER) is None
 
 
+@pytest.mark.slow  # a deadline in real time, by design: `make test-slow`, which CI runs
 def test_throttled_tracker_creation_ends_at_the_deadline(
     make_stack, emulator: PersonalizeEmulator, no_client_backoff: None
 ) -> None:
@@ -324,6 +326,7 @@ def test_ssm_throttling_that_clears(stack: LocalEngine, emulator: PersonalizeEmu
 
 
 # 10 -------------------------------------------------------------------------------------------
+@pytest.mark.slow  # a deadline in real time, by design: `make test-slow`, which CI runs
 def test_a_tracker_that_never_becomes_active_times_out(make_stack, emulator: PersonalizeEmulator) -> None:
     stack = make_stack(  # a test of the deadline's timing: in real time
         {"time_scale": 1.0}, ProvisioningTimeoutSeconds=6, PollIntervalSeconds=1, MaxPollIntervalSeconds=2
