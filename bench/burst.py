@@ -44,7 +44,7 @@ class RemoteEmulator:
             [
                 sys.executable,
                 "-m",
-                "local.personalize_emulator",
+                "tools.emulator",
                 "--port",
                 "0",
                 "--dataset-group-seconds",

@@ -53,7 +53,7 @@ def local_run(containers: bool) -> Run:
 
 def invocations(warm: int) -> tuple[float, float, list[float]]:
     """start-lambda's start-up, then ParseInputFunction once cold and `warm` times warm (seconds, client side)."""
-    from local.containers.start import docker_gateway, start_lambda
+    from tools.sam_local import docker_gateway, start_lambda
 
     gateway = docker_gateway()
     services = {"AWS_ENDPOINT_URL": f"http://{gateway}:9", "AWS_ENDPOINT_URL_PERSONALIZE": f"http://{gateway}:9"}

@@ -14,8 +14,8 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from local.containers import layer
 from tests.container.test_sam_local_invoke import ROOT, documented_invoke_lines, parsed
+from tools import layer_cache as layer
 
 SAM_IMAGE_PREFIX = "samcli/lambda-python"
 BASE_IMAGE = "public.ecr.aws/lambda/python:3.13-arm64"

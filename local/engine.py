@@ -11,7 +11,7 @@
 - a handler that outlasts its function's Timeout ends the invocation as Lambda ends it
   (Sandbox.Timedout, or Lambda.Unknown for older runtimes); any AWS call it still makes fails.
 
-With `containers` (a running `sam local start-lambda`, local.containers.start), each task's function runs
+With `containers` (a running `sam local start-lambda`, tools.sam_local), each task's function runs
 in its Lambda container instead, called through the Lambda Invoke API; moto's services are then
 also served over HTTP (`serve_at`), where the containers reach them. Only the invoker differs.
 """
@@ -56,7 +56,7 @@ from local.personalize_emulator import PersonalizeEmulator
 from local.template import TEMPLATE, Function, Rule, Template, queue_of
 
 if TYPE_CHECKING:
-    from local.containers.start import StartLambda
+    from tools.sam_local import StartLambda
 
 REGION = "us-east-1"
 ACCOUNT = "123456789012"
@@ -433,8 +433,7 @@ class LocalEngine:
             self.invoke(name, body, headers)
             if not headers.get("x-amz-function-error"):
                 return ""
-        queue = queue_of(self.functions[name].properties.get("DeadLetterQueue", {}).get("TargetArn"))
-        self._dead_letter(name, queue, json.loads(body) if body else {})
+        self._dead_letter(name, json.loads(body) if body else {})
         return ""
 
     def _run_handler(self, name: str, body: Any, response_headers: dict[str, str]) -> str:
@@ -606,7 +605,7 @@ class LocalEngine:
                 try:
                     results[rule.target] = self.start(event)
                 except ClientError as error:  # the target refused it (gone, denied): the rule's dead-letter queue
-                    self._dead_letter(rule.target, rule.dead_letter_queue, event)
+                    self._dead_letter(rule.target, event, rule.dead_letter_queue)
                     results[rule.target] = error
                 continue
             for attempt in range(ASYNC_ATTEMPTS):
@@ -615,14 +614,14 @@ class LocalEngine:
                     break
                 except Exception as error:
                     if attempt == ASYNC_ATTEMPTS - 1:
-                        queue = queue_of(
-                            self.functions[rule.target].properties.get("DeadLetterQueue", {}).get("TargetArn")
-                        )
-                        self._dead_letter(rule.target, queue, event)
+                        self._dead_letter(rule.target, event)
                         results[rule.target] = error
         return results
 
-    def _dead_letter(self, target: str, queue: str | None, event: Any) -> None:
+    def _dead_letter(self, target: str, event: Any, rule_queue: str | None = None) -> None:
+        """What EventBridge gave up on goes to the rule's queue; what Lambda gave up on, to the function's."""
+        function = self.functions.get(target)
+        queue = queue_of(function.properties.get("DeadLetterQueue", {}).get("TargetArn")) if function else rule_queue
         self.dead_letters.append((target, event))
         if queue is None:
             return

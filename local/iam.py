@@ -82,7 +82,7 @@ def request_resources(
             (action, bus if bus.startswith("arn:") else f"arn:aws:events:{region}:{account}:event-bus/{bus}")
             for bus in sorted(buses)
         ]
-    checks = [(action, _resource(action, formats, service, operation, params, region, account))]
+    checks = [(action, _resource(action, formats, params, region, account))]
     if service == "personalize" and operation.startswith("Create") and params.get("tags"):
         checks.append(("personalize:TagResource", "*"))
     if service == "ssm" and operation == "PutParameter":
@@ -93,15 +93,8 @@ def request_resources(
     return checks
 
 
-def _resource(
-    action: str,
-    formats: tuple[str, ...],
-    service: str,
-    operation: str,
-    params: dict[str, Any],
-    region: str,
-    account: str,
-) -> str:
+def _resource(action: str, formats: tuple[str, ...], params: dict[str, Any], region: str, account: str) -> str:
+    service, _, name = action.partition(":")  # the IAM action's service prefix and name
     if not formats:
         return "*"
     if service == "ssm":  # parameters: arn:...:parameter/<name without its leading slash>
@@ -114,7 +107,7 @@ def _resource(
             return arn
     if service == "lambda" and isinstance(params.get("FunctionName"), str):
         return _fill(formats[0], region, account, FunctionName=params["FunctionName"])
-    if operation.startswith("Create") and isinstance(params.get("name"), str):  # the resource it creates
+    if name.startswith("Create") and isinstance(params.get("name"), str):  # the resource it creates
         return _fill(formats[0], region, account, ResourceId=params["name"])
     raise LookupError(f"no resource of {action} ({', '.join(formats)}) in the request {sorted(params)}")
 

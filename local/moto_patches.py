@@ -1,7 +1,7 @@
 """Every change this project makes to moto's behaviour, in one place.
 
 Written for moto MOTO_VERSION (requirements-dev.txt pins it): each patch replaces a private method of moto's
-Lambda backend, Step Functions engine or SSM backend, which a new version may rename or change.
+Lambda backend or Step Functions engine, which a new version may rename or change.
 `tests/unit/test_moto_patches.py` fails when the installed moto is another version, and checks that each patched
 attribute still exists; read each patch again before moving the pin.
 """
@@ -20,7 +20,6 @@ from botocore.exceptions import ClientError
 from botocore.loaders import JSONFileLoader
 from moto.awslambda.models import LambdaBackend
 from moto.core import models as moto_core
-from moto.ssm.models import SimpleSystemManagerBackend
 from moto.stepfunctions.parser.api import HistoryEventType, LambdaFunctionFailedEventDetails
 from moto.stepfunctions.parser.asl.component.common.error_name.custom_error_name import CustomErrorName
 from moto.stepfunctions.parser.asl.component.common.error_name.failure_event import FailureEvent
@@ -46,7 +45,6 @@ PATCHED = (
     (StepFunctionsParserBackend, "start_execution"),
     (WaitFunction, "_wait_interval"),
     (retrier_decl, "time"),
-    (SimpleSystemManagerBackend, "put_parameter"),
     (moto_core, "RESPONSES_METHODS"),
     (lambda_eval_utils, "boto_client_for"),
     (state_task_service_events, "boto_client_for"),
@@ -82,11 +80,7 @@ def _task_client(region: str, service: str, state_credentials: Any = None) -> An
     return _shared_task_client(region, service)  # moto's ignores the credentials too
 
 
-@functools.cache
-def _shared_task_client(region: str, service: str) -> Any:
-    return _BOTO_CLIENT_FOR(region=region, service=service)
-
-
+_shared_task_client = functools.cache(lambda region, service: _BOTO_CLIENT_FOR(region=region, service=service))
 _BOTO_CLIENT_FOR = lambda_eval_utils.boto_client_for
 
 
@@ -118,11 +112,6 @@ def _load_file_once(loader: JSONFileLoader, file_path: str) -> Any:
 def retry_clock(clock: Any) -> Any:
     """The clock the engine's Retry sleeps on (a test records the delays instead of sleeping them)."""
     return mock.patch.object(retrier_decl, "time", clock)
-
-
-def ssm_put_parameter(put_parameter: Callable[..., Any]) -> Any:
-    """SSM's PutParameter, as moto's backend runs it (a test makes it throttle)."""
-    return mock.patch.object(SimpleSystemManagerBackend, "put_parameter", put_parameter)
 
 
 def _execution_names_checked_atomically() -> Callable[..., Any]:

@@ -6,12 +6,11 @@ AmazonPersonalize.<Operation>`), so the real boto3 client talks to it through
 botocore's own service model; statuses move with the clock, and timing and
 faults can be programmed per resource or globally.
 
-Run it standalone with `python -m local.personalize_emulator --port 4599`.
+Run it standalone with `python -m tools.emulator --port 4599`.
 """
 
 from __future__ import annotations
 
-import argparse
 import base64
 import contextlib
 import functools
@@ -29,7 +28,7 @@ import botocore.session
 import regex
 from botocore.model import ServiceModel, Shape
 
-from local.faults import Fault, Faults
+from local.faults import Faults
 
 ACCOUNT = "123456789012"
 REGION = "us-east-1"
@@ -209,13 +208,6 @@ class PersonalizeEmulator:
             released, self._released = self._released, threading.Event()
         released.set()
 
-    def delete_tracker_after(self, dataset_group_name: str, seconds: float) -> None:
-        """The dataset group's tracker is deleted `seconds` after it was created."""
-        with self._lock:
-            timing = self._tracker_timings.get(dataset_group_name, Timing(**vars(self.tracker_timing)))
-            timing.deleted_after = seconds
-            self.time_tracker(dataset_group_name, timing)
-
     def seed_tracker(self, dataset_group_arn: str, arn: str | None = None) -> dict[str, Any]:
         """An ACTIVE tracker for the dataset group, with this ARN (to match a sample event) or a new one."""
         with self._lock:
@@ -344,13 +336,15 @@ class PersonalizeEmulator:
             result["nextToken"] = base64.b64encode(str(start + size).encode()).decode()
         return result
 
+    def _list(self, store: dict[str, _Resource], view: Callable[..., Any], params: Any, key: str, *keys: str) -> Any:
+        """A List operation: newest first, the group's (or every) resource's summary (its view, or `keys` of it)."""
+        now, group = time.monotonic(), params.get("datasetGroupArn")
+        chosen = [r for r in store.values() if not group or r.extra.get("datasetGroupArn") == group]
+        views = [view(r, now) for r in sorted(chosen, key=lambda r: r.created, reverse=True)]
+        return self._page([{k: v[k] for k in keys} if keys else v for v in views], params, key)
+
     def _op_ListDatasetGroups(self, params: dict[str, Any]) -> dict[str, Any]:
-        now = time.monotonic()
-        groups = sorted(self.dataset_groups.values(), key=lambda group: group.created, reverse=True)
-        views = [self._group_view(group, now) for group in groups]
-        for view in views:
-            view.pop("roleArn", None)
-        return self._page(views, params, "datasetGroups")
+        return self._list(self.dataset_groups, self._group_view, params, "datasetGroups")
 
     def _op_DeleteDatasetGroup(self, params: dict[str, Any]) -> dict[str, Any]:
         group = _found(self.dataset_groups, arn=params["datasetGroupArn"])
@@ -411,20 +405,8 @@ class PersonalizeEmulator:
         return {"eventTracker": self._tracker_view(tracker, time.monotonic())}
 
     def _op_ListEventTrackers(self, params: dict[str, Any]) -> dict[str, Any]:
-        now = time.monotonic()
-        trackers = [
-            t
-            for t in self.trackers.values()
-            if not params.get("datasetGroupArn") or t.extra["datasetGroupArn"] == params["datasetGroupArn"]
-        ]
-        summaries = [
-            {
-                key: self._tracker_view(t, now)[key]
-                for key in ("name", "eventTrackerArn", "status", "creationDateTime", "lastUpdatedDateTime")
-            }
-            for t in sorted(trackers, key=lambda t: t.created, reverse=True)
-        ]
-        return self._page(summaries, params, "eventTrackers")
+        keys = ("name", "eventTrackerArn", "status", "creationDateTime", "lastUpdatedDateTime")
+        return self._list(self.trackers, self._tracker_view, params, "eventTrackers", *keys)
 
     def _op_DeleteEventTracker(self, params: dict[str, Any]) -> dict[str, Any]:
         tracker = _found(self.trackers, arn=params["eventTrackerArn"])
@@ -487,20 +469,8 @@ class PersonalizeEmulator:
         return {"dataset": self._dataset_view(_found(self.datasets, arn=params["datasetArn"]), time.monotonic())}
 
     def _op_ListDatasets(self, params: dict[str, Any]) -> dict[str, Any]:
-        now = time.monotonic()
-        datasets = [
-            d
-            for d in self.datasets.values()
-            if not params.get("datasetGroupArn") or d.extra["datasetGroupArn"] == params["datasetGroupArn"]
-        ]
-        summaries = [
-            {
-                key: self._dataset_view(d, now)[key]
-                for key in ("name", "datasetArn", "datasetType", "status", "creationDateTime", "lastUpdatedDateTime")
-            }
-            for d in sorted(datasets, key=lambda d: d.created, reverse=True)
-        ]
-        return self._page(summaries, params, "datasets")
+        keys = ("name", "datasetArn", "datasetType", "status", "creationDateTime", "lastUpdatedDateTime")
+        return self._list(self.datasets, self._dataset_view, params, "datasets", *keys)
 
     def _op_DeleteDataset(self, params: dict[str, Any]) -> dict[str, Any]:
         dataset = _found(self.datasets, arn=params["datasetArn"])
@@ -646,38 +616,3 @@ class PersonalizeEmulator:
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
-
-
-def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--port", type=int, default=4599)
-    parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument(
-        "--dataset-group-seconds", type=float, default=2.0, help="time before a dataset group is ACTIVE"
-    )
-    parser.add_argument("--tracker-seconds", type=float, default=2.0, help="time before a tracker is ACTIVE")
-    parser.add_argument("--rate-limit", type=float, help="requests a second per operation before LimitExceeded")
-    parser.add_argument(
-        "--rate-limited",
-        default="CreateEventTracker,DescribeEventTracker",
-        help="comma-separated operations that --rate-limit applies to",
-    )
-    args = parser.parse_args(argv)
-    emulator = PersonalizeEmulator()
-    emulator.dataset_group_timing = Timing(
-        pending=args.dataset_group_seconds / 2, in_progress=args.dataset_group_seconds / 2
-    )
-    emulator.tracker_timing = Timing(pending=args.tracker_seconds / 2, in_progress=args.tracker_seconds / 2)
-    if args.rate_limit is not None:
-        for operation in args.rate_limited.split(","):
-            emulator.faults.add(Fault("personalize", operation, per_second=args.rate_limit))
-    url = emulator.start(args.port, args.host)
-    print(f"Personalize emulator on {url}: export AWS_ENDPOINT_URL_PERSONALIZE={url}", flush=True)
-    try:
-        threading.Event().wait()
-    except KeyboardInterrupt:
-        emulator.stop()
-
-
-if __name__ == "__main__":
-    main()

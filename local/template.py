@@ -18,6 +18,7 @@ import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 from unittest import mock
 
@@ -32,17 +33,11 @@ _NO_VALUE = object()
 _STATE_MACHINES = ("AWS::Serverless::StateMachine", "AWS::StepFunctions::StateMachine")
 
 
-class _NoManagedPolicyNames:
-    """The template attaches managed policies by ARN only: no lookup of policy names is needed."""
-
-    def load(self) -> dict[str, str]:
-        return {}
-
-
 def expand(document: dict[str, Any], region: str = "us-east-1") -> dict[str, Any]:
     """The template as CloudFormation sees it after the AWS::Serverless transform."""
     with mock.patch.dict(os.environ, {"AWS_DEFAULT_REGION": region}):
-        return transform(json.loads(json.dumps(document)), {}, _NoManagedPolicyNames())
+        # The template attaches managed policies by ARN only: no lookup of policy names is needed.
+        return transform(json.loads(json.dumps(document)), {}, SimpleNamespace(load=dict))
 
 
 class TemplateError(ValueError):
@@ -65,8 +60,7 @@ class Rule:
     """An EventBridgeRule event of a function or state machine: its pattern and its target."""
 
     name: str
-    target: str  # logical ID
-    target_type: str  # AWS::Serverless::Function or AWS::Serverless::StateMachine
+    target: str  # logical ID: a function or a state machine
     pattern: dict[str, Any]
     dead_letter_queue: str | None = None  # logical ID of the queue EventBridge sends what it could not deliver
 
@@ -102,7 +96,7 @@ class Template:
         }
         self.region, self.account = region, account
         self.parameters = self._parameters(overrides or {})
-        self.conditions = {name: bool(self._resolve(expr)) for name, expr in self.doc.get("Conditions", {}).items()}
+        self.conditions = {name: bool(self.resolve(expr)) for name, expr in self.doc.get("Conditions", {}).items()}
 
     # ------------------------------------------------------------ parameters
     def _parameters(self, overrides: dict[str, Any]) -> dict[str, str]:
@@ -194,11 +188,8 @@ class Template:
 
     def resolve(self, node: Any) -> Any:
         """A template fragment with its intrinsic functions and conditions evaluated."""
-        return self._resolve(node)
-
-    def _resolve(self, node: Any) -> Any:
         if isinstance(node, list):
-            items = [self._resolve(item) for item in node]
+            items = [self.resolve(item) for item in node]
             return [item for item in items if item is not _NO_VALUE]
         if not isinstance(node, dict):
             return node
@@ -210,26 +201,26 @@ class Template:
                 logical_id, attribute = value if isinstance(value, list) else value.split(".", 1)
                 return self._get_att(logical_id, attribute)
             if key == "Fn::Sub":
-                text, variables = (value, {}) if isinstance(value, str) else (value[0], self._resolve(value[1]))
+                text, variables = (value, {}) if isinstance(value, str) else (value[0], self.resolve(value[1]))
                 return self._sub(text, variables)
             if key == "Fn::If":
                 name, then, otherwise = value
-                return self._resolve(then if self.conditions[name] else otherwise)
+                return self.resolve(then if self.conditions[name] else otherwise)
             if key == "Fn::Equals":
-                left, right = self._resolve(value)
+                left, right = self.resolve(value)
                 return str(left) == str(right)
             if key == "Fn::Not":
-                return not self._resolve(value[0])
+                return not self.resolve(value[0])
             if key == "Fn::And":
-                return all(self._resolve(value))
+                return all(self.resolve(value))
             if key == "Fn::Or":
-                return any(self._resolve(value))
+                return any(self.resolve(value))
             if key == "Condition":
                 return self.conditions[value]
             if key == "Fn::Join":
                 separator, items = value
-                return separator.join(str(item) for item in self._resolve(items))
-        resolved = {key: self._resolve(value) for key, value in node.items()}
+                return separator.join(str(item) for item in self.resolve(items))
+        resolved = {key: self.resolve(value) for key, value in node.items()}
         return {key: value for key, value in resolved.items() if value is not _NO_VALUE}
 
     # ------------------------------------------------------------ what the local run needs
@@ -244,7 +235,7 @@ class Template:
     def functions(self) -> dict[str, Function]:
         functions = {}
         for logical_id, resource in self.resources("AWS::Serverless::Function").items():
-            properties = self._resolve(resource.get("Properties", {}))  # Globals merged by SAM's own plugin
+            properties = self.resolve(resource.get("Properties", {}))  # Globals merged by SAM's own plugin
             environment = properties.get("Environment", {}).get("Variables", {})
             layers = resource.get("Properties", {}).get("Layers", [])
             functions[logical_id] = Function(
@@ -270,7 +261,7 @@ class Template:
         properties = machines[logical_id]["Properties"]
         raw = (self.path.parent / properties["DefinitionUri"]).read_text()
         substitutions = {
-            key: str(self._resolve(value)) for key, value in properties.get("DefinitionSubstitutions", {}).items()
+            key: str(self.resolve(value)) for key, value in properties.get("DefinitionSubstitutions", {}).items()
         }
         definition = re.sub(
             r"\$\{([A-Za-z0-9_]+)\}",
@@ -287,9 +278,9 @@ class Template:
             for logical_id, resource in self.resources(kind).items():
                 for name, event in resource.get("Properties", {}).get("Events", {}).items():
                     if event["Type"] == "EventBridgeRule":
-                        pattern = json.loads(json.dumps(self._resolve(event["Properties"]["Pattern"])))
+                        pattern = json.loads(json.dumps(self.resolve(event["Properties"]["Pattern"])))
                         queue = queue_of(event["Properties"].get("DeadLetterConfig", {}).get("Arn"))
-                        rules.append(Rule(name, logical_id, kind, pattern, queue))
+                        rules.append(Rule(name, logical_id, pattern, queue))
         return rules
 
 

@@ -2,7 +2,7 @@
 
     make invoke FUNCTION=CheckEventTrackerFunction EVENT=events/check-event-tracker.json
 
-1. puts the Powertools layer in SAM CLI's layer cache (`local.containers.layer`), so no AWS account is needed;
+1. puts the Powertools layer in SAM CLI's layer cache (`tools.layer_cache`), so no AWS account is needed;
 2. starts the Personalize emulator and moto's server (SSM, Step Functions and every other service) on
    the Docker bridge's gateway, where the container reaches them;
 3. seeds what the sample event names, so that the function does its real job;
@@ -35,8 +35,10 @@ from typing import Any
 
 import boto3
 
-from local.containers import layer
-from local.containers.start import (
+from local.personalize_emulator import PersonalizeEmulator, Timing
+from local.template import TEMPLATE, Template
+from tools import layer_cache as layer
+from tools.sam_local import (
     NO_RESPONSE,
     NO_RESPONSE_HINT,
     CannotInvoke,
@@ -48,8 +50,6 @@ from local.containers.start import (
     sam_environment,
     sam_executable,
 )
-from local.personalize_emulator import PersonalizeEmulator, Timing
-from local.template import TEMPLATE, Template
 
 sys.path.insert(0, str(TEMPLATE.parent / "layers" / "shared"))  # the functions' own names for their tags
 

@@ -304,7 +304,7 @@ def _run_in_containers(
     console: Console, template: Template, event: Any, args: argparse.Namespace, overrides: dict[str, str], log_file: Any
 ) -> int:
     """The same run, every function in its container; the services listen where the containers reach them."""
-    from local.containers.start import (
+    from tools.sam_local import (
         NO_RESPONSE,
         NO_RESPONSE_HINT,
         CannotInvoke,

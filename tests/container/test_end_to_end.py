@@ -78,7 +78,7 @@ def test_make_local_containers_provisions_and_stores_the_parameter() -> None:
 def deployed() -> Iterator[tuple[LocalEngine, PersonalizeEmulator]]:
     """The application with every function in its container, and the local services the containers reach."""
     require_docker()
-    from local.containers.start import docker_gateway, free_port, start_lambda
+    from tools.sam_local import docker_gateway, free_port, start_lambda
 
     gateway = docker_gateway()
     with contextlib.ExitStack() as cleanup:
@@ -195,7 +195,7 @@ SCENARIOS = (  # in this order: the teardown removes what the first provisioned
 
 
 def test_the_workflow_in_containers(subtests: pytest.Subtests) -> None:
-    from local.containers.start import NO_RESPONSE, NO_RESPONSE_HINT
+    from tools.sam_local import NO_RESPONSE, NO_RESPONSE_HINT
 
     require_docker()
     with deployed() as world:

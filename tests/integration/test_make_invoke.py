@@ -14,12 +14,12 @@ from unittest import mock
 
 import pytest
 
-from local.containers.start import FAKE_CREDENTIALS, REGION
 from local.engine import LambdaContext, load_handler
 from local.template import Template
 from tests.helpers import EVENTS
 from tests.make_invoke import EXPECTED
 from tools.invoke import local_services, raised, report_effects, seed
+from tools.sam_local import FAKE_CREDENTIALS, REGION
 
 
 @pytest.mark.parametrize(("function", "sample"), sorted(EXPECTED), ids=lambda value: value.rsplit("/", 1)[-1])

@@ -86,7 +86,7 @@ def test_a_failed_execution_is_counted_by_step_functions_alone(
 
 def test_the_emulator_runs_as_a_standalone_process() -> None:
     process = subprocess.Popen(
-        [sys.executable, "-m", "local.personalize_emulator", "--port", "0", "--dataset-group-seconds", "0"],
+        [sys.executable, "-m", "tools.emulator", "--port", "0", "--dataset-group-seconds", "0"],
         cwd=ROOT,
         stdout=subprocess.PIPE,
         text=True,

@@ -9,7 +9,6 @@ import time
 
 import pytest
 
-from local import moto_patches
 from local.engine import Execution, LocalEngine
 from local.faults import Fault, inject
 from local.personalize_emulator import PersonalizeEmulator, Timing
@@ -303,22 +302,11 @@ def test_throttled_tracker_creation_ends_at_the_deadline(
 
 # 9 --------------------------------------------------------------------------------------------
 def test_ssm_throttling_that_clears(stack: LocalEngine, emulator: PersonalizeEmulator) -> None:
-    from moto.ssm.exceptions import SSMException
-    from moto.ssm.models import SimpleSystemManagerBackend
-
-    real_put = SimpleSystemManagerBackend.put_parameter
-    failures = {"left": 2}
-
-    def throttled_put(self, *args, **kwargs):
-        if failures["left"]:
-            failures["left"] -= 1
-            raise SSMException("TooManyUpdates", "Too many updates to the parameter")
-        return real_put(self, *args, **kwargs)
-
+    # TooManyUpdates is not among botocore's retried codes: each one fails the store, and the state machine retries.
+    inject(Fault("ssm", "PutParameter", "TooManyUpdates", times=2), stack)
     stack.create_dataset_group(NAME)
 
-    with moto_patches.ssm_put_parameter(throttled_put):
-        execution = stack.run(event("create-dataset-group.json"))
+    execution = stack.run(event("create-dataset-group.json"))
 
     assert execution.status == "SUCCEEDED", execution.cause
     assert_provisioned(stack, emulator, execution)

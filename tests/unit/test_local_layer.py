@@ -7,8 +7,8 @@ import re
 
 from aws_lambda_powertools.shared.version import VERSION
 
-from local.containers import layer
 from local.template import Template
+from tools import layer_cache as layer
 
 
 def test_the_local_layer_is_the_public_layer_for_the_functions_runtime_and_architecture() -> None:

@@ -161,7 +161,7 @@ def test_rate_limit_answers_limit_exceeded(personalize, emulator: PersonalizeEmu
 
 def test_a_tracker_deleted_while_polled(personalize, emulator: PersonalizeEmulator) -> None:
     arn = personalize.create_dataset_group(name="g")["datasetGroupArn"]
-    emulator.delete_tracker_after("g", 0.2)
+    emulator.time_tracker("g", Timing(deleted_after=0.2))
     tracker = personalize.create_event_tracker(name="t", datasetGroupArn=arn)["eventTrackerArn"]
     time.sleep(0.3)
     assert error_of(personalize.describe_event_tracker, eventTrackerArn=tracker)[0] == "ResourceNotFoundException"

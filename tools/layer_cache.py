@@ -6,7 +6,7 @@ AWS credentials only when it is not there. This fills that cache entry with the
 same Powertools release the template pins, installed by pip from PyPI for the
 functions' runtime and architecture, so that `sam local invoke` runs offline.
 
-    python -m local.containers.layer          # prints the cache directory it filled (or found)
+    python -m tools.layer_cache          # prints the cache directory it filled (or found)
 """
 
 from __future__ import annotations

@@ -39,8 +39,8 @@ from typing import Any
 import boto3
 from botocore.config import Config
 
-from local.containers import layer
 from local.template import TEMPLATE, Template, read
+from tools import layer_cache as layer
 
 REGION = "us-east-1"
 FAKE_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"}
