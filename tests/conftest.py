@@ -7,7 +7,7 @@ import json
 import os
 import sys
 from collections.abc import Callable, Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
@@ -30,18 +30,27 @@ if os.environ.get("PYTEST_XDIST_WORKER"):
     # (logging's final flush among them) is skipped, so the output is flushed here.
     atexit.register(lambda: (sys.stdout.flush(), sys.stderr.flush(), os._exit(0)))
 
-from local import moto_patches
-from local.engine import LocalEngine
-from local.personalize_emulator import PersonalizeEmulator
 from tests.helpers import ACCOUNT, FAST, REGION, choice_reads_missing
 
-# Every test's clients, not only the engine's: each mock_aws starts a new default session, which would parse
-# botocore's models again (a twentieth of the tests' CPU).
-moto_patches.botocore_models_read_once().start()
+if TYPE_CHECKING:  # imported where needed: xdist's controller and a skipped tier never import moto
+    from local.engine import LocalEngine
+    from local.personalize_emulator import PersonalizeEmulator
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _botocore_models_read_once() -> Iterator[None]:
+    """Every test's clients, not only the engine's: each mock_aws starts a new default session, which would parse
+    botocore's models again (a twentieth of the tests' CPU)."""
+    from local import moto_patches
+
+    with moto_patches.botocore_models_read_once():
+        yield
 
 
 @pytest.fixture
 def emulator() -> Iterator[PersonalizeEmulator]:
+    from local.personalize_emulator import PersonalizeEmulator
+
     with PersonalizeEmulator(ACCOUNT, REGION) as emulator:
         yield emulator
 
@@ -68,6 +77,8 @@ def ssm() -> Iterator[Any]:
 @pytest.fixture
 def make_stack(emulator: PersonalizeEmulator) -> Iterator[Callable[..., LocalEngine]]:
     """Start the application from template.yaml with parameter overrides (FAST by default)."""
+    from local.engine import LocalEngine
+
     started: list[LocalEngine] = []
     missing: list[str] = []  # every execution a test waited for: no Choice compared a field its input lacked
 
@@ -109,6 +120,8 @@ def retry_delays() -> Iterator[list[float]]:
         @staticmethod
         def sleep(seconds: float) -> None:
             delays.append(seconds)
+
+    from local import moto_patches
 
     with moto_patches.retry_clock(Clock()):
         yield delays

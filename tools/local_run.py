@@ -38,6 +38,8 @@ LOCAL_PARAMETERS = {"PollIntervalSeconds": "1", "MaxPollIntervalSeconds": "4", "
 # counts against the deadline as on Lambda: a longer one, so that start-up alone never times a run out.
 CONTAINER_PARAMETERS = {**LOCAL_PARAMETERS, "ProvisioningTimeoutSeconds": "900"}
 CREATING = Timing(pending=1.5, in_progress=1.5)  # what the emulator's resources take to become ACTIVE here
+INVOCATION_SECONDS = 0.2  # what an in-process invocation takes at least, as a warm Lambda one does
+CLOCK = 1.0  # the engine's clock (local.engine.TIME_SCALE): real time, for a person watching the run
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -289,7 +291,7 @@ def main(argv: list[str] | None = None) -> int:
             with (
                 PersonalizeEmulator() as emulator,
                 contextlib.redirect_stdout(log_file),
-                LocalEngine(emulator, overrides, lambda_seconds=0.2, time_scale=1.0) as stack,
+                LocalEngine(emulator, overrides, lambda_seconds=INVOCATION_SECONDS, time_scale=CLOCK) as stack,
             ):
                 return run(console, stack, event, args, overrides, log_file)
         except TemplateError as error:

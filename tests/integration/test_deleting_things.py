@@ -19,7 +19,7 @@ from tests.fakes.cloudformation import SHAPES, LocalCloudFormation, Stack, Stack
 from tests.helpers import ACCOUNT, REGION, create_event, dataset_group_arn, event, wait_for_executions
 
 SCHEMA = f"arn:aws:personalize:{REGION}:{ACCOUNT}:schema/interactions"
-DELETING = Timing(deleting=10)  # a tracker takes 20 to 40 s to go in AWS; 10 s here, 2 s on the engine's clock
+DELETING = Timing(deleting=5)  # a tracker takes 20 to 40 s to go in AWS; 5 s here, 1 s on the engine's clock
 GROUP = "shop"
 ARN = dataset_group_arn(GROUP)
 PARAMETER = f"/personalize/{GROUP}/tracking-id"

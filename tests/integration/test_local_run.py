@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from local.personalize_emulator import Timing
+from local.engine import TIME_SCALE
 from tests.helpers import EVENTS, event
 from tools import local_run
 from tools.local_run import main
@@ -17,9 +17,11 @@ FAST = ["--param", "PollIntervalSeconds=1", "--param", "MaxPollIntervalSeconds=1
 
 
 @pytest.fixture(autouse=True)
-def quick_personalize(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Resources ACTIVE in 1 s, not 3 s: what is checked here is the run's account of itself, not its pace."""
-    monkeypatch.setattr(local_run, "CREATING", Timing(pending=0.5, in_progress=0.5))
+def quick_run(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The engine's clock, not real time, and invocations at their own pace: what is checked here is the run's
+    account of itself, not its pace."""
+    monkeypatch.setattr(local_run, "CLOCK", TIME_SCALE)
+    monkeypatch.setattr(local_run, "INVOCATION_SECONDS", 0.0)
 
 
 def test_the_sample_event_provisions(capfd: pytest.CaptureFixture[str]) -> None:
@@ -51,7 +53,7 @@ def test_a_fault_fails_the_run_with_the_error(capfd: pytest.CaptureFixture[str])
     assert "CheckEventTrackerFunction" in out and "raised EventTrackerFailed" in out
 
 
-def test_throttling_is_shown_and_absorbed(capfd: pytest.CaptureFixture[str]) -> None:
+def test_throttling_is_shown_and_absorbed(capfd: pytest.CaptureFixture[str], no_client_backoff: None) -> None:
     # 4 LimitExceeded answers: more than botocore's 3 attempts, so the workflow waits and tries again.
     assert main([*FAST, "--fault", "personalize:CreateEventTracker:LimitExceededException:4"]) == 0
     out = capfd.readouterr().out

@@ -16,7 +16,7 @@ from tests.integration.test_workflow import assert_failed
 
 NAME = "retail-recommendations"
 PARAMETER = f"/personalize/{NAME}/tracking-id"
-CLOCK = {"time_scale": 0.01}  # minutes of outage on the engine's clock in seconds
+CLOCK = {"time_scale": 0.005}  # minutes of outage on the engine's clock in a second or two
 
 
 @pytest.mark.parametrize(

@@ -244,7 +244,7 @@ def test_a_tracker_deleted_while_polled_fails(stack: LocalEngine, emulator: Pers
 
 # 8 --------------------------------------------------------------------------------------------
 def test_limit_exceeded_bursts_that_clear_are_waited_out_with_no_failed_task(
-    stack: LocalEngine, emulator: PersonalizeEmulator
+    stack: LocalEngine, emulator: PersonalizeEmulator, no_client_backoff: None
 ) -> None:
     # More than botocore's 3 attempts: each throttled step answers "wait", and the next try succeeds.
     inject(Fault("personalize", "CreateEventTracker", "LimitExceededException", times=4), emulator=emulator)
