@@ -21,14 +21,16 @@ import re
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
-from local.engine import Execution, LocalEngine
-from local.personalize_emulator import PersonalizeEmulator, Timing
 from tests.container.test_sam_local_invoke import docker_engine, documented_invoke_lines, parsed
 from tests.helpers import ACCOUNT, REGION, choice_reads_missing, create_event, event
-from tools.local_run import CONTAINER_PARAMETERS
+
+if TYPE_CHECKING:  # imported once Docker answers: without it, this tier only skips, and quickly
+    from local.engine import Execution, LocalEngine
+    from local.personalize_emulator import PersonalizeEmulator
 
 ROOT = Path(__file__).resolve().parents[2]
 MAKE_LOCAL_FUNCTIONS = ("ParseInputFunction", "CheckDatasetFunction")  # the Action interactions lane's
@@ -78,6 +80,9 @@ def test_make_local_containers_provisions_and_stores_the_parameter() -> None:
 def deployed() -> Iterator[tuple[LocalEngine, PersonalizeEmulator]]:
     """The application with every function in its container, and the local services the containers reach."""
     require_docker()
+    from local.engine import LocalEngine
+    from local.personalize_emulator import PersonalizeEmulator
+    from tools.local_run import CONTAINER_PARAMETERS
     from tools.sam_local import docker_gateway, free_port, start_lambda
 
     gateway = docker_gateway()
@@ -133,6 +138,8 @@ def success_stores_the_trackers_tracking_id(deployed: tuple[LocalEngine, Persona
 def a_failed_tracker_ends_in_the_error_name_the_container_gave(
     deployed: tuple[LocalEngine, PersonalizeEmulator],
 ) -> None:
+    from local.personalize_emulator import Timing
+
     stack, emulator = deployed
     name = "e2e-tracker-fails"
     emulator.time_tracker(name, Timing(pending=1, fails_with="Injected"))
@@ -148,6 +155,8 @@ def a_failed_tracker_ends_in_the_error_name_the_container_gave(
 
 
 def the_reconciler_starts_a_group_whose_event_was_lost(deployed: tuple[LocalEngine, PersonalizeEmulator]) -> None:
+    from local.personalize_emulator import Timing
+
     stack, emulator = deployed
     name = "e2e-event-lost"
     emulator.time_dataset_group(name, Timing())
