@@ -532,6 +532,9 @@ class PersonalizeEmulator:
 
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
+            # An answer is two writes (headers, body): with Nagle's algorithm the body waited for the client's
+            # delayed ACK of the headers, 40 ms on every call.
+            disable_nagle_algorithm = True
 
             def setup(self) -> None:
                 super().setup()
