@@ -570,10 +570,8 @@ class LocalEngine:
             _running.reset(token)
 
     def _context(self, name: str, timeout_seconds: float | None = None) -> LambdaContext:
-        function = self.functions[name]
-        timeout = self.function_timeouts.get(
-            name, function.properties.get("Timeout", self.template.doc["Globals"]["Function"].get("Timeout", 3))
-        )
+        # The function's Timeout, its Globals merged (Lambda's default: 3 s).
+        timeout = self.function_timeouts.get(name, self.functions[name].properties.get("Timeout", 3))
         return LambdaContext(
             function_name=name,
             invoked_function_arn=self.template.resource_arn(name),
