@@ -36,14 +36,18 @@ invoke: $(BIN)/.installed
 	@test -n "$(FUNCTION)" -a -n "$(EVENT)" || { echo "usage: make invoke FUNCTION=<logical id> EVENT=events/<file>.json"; exit 2; }
 	@$(BIN)/python -m tools.invoke $(FUNCTION) $(EVENT)
 
+# Whether a Docker engine answers (read by `make test` only).
+DOCKER = $(shell docker info >/dev/null 2>&1 && echo up)
+
 ## All tests and checks: lint and checkov beside pytest (which also runs cfn-lint, sam validate --lint, sam build,
-## statelint), without the tests marked slow; then the container tier on its own (it skips itself without Docker),
-## since its emulated arm64 containers and the in-process tests slow each other down on a small machine.
+## statelint), without the tests marked slow; then the container tier on its own where a Docker engine answers,
+## since its emulated arm64 containers and the in-process tests slow each other down on a small machine (where none
+## answers, the tier only skips, beside the rest).
 ## `make test ALSO=test-slow` (CI) runs the slow tier beside the container tier: one waits on qemu, the other on the
 ## engine's clock, and together they take little more time than the container tier alone.
 test: $(BIN)/.installed .venv-checkov/bin/.installed
-	$(MAKE) -j3 NICE="nice -n 15" lint checkov test-in-process
-	$(MAKE) $(if $(ALSO),-j2 --output-sync=target) test-containers $(ALSO)
+	$(MAKE) -j4 NICE="nice -n 15" lint checkov test-in-process $(if $(DOCKER),,test-containers)
+	$(if $(DOCKER)$(ALSO),$(MAKE) $(if $(ALSO),-j2 --output-sync=target) $(if $(DOCKER),test-containers) $(ALSO))
 
 test-in-process: $(BIN)/.installed
 	$(BIN)/python -m pytest -n 6 --dist worksteal -m "not slow" --ignore=tests/container $(PYTEST_ARGS)
