@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import atexit
+import gc
 import json
 import os
 import sys
@@ -35,6 +36,12 @@ from tests.helpers import ACCOUNT, FAST, REGION, choice_reads_missing
 if TYPE_CHECKING:  # imported where needed: xdist's controller and a skipped tier never import moto
     from local.engine import LocalEngine
     from local.personalize_emulator import PersonalizeEmulator
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """What collecting imported (moto, botocore, SAM's translator, every test module) lives as long as the worker:
+    the garbage collector's full passes no longer walk it (they took a fifth of the tests' CPU, 13 s of 22 s in GC)."""
+    gc.freeze()
 
 
 @pytest.fixture(autouse=True, scope="session")
